@@ -1,0 +1,1 @@
+"""The `ember` command line: argument parsing and rendering only, no business logic."""

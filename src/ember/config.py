@@ -1,0 +1,173 @@
+"""One typed settings object for all of Ember.
+
+Precedence, highest first: values passed in code (CLI flags) > ``EMBER_*`` environment
+variables > ``config.toml`` in the Ember home > defaults. ``ember config`` lists every
+field with its value, where that value came from and the description written here, so
+this class is also the documentation of every setting.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from pydantic import Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from ember.errors import ConfigError
+
+ENV_PREFIX = "EMBER_"
+CONFIG_FILE_NAME = "config.toml"
+DEFAULT_PORT = 11435
+
+
+def default_home() -> Path:
+    """The platform's per-user data directory (e.g. ~/.local/share/ember on Linux)."""
+    return Path(platformdirs.user_data_dir("ember", appauthor=False))
+
+
+def default_ollama_models() -> Path:
+    """Where a local Ollama keeps its models: $OLLAMA_MODELS or ~/.ollama/models."""
+    configured = os.environ.get("OLLAMA_MODELS")
+    return Path(configured) if configured else Path.home() / ".ollama" / "models"
+
+
+def resolve_home(explicit: Path | str | None = None) -> Path:
+    """The Ember home: an explicit value, else $EMBER_HOME, else the platform default."""
+    if explicit:
+        return Path(explicit).expanduser()
+    env = os.environ.get(ENV_PREFIX + "HOME")
+    return Path(env).expanduser() if env else default_home()
+
+
+class Settings(BaseSettings):
+    """Every setting Ember reads. Field descriptions are shown by ``ember config``."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid")
+
+    home: Path = Field(
+        default_factory=default_home,
+        description="Directory holding Ember's database, model blobs and config.toml "
+        "(set by EMBER_HOME only).",
+    )
+    host: str = Field(
+        default="127.0.0.1",
+        description="Address the server binds. Anything but loopback requires API keys.",
+    )
+    port: int = Field(
+        default=DEFAULT_PORT,
+        ge=1,
+        le=65535,
+        description="Port the server listens on (11434 makes Ember stand in for Ollama).",
+    )
+    default_model: str = Field(
+        default="qwen2.5-coder:0.5b",
+        description="Model used when a request or command names none.",
+    )
+    ollama_registry: str = Field(
+        default="https://registry.ollama.ai",
+        description="Base URL of the Ollama registry that `ember pull` uses for Ollama names.",
+    )
+    ollama_models: Path = Field(
+        default_factory=default_ollama_models,
+        description="A local Ollama model store whose models Ember reuses without copying.",
+    )
+    download_retries: int = Field(
+        default=3,
+        ge=0,
+        le=20,
+        description="How many times an interrupted download is resumed before giving up.",
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        home = resolve_home(getattr(init_settings, "init_kwargs", {}).get("home"))
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=home / CONFIG_FILE_NAME)
+        return (init_settings, env_settings, toml)
+
+    @property
+    def config_file(self) -> Path:
+        return self.home / CONFIG_FILE_NAME
+
+    @property
+    def database_path(self) -> Path:
+        return self.home / "ember.db"
+
+    @property
+    def blobs_dir(self) -> Path:
+        return self.home / "blobs"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings, turning every kind of invalid input into a one-line ConfigError."""
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    home = resolve_home(overrides.get("home"))
+    overrides["home"] = home
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise ConfigError(
+            f"invalid setting {where}: {first['msg']}",
+            hint=f"check EMBER_{where.upper()} and {home / CONFIG_FILE_NAME}",
+        ) from exc
+    except ValueError as exc:  # tomllib.TOMLDecodeError is a ValueError
+        raise ConfigError(
+            f"cannot read {home / CONFIG_FILE_NAME}: {exc}",
+            hint="fix or remove the file; `ember config` shows the valid settings",
+        ) from exc
+
+
+@dataclass(frozen=True)
+class SettingRow:
+    name: str
+    value: Any
+    source: str
+    env_var: str
+    description: str
+
+
+def describe(settings: Settings) -> list[SettingRow]:
+    """Every setting with its value and where it came from (env, config file, default)."""
+    from_env = EnvSettingsSource(Settings)()
+    toml_path = settings.config_file
+    from_file = (
+        TomlConfigSettingsSource(Settings, toml_file=toml_path)() if toml_path.exists() else {}
+    )
+    rows = []
+    for name, field in Settings.model_fields.items():
+        if name in from_env:
+            source = "env"
+        elif name in from_file:
+            source = str(toml_path)
+        elif name == "home" and os.environ.get(ENV_PREFIX + "HOME"):
+            source = "env"
+        else:
+            source = "default"
+        rows.append(
+            SettingRow(
+                name=name,
+                value=getattr(settings, name),
+                source=source,
+                env_var=ENV_PREFIX + name.upper(),
+                description=field.description or "",
+            )
+        )
+    return rows

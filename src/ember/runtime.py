@@ -1,0 +1,30 @@
+"""The composition root: ``build(settings) -> Runtime`` is the only place parts are wired.
+
+Front ends (CLI now, server later) receive a Runtime instead of reaching for globals, so
+tests build one over a temporary EMBER_HOME and every collaborator can be swapped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ember.config import Settings
+from ember.models.store import ModelStore
+from ember.storage import Database
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    models: ModelStore
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def build(settings: Settings) -> Runtime:
+    """Open the database (creating EMBER_HOME and migrating as needed) and the model store."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.database_path)
+    return Runtime(settings=settings, db=db, models=ModelStore(db, settings))
