@@ -269,9 +269,10 @@ def _agent() -> str:
 def default_sources() -> dict[str, Source]:
     """Every source this build has. Each imports its heavy dependencies only when used."""
 
+    from ember.models.sources.huggingface import HuggingFaceSource
     from ember.models.sources.ollama import OllamaSource
 
-    return {"local": LocalFileSource(), "ollama": OllamaSource()}
+    return {"local": LocalFileSource(), "hf": HuggingFaceSource(), "ollama": OllamaSource()}
 
 
 def _record(row: sqlite3.Row) -> ModelRecord:
