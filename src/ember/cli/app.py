@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from ember import __version__
-from ember.cli import config_cmd, models
+from ember.cli import config_cmd, models, run
 from ember.cli.context import CliState, get_state
 from ember.cli.render import console, print_error
 from ember.errors import EmberError
@@ -25,6 +25,7 @@ app = typer.Typer(
 
 models.register(app)
 config_cmd.register(app)
+run.register(app)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,5 @@
+"""The llama.cpp engine, on llama-cpp-python's low-level API."""
+
+from ember.engine.llamacpp.engine import LlamaCppEngine, LoadOptions
+
+__all__ = ["LlamaCppEngine", "LoadOptions"]

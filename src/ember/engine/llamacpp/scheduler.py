@@ -1,0 +1,413 @@
+"""Continuous batching over one llama.cpp context with N sequences (slots).
+
+One thread owns the context. Each step it:
+1. takes new requests and cancellations;
+2. admits queued requests into free slots, choosing the slot whose cached tokens share
+   the longest prefix with the prompt (or a saved state on disk) and dropping only the
+   diverging suffix of that slot's KV;
+3. builds one batch: one token for every decoding sequence, then prompt tokens of
+   prefilling sequences up to a chunk size, so running streams never wait for a long
+   prompt to be read;
+4. runs one ``llama_decode`` and samples every sequence that produced logits.
+Tokens go to the asyncio side through the ``emit`` callback of each job.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import llama_cpp as ll
+import numpy as np
+import numpy.typing as npt
+
+from ember.engine.base import Chunk, FinishReason, GenerateRequest, TokenLogprob, Usage
+from ember.engine.llamacpp.kv_store import KVStore
+from ember.engine.llamacpp.native import Batch, NativeModel
+from ember.engine.llamacpp.sampler import SamplerChain
+from ember.engine.text import TextStream
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Job:
+    """One request inside the scheduler. ``cancelled`` may be set from any thread."""
+
+    request: GenerateRequest
+    tokens: list[int]
+    emit: Callable[[Chunk], None]
+    submitted: float = field(default_factory=time.perf_counter)
+    cancelled: bool = False
+
+
+@dataclass
+class Slot:
+    id: int
+    cached: list[int] = field(default_factory=list)  # tokens whose KV this sequence holds
+    job: Job | None = None
+    prefilled: int = 0  # how many of job.tokens are in the KV
+    pending: int | None = None  # sampled, not yet decoded
+    sampler: SamplerChain | None = None
+    stream: TextStream | None = None
+    generated: int = 0
+    unsent: list[int] = field(default_factory=list)  # token ids not yet in a chunk
+    cached_at_admit: int = 0
+    t_admit: float = 0.0
+    t_first: float = 0.0
+    last_used: float = 0.0
+
+    @property
+    def busy(self) -> bool:
+        return self.job is not None
+
+
+@dataclass
+class SchedulerStats:
+    steps: int = 0
+    decoded_tokens: int = 0
+    prompt_tokens: int = 0
+    cached_tokens: int = 0
+    restored_from_disk: int = 0
+
+
+class Scheduler:
+    def __init__(
+        self,
+        model: NativeModel,
+        ctx: Any,
+        *,
+        n_slots: int,
+        n_ctx: int,
+        n_ctx_total: int,
+        n_batch: int,
+        prefill_chunk: int,
+        kv_store: KVStore | None = None,
+    ) -> None:
+        self.model = model
+        self.ctx = ctx
+        self.mem = ll.llama_get_memory(ctx)
+        self.n_ctx = n_ctx
+        self.n_ctx_total = n_ctx_total
+        self.n_batch = n_batch
+        self.prefill_chunk = prefill_chunk
+        self.kv_store = kv_store
+        self.slots = [Slot(i) for i in range(n_slots)]
+        self.stats = SchedulerStats()
+        self._batch = Batch(n_batch)
+        self._incoming: queue.Queue[Job | None] = queue.Queue()
+        self._waiting: deque[Job] = deque()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="ember-scheduler", daemon=True)
+        self._thread.start()
+
+    # ------------------------------------------------------------ public, any thread
+
+    def submit(self, job: Job) -> None:
+        self._incoming.put(job)
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._incoming.put(None)
+        self._thread.join(timeout=30)
+        self._batch.close()
+
+    @property
+    def queue_depth(self) -> int:
+        return len(self._waiting) + self._incoming.qsize()
+
+    @property
+    def busy_slots(self) -> int:
+        return sum(1 for s in self.slots if s.busy)
+
+    # ------------------------------------------------------------ the loop
+
+    def _run(self) -> None:
+        while not self._stopping:
+            try:
+                self._take_incoming(block=not any(s.busy for s in self.slots) and not self._waiting)
+                if self._stopping:
+                    break
+                self._reap_cancelled()
+                self._admit()
+                if any(s.busy for s in self.slots):
+                    self._step()
+            except Exception as exc:
+                log.exception("scheduler step failed")
+                for slot in self.slots:
+                    if slot.job is not None:
+                        self._finish(slot, "error", error=str(exc))
+                        self._drop_cache(slot)
+        for slot in self.slots:
+            if slot.job is not None:
+                self._finish(slot, "cancelled")
+        while self._waiting:
+            self._waiting.popleft().emit(Chunk(finish_reason="cancelled"))
+
+    def _take_incoming(self, *, block: bool) -> None:
+        try:
+            item = self._incoming.get(block=block)
+            while True:
+                if item is None:
+                    self._stopping = True
+                    return
+                self._waiting.append(item)
+                item = self._incoming.get_nowait()
+        except queue.Empty:
+            return
+
+    def _reap_cancelled(self) -> None:
+        for slot in self.slots:
+            if slot.job is not None and slot.job.cancelled:
+                self._finish(slot, "cancelled")
+        if any(j.cancelled for j in self._waiting):
+            for job in [j for j in self._waiting if j.cancelled]:
+                job.emit(Chunk(finish_reason="cancelled"))
+            self._waiting = deque(j for j in self._waiting if not j.cancelled)
+
+    # ------------------------------------------------------------ admission
+
+    def _admit(self) -> None:
+        while self._waiting:
+            free = [s for s in self.slots if not s.busy]
+            if not free:
+                return
+            job = self._waiting.popleft()
+            slot = max(free, key=lambda s: (_common_prefix(s.cached, job.tokens), -s.last_used))
+            try:
+                self._place(slot, job)
+            except Exception as exc:  # noqa: BLE001 - a bad request must not stop the others
+                job.emit(Chunk(finish_reason="error", error=str(exc)))
+                slot.job = None
+
+    def _place(self, slot: Slot, job: Job) -> None:
+        tokens = job.tokens
+        keep = min(_common_prefix(slot.cached, tokens), len(tokens) - 1)
+        if self.kv_store is not None:
+            keep = self._maybe_restore(slot, tokens, keep)
+        if keep < len(slot.cached):
+            ll.llama_memory_seq_rm(self.mem, slot.id, keep, -1)
+            del slot.cached[keep:]
+        slot.job = job
+        slot.prefilled = keep
+        slot.cached_at_admit = keep
+        slot.pending = None
+        slot.generated = 0
+        slot.unsent = []
+        slot.sampler = SamplerChain(job.request.sampling, self.model.vocab, self.model.n_vocab)
+        slot.stream = TextStream(job.request.stop)
+        slot.t_admit = time.perf_counter()
+        slot.t_first = 0.0
+        self.stats.cached_tokens += keep
+
+    def _maybe_restore(self, slot: Slot, tokens: list[int], keep: int) -> int:
+        """Load a saved state that covers more of the prompt than the slot's memory does."""
+        assert self.kv_store is not None
+        entry = self.kv_store.find(tokens, min_tokens=keep + 16)
+        if entry is None:
+            return keep
+        data = self.kv_store.load(entry)
+        if data is None:
+            return keep
+        ll.llama_memory_seq_rm(self.mem, slot.id, -1, -1)
+        slot.cached = []
+        buf = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
+        if ll.llama_state_seq_set_data(self.ctx, buf, len(data), slot.id) == 0:
+            log.warning("llama.cpp refused saved state %s", entry.path.name)
+            ll.llama_memory_seq_rm(self.mem, slot.id, -1, -1)
+            return 0
+        slot.cached = list(entry.tokens)
+        self.stats.restored_from_disk += 1
+        return min(len(entry.tokens), len(tokens) - 1)
+
+    # ------------------------------------------------------------ one step
+
+    def _step(self) -> None:
+        batch = self._batch
+        batch.clear()
+        rows: list[tuple[Slot, int]] = []
+        decoding = [s for s in self.slots if s.busy and s.pending is not None]
+        self._make_room(len(decoding))
+        for slot in decoding:
+            assert slot.pending is not None
+            rows.append((slot, batch.add(slot.pending, len(slot.cached), slot.id, True)))
+            slot.cached.append(slot.pending)
+            slot.pending = None
+        room = self.n_ctx_total - self._used()
+        budget = min(self.n_batch - batch.n, self.prefill_chunk if decoding else self.n_batch, room)
+        for slot in sorted((s for s in self.slots if self._prefilling(s)), key=lambda s: s.t_admit):
+            if budget <= 0:
+                break
+            assert slot.job is not None
+            prompt = slot.job.tokens
+            take = min(budget, len(prompt) - slot.prefilled)
+            for i in range(slot.prefilled, slot.prefilled + take):
+                last = i == len(prompt) - 1
+                row = batch.add(prompt[i], len(slot.cached), slot.id, last)
+                slot.cached.append(prompt[i])
+                if last:
+                    rows.append((slot, row))
+            slot.prefilled += take
+            self.stats.prompt_tokens += take
+            budget -= take
+        if batch.n == 0:
+            self._starved()
+            return
+        batch.raw.n_tokens = batch.n
+        rc = ll.llama_decode(self.ctx, batch.raw)
+        if rc != 0:
+            raise RuntimeError(f"llama_decode failed with status {rc}")
+        self.stats.steps += 1
+        for slot, row in rows:
+            self._after_logits(slot, row)
+
+    def _prefilling(self, slot: Slot) -> bool:
+        return slot.job is not None and slot.prefilled < len(slot.job.tokens)
+
+    def _used(self) -> int:
+        return sum(len(s.cached) for s in self.slots)
+
+    def _make_room(self, needed: int) -> None:
+        """Free KV cells for ``needed`` tokens: drop idle slots' caches, least recent first."""
+        prefill_need = sum(
+            1 for s in self.slots if self._prefilling(s)
+        )  # at least one prompt token each, so prefill can progress
+        for idle in sorted(
+            (s for s in self.slots if not s.busy and s.cached), key=lambda s: s.last_used
+        ):
+            if self.n_ctx_total - self._used() >= needed + prefill_need:
+                return
+            self._drop_cache(idle)
+
+    def _starved(self) -> None:
+        """No room for any token: end the longest running request rather than deadlock."""
+        victims = [s for s in self.slots if s.busy]
+        victim = max(victims, key=lambda s: len(s.cached))
+        self._finish(victim, "length")
+
+    def _drop_cache(self, slot: Slot) -> None:
+        ll.llama_memory_seq_rm(self.mem, slot.id, -1, -1)
+        slot.cached = []
+
+    # ------------------------------------------------------------ tokens out
+
+    def _after_logits(self, slot: Slot, row: int) -> None:
+        job, sampler, stream = slot.job, slot.sampler, slot.stream
+        assert job is not None
+        assert sampler is not None
+        assert stream is not None
+        logprobs = (
+            self._logprobs(row, job.request.logprobs) if job.request.logprobs is not None else None
+        )
+        token = sampler.sample(self.ctx, row)
+        now = time.perf_counter()
+        if not slot.t_first:
+            slot.t_first = now
+        if self.model.is_eog(token):
+            self._finish(slot, "stop")
+            return
+        slot.generated += 1
+        self.stats.decoded_tokens += 1
+        piece = self.model.piece(token)
+        text = stream.feed(piece)
+        entries: tuple[TokenLogprob, ...] = ()
+        if logprobs is not None:
+            entries = (self._token_logprob(token, piece, logprobs, job.request.logprobs or 0),)
+        slot.unsent.append(token)
+        if text or entries:  # tokens of a half UTF-8 character ride with the next text
+            job.emit(Chunk(text=text, token_ids=tuple(slot.unsent), logprobs=entries))
+            slot.unsent = []
+        max_tokens = job.request.max_tokens
+        out_of_room = len(slot.cached) + 1 >= self.n_ctx
+        if stream.stopped:
+            self._finish(slot, "stop")
+        elif out_of_room or (max_tokens is not None and slot.generated >= max_tokens):
+            self._finish(slot, "length")
+        else:
+            slot.pending = token
+
+    def _logprobs(self, row: int, top: int) -> npt.NDArray[np.float32]:
+        """Log-softmax of the row's raw logits (before sampling filters), as OpenAI reports."""
+        logits = ll.llama_get_logits_ith(self.ctx, row)
+        values = np.ctypeslib.as_array(logits, shape=(self.model.n_vocab,)).astype(np.float64)
+        peak = values.max()
+        result: npt.NDArray[np.float32] = (
+            values - (peak + np.log(np.exp(values - peak).sum()))
+        ).astype(np.float32)
+        return result
+
+    def _token_logprob(
+        self, token: int, piece: bytes, logprobs: npt.NDArray[np.float32], top: int
+    ) -> TokenLogprob:
+        alternatives: list[tuple[str, float]] = []
+        if top > 0:
+            best = np.argpartition(-logprobs, top)[:top]
+            best = best[np.argsort(-logprobs[best])]
+            alternatives = [
+                (self.model.piece(int(t)).decode("utf-8", "replace"), float(logprobs[t]))
+                for t in best
+            ]
+        return TokenLogprob(
+            token=piece.decode("utf-8", "replace"),
+            logprob=float(logprobs[token]),
+            bytes=list(piece),
+            top=alternatives,
+        )
+
+    def _finish(self, slot: Slot, reason: FinishReason, error: str | None = None) -> None:
+        job, stream = slot.job, slot.stream
+        assert job is not None
+        tail = stream.flush() if stream is not None and reason != "cancelled" else ""
+        now = time.perf_counter()
+        first = slot.t_first or now
+        prompt_evaluated = len(job.tokens) - slot.cached_at_admit
+        usage = Usage(
+            prompt_tokens=len(job.tokens),
+            completion_tokens=slot.generated,
+            cached_tokens=slot.cached_at_admit,
+            ttft_s=first - slot.t_admit,
+            prompt_tps=prompt_evaluated / max(first - slot.t_admit, 1e-9),
+            decode_tps=(slot.generated - 1) / (now - first)
+            if slot.generated > 1 and now > first
+            else 0.0,
+            queue_s=slot.t_admit - job.submitted,
+        )
+        if job.request.persist_kv and self.kv_store is not None and reason in ("stop", "length"):
+            self._save_state(slot)
+        if slot.sampler is not None:
+            slot.sampler.close()
+        slot.job, slot.sampler, slot.stream, slot.pending = None, None, None, None
+        slot.last_used = now
+        job.emit(
+            Chunk(
+                text=tail,
+                token_ids=tuple(slot.unsent),
+                finish_reason=reason,
+                usage=usage,
+                error=error,
+            )
+        )
+        slot.unsent = []
+
+    def _save_state(self, slot: Slot) -> None:
+        assert self.kv_store is not None
+        size = ll.llama_state_seq_get_size(self.ctx, slot.id)
+        buf = (ctypes.c_uint8 * size)()
+        written = ll.llama_state_seq_get_data(self.ctx, buf, size, slot.id)
+        if written:
+            self.kv_store.save(list(slot.cached), bytes(buf)[:written])
+
+
+def _common_prefix(a: list[int], b: list[int]) -> int:
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i

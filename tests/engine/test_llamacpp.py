@@ -1,0 +1,290 @@
+"""The llama.cpp engine on a real model (SmolLM2-135M): correctness of what users see."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from ember.engine.base import Chunk, GenerateRequest, SamplingParams
+from ember.engine.llamacpp import LlamaCppEngine, LoadOptions
+from ember.engine.llamacpp.engine import ContextLengthExceededError
+from ember.engine.llamacpp.native import ModelLoadError
+from tests.engine.conftest import SMOLLM2_DIGEST
+
+GREEDY = SamplingParams(temperature=0)
+
+
+def collect(engine: LlamaCppEngine, request: GenerateRequest) -> list[Chunk]:
+    async def go() -> list[Chunk]:
+        return [c async for c in engine.generate(request)]
+
+    return asyncio.run(go())
+
+
+def text_of(chunks: list[Chunk]) -> str:
+    return "".join(c.text for c in chunks)
+
+
+def chat_tokens(engine: LlamaCppEngine, user: str) -> list[int]:
+    return engine.chat_request_tokens(
+        engine.apply_chat_template([{"role": "user", "content": user}])
+    )
+
+
+def test_greedy_matches_llama_cpp_python(engine: LlamaCppEngine, smollm2_path: Path) -> None:
+    from llama_cpp import Llama
+
+    prompt = chat_tokens(engine, "Name three colours of the rainbow.")
+    chunks = collect(engine, GenerateRequest(prompt_tokens=prompt, max_tokens=24, sampling=GREEDY))
+    ours = [t for c in chunks for t in c.token_ids]
+    reference = Llama(str(smollm2_path), n_ctx=512, n_threads=2, verbose=False)
+    try:
+        theirs = []
+        for token in reference.generate(prompt, temp=0.0, top_k=1, repeat_penalty=1.0):
+            if engine.model.is_eog(token) or len(theirs) == len(ours):
+                break
+            theirs.append(token)
+    finally:
+        reference.close()
+    assert len(ours) > 5
+    assert ours == theirs
+
+
+def test_usage_and_final_chunk(engine: LlamaCppEngine) -> None:
+    chunks = collect(engine, GenerateRequest(prompt="The sky is", max_tokens=8, sampling=GREEDY))
+    final = chunks[-1]
+    assert final.finish_reason == "length"
+    assert final.usage is not None
+    assert final.usage.completion_tokens == 8
+    assert final.usage.prompt_tokens == len(engine.tokenize("The sky is"))
+    assert final.usage.ttft_s > 0
+    assert sum(len(c.token_ids) for c in chunks) == 8
+
+
+def test_concurrent_requests_each_get_their_own_answer(engine: LlamaCppEngine) -> None:
+    prompts = [
+        chat_tokens(engine, q)
+        for q in ("What is 2+2?", "Say hello.", "Name a fruit.", "What is water?")
+    ]
+    sequential = [
+        text_of(collect(engine, GenerateRequest(prompt_tokens=p, max_tokens=12, sampling=GREEDY)))
+        for p in prompts
+    ]
+
+    async def all_at_once() -> list[str]:
+        async def one(p: list[int]) -> str:
+            return "".join(
+                [
+                    c.text
+                    async for c in engine.generate(
+                        GenerateRequest(prompt_tokens=p, max_tokens=12, sampling=GREEDY)
+                    )
+                ]
+            )
+
+        return await asyncio.gather(*(one(p) for p in prompts))
+
+    concurrent = asyncio.run(all_at_once())
+    assert len(set(sequential)) > 1, "different prompts give different answers"
+    assert concurrent == sequential
+
+
+def test_prefix_reuse_skips_cached_tokens(engine: LlamaCppEngine) -> None:
+    history = [{"role": "user", "content": "Tell me a fact about the moon."}]
+    first_prompt = engine.chat_request_tokens(engine.apply_chat_template(history))
+    first = collect(
+        engine, GenerateRequest(prompt_tokens=first_prompt, max_tokens=16, sampling=GREEDY)
+    )
+    history += [
+        {"role": "assistant", "content": text_of(first)},
+        {"role": "user", "content": "And one about the sun?"},
+    ]
+    second_prompt = engine.chat_request_tokens(engine.apply_chat_template(history))
+    second = collect(
+        engine, GenerateRequest(prompt_tokens=second_prompt, max_tokens=8, sampling=GREEDY)
+    )
+    usage = second[-1].usage
+    assert usage is not None
+    shared = (
+        next(i for i, (a, b) in enumerate(zip(first_prompt, second_prompt, strict=False)) if a != b)
+        if first_prompt != second_prompt[: len(first_prompt)]
+        else len(first_prompt)
+    )
+    assert usage.cached_tokens >= shared
+    assert usage.cached_tokens < usage.prompt_tokens
+
+
+def test_stop_strings_end_the_answer(engine: LlamaCppEngine) -> None:
+    chunks = collect(
+        engine, GenerateRequest(prompt="1, 2, 3, 4,", max_tokens=30, stop=(" 7",), sampling=GREEDY)
+    )
+    assert chunks[-1].finish_reason == "stop"
+    assert " 7" not in text_of(chunks)
+    assert "6" in text_of(chunks)
+
+
+def test_cancel_frees_the_slot(engine: LlamaCppEngine) -> None:
+    async def start_and_abandon() -> int:
+        stream = engine.generate(
+            GenerateRequest(prompt="Write a long story.", max_tokens=500, sampling=GREEDY)
+        )
+        received = 0
+        async for _chunk in stream:
+            received += 1
+            if received == 3:
+                break
+        await stream.aclose()
+        return received
+
+    assert asyncio.run(start_and_abandon()) == 3
+    deadline = time.monotonic() + 5
+    while engine.scheduler.busy_slots and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert engine.scheduler.busy_slots == 0
+
+
+def test_json_schema_output_always_parses(engine: LlamaCppEngine) -> None:
+    from llama_cpp.llama_grammar import json_schema_to_gbnf
+
+    schema = {
+        "type": "object",
+        "properties": {"name": {"type": "string", "maxLength": 20}, "age": {"type": "integer"}},
+        "required": ["name", "age"],
+        "additionalProperties": False,
+    }
+    grammar = json_schema_to_gbnf(json.dumps(schema))
+    prompt = chat_tokens(engine, "Give me a person as JSON with name and age.")
+    for seed in range(6):
+        sampling = SamplingParams(temperature=1.0, seed=seed, grammar=grammar)
+        chunks = collect(
+            engine, GenerateRequest(prompt_tokens=prompt, max_tokens=80, sampling=sampling)
+        )
+        assert chunks[-1].finish_reason == "stop", text_of(chunks)
+        value = json.loads(text_of(chunks))
+        assert set(value) == {"name", "age"}
+        assert isinstance(value["age"], int)
+
+
+def test_seeded_sampling_is_reproducible(engine: LlamaCppEngine) -> None:
+    request = GenerateRequest(
+        prompt="Once upon a time", max_tokens=12, sampling=SamplingParams(temperature=1.0, seed=42)
+    )
+    assert text_of(collect(engine, request)) == text_of(collect(engine, request))
+
+
+def test_logprobs_with_alternatives(engine: LlamaCppEngine) -> None:
+    chunks = collect(
+        engine,
+        GenerateRequest(
+            prompt="The capital of France is", max_tokens=3, logprobs=3, sampling=GREEDY
+        ),
+    )
+    entries = [e for c in chunks for e in c.logprobs]
+    assert len(entries) == 3
+    for entry in entries:
+        assert entry.logprob <= 0
+        assert len(entry.top) == 3
+        assert entry.top[0][1] >= entry.top[1][1] >= entry.top[2][1]
+        assert entry.token == entry.top[0][0], "greedy picks the most likely token"
+
+
+def test_utf8_text_streams_intact(engine: LlamaCppEngine) -> None:
+    """CJK and emoji are several bytes, often split across tokens: the stream stays whole."""
+    for prompt in ("Cities of Japan: 東京, 大阪, 京都,", "Emoji list: 😀 😃 😄 😁"):
+        chunks = collect(engine, GenerateRequest(prompt=prompt, max_tokens=30, sampling=GREEDY))
+        streamed = text_of(chunks)
+        tokens = [t for c in chunks for t in c.token_ids]
+        assert "\ufffd" not in streamed
+        assert streamed == engine.detokenize(tokens)
+        assert any(ord(ch) > 0x2E80 for ch in streamed), streamed
+
+
+def test_prompt_longer_than_context_is_refused(engine: LlamaCppEngine) -> None:
+    with pytest.raises(ContextLengthExceededError, match="2048"):
+        collect(engine, GenerateRequest(prompt_tokens=[1] * 3000, max_tokens=4))
+
+
+def test_kv_restore_after_restart_gives_the_same_tokens(smollm2_path: Path, tmp_path: Path) -> None:
+    def make(kv_dir: Path | None) -> LlamaCppEngine:
+        return LlamaCppEngine(
+            smollm2_path,
+            name="s",
+            digest=SMOLLM2_DIGEST,
+            options=LoadOptions(n_ctx=2048, n_slots=2, kv_dir=kv_dir),
+        )
+
+    kv_dir = tmp_path / "kv"
+    first = make(kv_dir)
+    history = [{"role": "user", "content": "Explain what a river is, in detail."}]
+    prompt = first.chat_request_tokens(first.apply_chat_template(history))
+    answer = collect(
+        first,
+        GenerateRequest(prompt_tokens=prompt, max_tokens=60, sampling=GREEDY, persist_kv=True),
+    )
+    first.close()
+    assert len(list(kv_dir.rglob("*.kv"))) == 1
+
+    history += [
+        {"role": "assistant", "content": text_of(answer)},
+        {"role": "user", "content": "Shorter please."},
+    ]
+    restored = make(kv_dir)
+    follow_up = restored.chat_request_tokens(restored.apply_chat_template(history))
+    with_kv = collect(
+        restored, GenerateRequest(prompt_tokens=follow_up, max_tokens=16, sampling=GREEDY)
+    )
+    assert restored.scheduler.stats.restored_from_disk == 1
+    usage = with_kv[-1].usage
+    assert usage is not None
+    assert usage.cached_tokens > len(prompt)
+    restored.close()
+
+    fresh = make(None)
+    recomputed = collect(
+        fresh, GenerateRequest(prompt_tokens=follow_up, max_tokens=16, sampling=GREEDY)
+    )
+    fresh.close()
+    assert [t for c in with_kv for t in c.token_ids] == [t for c in recomputed for t in c.token_ids]
+
+
+def test_foreign_or_corrupt_kv_files_are_refused(smollm2_path: Path, tmp_path: Path) -> None:
+    from ember.engine.llamacpp.kv_store import KVStore
+
+    kv_dir = tmp_path / "kv"
+    eng = LlamaCppEngine(
+        smollm2_path,
+        name="s",
+        digest=SMOLLM2_DIGEST,
+        options=LoadOptions(n_ctx=1024, n_slots=1, kv_dir=kv_dir),
+    )
+    prompt = chat_tokens(eng, "Hello there, how are you today?")
+    store = eng.kv_store
+    assert store is not None
+    foreign = KVStore(kv_dir, "sha256:" + "0" * 64, "other build", 1 << 30)
+    foreign.save(prompt[:-2], b"not a real state")
+    (store.dir / "garbage.kv").write_bytes(b"EMBERKV1 junk")
+    other_build = KVStore(kv_dir, SMOLLM2_DIGEST, "another llama.cpp", 1 << 30)
+    other_build.save(prompt[:-3], b"\x00" * 100)
+    eng.close()
+
+    eng = LlamaCppEngine(
+        smollm2_path,
+        name="s",
+        digest=SMOLLM2_DIGEST,
+        options=LoadOptions(n_ctx=1024, n_slots=1, kv_dir=kv_dir),
+    )
+    chunks = collect(eng, GenerateRequest(prompt_tokens=prompt, max_tokens=6, sampling=GREEDY))
+    assert eng.scheduler.stats.restored_from_disk == 0
+    assert chunks[-1].finish_reason in ("stop", "length")
+    eng.close()
+
+
+def test_corrupt_gguf_is_a_clear_error(tmp_path: Path, smollm2_path: Path) -> None:
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(smollm2_path.read_bytes()[:5_000_000])
+    with pytest.raises(ModelLoadError, match="could not load"):
+        LlamaCppEngine(broken, name="broken", digest="sha256:" + "1" * 64)
