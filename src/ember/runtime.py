@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ember.config import Settings
+from ember.engine.loader import make_pool
+from ember.engine.pool import EnginePool
 from ember.models.store import ModelStore
 from ember.storage import Database
 
@@ -18,13 +20,16 @@ class Runtime:
     settings: Settings
     db: Database
     models: ModelStore
+    engines: EnginePool
 
     def close(self) -> None:
+        self.engines.close()
         self.db.close()
 
 
 def build(settings: Settings) -> Runtime:
-    """Open the database (creating EMBER_HOME and migrating as needed) and the model store."""
+    """Open the database (creating EMBER_HOME, migrating), the model store and the engine pool."""
     settings.home.mkdir(parents=True, exist_ok=True)
     db = Database(settings.database_path)
-    return Runtime(settings=settings, db=db, models=ModelStore(db, settings))
+    models = ModelStore(db, settings)
+    return Runtime(settings=settings, db=db, models=models, engines=make_pool(models, settings))

@@ -1,17 +1,50 @@
-"""Open an engine for an installed model (the one place a ModelRecord becomes an Engine)."""
+"""Turn an installed model into a running engine (the one place a ModelRecord is loaded)."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+from dataclasses import replace
+
 from ember.config import Settings
 from ember.engine.llamacpp import LlamaCppEngine, LoadOptions
-from ember.models.store import ModelRecord
+from ember.engine.llamacpp.embedder import LlamaCppEmbedder
+from ember.engine.pool import Closable, EnginePool
+from ember.models.store import ModelRecord, ModelStore
 
 
 def open_engine(
     record: ModelRecord, settings: Settings, options: LoadOptions | None = None
 ) -> LlamaCppEngine:
-    """Load ``record`` with llama.cpp; conversation KV states live under EMBER_HOME/kv."""
+    """Load ``record`` for generation; conversation KV states live under EMBER_HOME/kv."""
     opts = options or LoadOptions()
     if opts.kv_dir is None:
-        opts = LoadOptions(**{**opts.__dict__, "kv_dir": settings.home / "kv"})
+        opts = replace(opts, kv_dir=settings.home / "kv")
     return LlamaCppEngine(record.path, name=record.name, digest=record.digest, options=opts)
+
+
+def open_any(record: ModelRecord, settings: Settings) -> tuple[Closable, int]:
+    """An embedder for embedding models, a generator otherwise; with the bytes it holds."""
+    if record.info is not None and record.info.is_embedding_model:
+        return LlamaCppEmbedder(
+            record.path, name=record.name, pooling=record.info.pooling
+        ), record.size
+    engine = open_engine(record, settings)
+    return engine, record.size + engine.kv_bytes()
+
+
+def total_memory() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 8 << 30
+
+
+def make_pool(store: ModelStore, settings: Settings) -> EnginePool:
+    """The runtime's pool: 3/4 of RAM as the budget until the fit planner sets it."""
+
+    async def opener(name: str) -> tuple[Closable, int]:
+        record = store.get(name)
+        return await asyncio.to_thread(open_any, record, settings)
+
+    return EnginePool(opener, memory_budget=total_memory() * 3 // 4)

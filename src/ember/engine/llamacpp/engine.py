@@ -184,6 +184,15 @@ class LlamaCppEngine:
         add = not (bos and prompt.startswith(bos))
         return self.tokenize(prompt, add_special=add, parse_special=True)
 
+    def kv_bytes(self) -> int:
+        """Bytes of KV cache this context holds (f16 keys and values, every layer and slot)."""
+        n_layer = int(ll.llama_model_n_layer(self.model.ptr))
+        n_head_kv = int(ll.llama_model_n_head_kv(self.model.ptr))
+        n_head = int(ll.llama_model_n_head(self.model.ptr)) or 1
+        head_dim = self.model.n_embd // n_head
+        per_token = 2 * n_layer * n_head_kv * head_dim * 2
+        return per_token * self.n_ctx * self.options.n_slots
+
     def info(self) -> EngineInfo:
         return EngineInfo(
             model=self.name,

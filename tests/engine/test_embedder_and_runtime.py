@@ -1,0 +1,54 @@
+"""Embeddings from a real model, and models loaded on first use through the runtime's pool."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from ember.engine.base import GenerateRequest, SamplingParams
+from ember.engine.llamacpp import LlamaCppEngine
+from ember.engine.llamacpp.embedder import LlamaCppEmbedder
+from ember.runtime import Runtime
+
+
+def test_embeddings_are_normalised_and_meaningful(smollm2_path: Path) -> None:
+    embedder = LlamaCppEmbedder(smollm2_path, name="smollm2", pooling="mean", n_seq=2)
+    try:
+        texts = [
+            "The cat sat on the mat.",
+            "A cat was sitting on a rug.",
+            "Quarterly revenue grew by ten percent.",
+        ]
+        vectors = asyncio.run(embedder.embed(texts))  # 3 texts, 2 per batch: two batches
+    finally:
+        embedder.close()
+    assert len(vectors) == 3
+    assert all(abs(sum(v * v for v in vec) - 1.0) < 1e-3 for vec in vectors)
+
+    def cos(a: list[float], b: list[float]) -> float:
+        return sum(x * y for x, y in zip(a, b, strict=True))
+
+    assert cos(vectors[0], vectors[1]) > cos(vectors[0], vectors[2])
+    again = LlamaCppEmbedder(smollm2_path, name="smollm2", pooling="mean")
+    try:
+        single = again.embed_sync([texts[2]])[0]
+    finally:
+        again.close()
+    assert cos(single, vectors[2]) > 0.999, "batching does not change a text's vector"
+
+
+def test_runtime_loads_models_on_first_use(runtime: Runtime) -> None:
+    runtime.models.ensure_starter_models()
+
+    async def go() -> str:
+        async with runtime.engines.use("smollm2:135m") as engine:
+            assert isinstance(engine, LlamaCppEngine)
+            request = GenerateRequest(
+                prompt="Hello", max_tokens=5, sampling=SamplingParams(temperature=0)
+            )
+            return "".join([c.text async for c in engine.generate(request)])
+
+    assert asyncio.run(go())
+    loaded = runtime.engines.loaded()
+    assert [e.name for e in loaded] == ["smollm2:135m"]
+    assert loaded[0].size > 98_000_000
