@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from ember import __version__
-from ember.cli import config_cmd, models, run
+from ember.cli import bench, config_cmd, models, run
 from ember.cli.context import CliState, get_state
 from ember.cli.render import console, print_error
 from ember.errors import EmberError
@@ -26,6 +26,7 @@ app = typer.Typer(
 models.register(app)
 config_cmd.register(app)
 run.register(app)
+bench.register(app)
 
 
 def _version(value: bool) -> None:

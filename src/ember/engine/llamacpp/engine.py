@@ -184,6 +184,10 @@ class LlamaCppEngine:
         add = not (bos and prompt.startswith(bos))
         return self.tokenize(prompt, add_special=add, parse_special=True)
 
+    def clear_cache(self) -> None:
+        """Drop the KV cache of every idle slot (the next prompt is read from scratch)."""
+        self.scheduler.clear_cache()
+
     def kv_bytes(self) -> int:
         """Bytes of KV cache this context holds (f16 keys and values, every layer and slot)."""
         n_layer = int(ll.llama_model_n_layer(self.model.ptr))

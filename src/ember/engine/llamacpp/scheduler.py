@@ -49,6 +49,11 @@ class Job:
 
 
 @dataclass
+class _ClearCache:
+    done: threading.Event
+
+
+@dataclass
 class Slot:
     id: int
     cached: list[int] = field(default_factory=list)  # tokens whose KV this sequence holds
@@ -102,7 +107,7 @@ class Scheduler:
         self.slots = [Slot(i) for i in range(n_slots)]
         self.stats = SchedulerStats()
         self._batch = Batch(n_batch)
-        self._incoming: queue.Queue[Job | None] = queue.Queue()
+        self._incoming: queue.Queue[Job | _ClearCache | None] = queue.Queue()
         self._waiting: deque[Job] = deque()
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="ember-scheduler", daemon=True)
@@ -112,6 +117,12 @@ class Scheduler:
 
     def submit(self, job: Job) -> None:
         self._incoming.put(job)
+
+    def clear_cache(self) -> None:
+        """Forget every idle slot's cached tokens (benchmarks' no-reuse baseline)."""
+        done = threading.Event()
+        self._incoming.put(_ClearCache(done))
+        done.wait(timeout=30)
 
     def stop(self) -> None:
         self._stopping = True
@@ -158,7 +169,13 @@ class Scheduler:
                 if item is None:
                     self._stopping = True
                     return
-                self._waiting.append(item)
+                if isinstance(item, _ClearCache):
+                    for slot in self.slots:
+                        if not slot.busy:
+                            self._drop_cache(slot)
+                    item.done.set()
+                else:
+                    self._waiting.append(item)
                 item = self._incoming.get_nowait()
         except queue.Empty:
             return
