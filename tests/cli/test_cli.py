@@ -122,3 +122,25 @@ def test_console_script_end_to_end(tmp_path: Path) -> None:
     assert bad.returncode == 1
     assert "error:" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_run_streams_an_answer(starter_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EMBER_HOME", str(starter_home))
+    code, out = invoke(
+        "run",
+        "smollm2:135m",
+        "What is the capital of France?",
+        "--temperature",
+        "0",
+        "--max-tokens",
+        "20",
+    )
+    assert code == 0, out
+    assert len(out.strip()) > 5
+
+
+def test_run_unknown_model_is_one_line(starter_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EMBER_HOME", str(starter_home))
+    result = runner.invoke(app, ["run", "nope:1b", "hi"])
+    assert result.exit_code != 0
+    assert "not installed" in str(result.exception)
