@@ -62,15 +62,20 @@ async def _generate(engine: LlamaCppEngine, request: GenerateRequest) -> dict[st
 def single_stream(
     engine: LlamaCppEngine, n_prompt: int = 512, n_gen: int = 128
 ) -> dict[str, float]:
-    prompt = engine.tokenize(FILLER * 40)[:n_prompt]
+    """pp512 and tg128 as llama-bench measures them: a long prompt; a short one, many tokens."""
+    long_prompt = engine.tokenize(FILLER * 40)[:n_prompt]
     engine.clear_cache()
-    result = asyncio.run(
+    read = asyncio.run(
+        _generate(engine, GenerateRequest(prompt_tokens=long_prompt, max_tokens=1, sampling=GREEDY))
+    )
+    engine.clear_cache()
+    short = engine.tokenize("Once upon a time")
+    write = asyncio.run(
         _generate(
-            engine, GenerateRequest(prompt_tokens=prompt, max_tokens=n_gen, sampling=no_eos(engine))
+            engine, GenerateRequest(prompt_tokens=short, max_tokens=n_gen, sampling=no_eos(engine))
         )
     )
-    usage = result["usage"]
-    return {"prompt_tps": usage.prompt_tps, "decode_tps": usage.decode_tps}
+    return {"prompt_tps": read["usage"].prompt_tps, "decode_tps": write["usage"].decode_tps}
 
 
 def llama_cpp_python_reference(
@@ -92,6 +97,8 @@ def llama_cpp_python_reference(
         start = time.perf_counter()
         llm.eval(tokens)
         prompt_s = time.perf_counter() - start
+        llm.reset()  # type: ignore[no-untyped-call]
+        llm.eval(llm.tokenize(b"Once upon a time"))
         start = time.perf_counter()
         for _ in range(n_gen):
             token = llm.sample(temp=0.0, top_k=1)

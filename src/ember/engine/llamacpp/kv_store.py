@@ -76,16 +76,19 @@ class KVStore:
             return None
         return dict(header)
 
-    def find(self, prompt: list[int], min_tokens: int) -> KVEntry | None:
-        """The longest saved state whose tokens are a prefix of ``prompt`` (> min_tokens)."""
-        best: KVEntry | None = None
+    def find(self, prompt: list[int], min_tokens: int) -> tuple[KVEntry, int] | None:
+        """The saved state sharing the longest prefix with ``prompt`` (more than min_tokens).
+
+        Returns the entry and the shared length: a conversation's saved state ends with the
+        model's own answer tokens, which the next prompt may re-tokenize differently, so
+        only the shared part is used and the rest is dropped after loading.
+        """
+        best: tuple[KVEntry, int] | None = None
         with self._lock:
             for entry in self._entries.values():
-                n = len(entry.tokens)
-                if n <= min_tokens or n > len(prompt) or (best and n <= len(best.tokens)):
-                    continue
-                if tuple(prompt[:n]) == entry.tokens:
-                    best = entry
+                shared = _shared_prefix(entry.tokens, prompt)
+                if shared > min_tokens and (best is None or shared > best[1]):
+                    best = (entry, shared)
         return best
 
     def load(self, entry: KVEntry) -> bytes | None:
@@ -147,6 +150,14 @@ class KVStore:
     def entries(self) -> list[KVEntry]:
         with self._lock:
             return list(self._entries.values())
+
+
+def _shared_prefix(a: tuple[int, ...], b: list[int]) -> int:
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
 
 
 def _mtime(path: Path) -> float:

@@ -225,11 +225,12 @@ class Scheduler:
         self.stats.cached_tokens += keep
 
     def _maybe_restore(self, slot: Slot, tokens: list[int], keep: int) -> int:
-        """Load a saved state that covers more of the prompt than the slot's memory does."""
+        """Load a saved state that shares more of the prompt than the slot's memory does."""
         assert self.kv_store is not None
-        entry = self.kv_store.find(tokens, min_tokens=keep + 16)
-        if entry is None:
+        found = self.kv_store.find(tokens, min_tokens=keep + 16)
+        if found is None:
             return keep
+        entry, shared = found
         data = self.kv_store.load(entry)
         if data is None:
             return keep
@@ -242,7 +243,7 @@ class Scheduler:
             return 0
         slot.cached = list(entry.tokens)
         self.stats.restored_from_disk += 1
-        return min(len(entry.tokens), len(tokens) - 1)
+        return min(shared, len(tokens) - 1)  # _place drops the cached tokens past this point
 
     # ------------------------------------------------------------ one step
 

@@ -1,0 +1,1 @@
+"""The one chat path every front end uses: messages -> template -> engine -> events."""

@@ -1,0 +1,100 @@
+"""Wire-neutral chat types. OpenAI and Ollama adapters convert to and from these (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ember.engine.base import SamplingParams, TokenLogprob, Usage
+
+Role = Literal["system", "user", "assistant", "tool"]
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    id: str
+    name: str
+    arguments: str  # JSON text, as the model wrote it (validated by the grammar)
+
+
+@dataclass(frozen=True)
+class Message:
+    role: Role
+    content: str = ""
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str | None = None
+    name: str | None = None
+    images: tuple[str, ...] = ()  # base64, accepted and ignored by text-only models
+
+    def to_template(self) -> dict[str, Any]:
+        """The dict shape chat templates expect (HF conventions)."""
+        out: dict[str, Any] = {"role": self.role, "content": self.content}
+        if self.tool_calls:
+            out["tool_calls"] = [
+                {
+                    "id": c.id,
+                    "type": "function",
+                    "function": {"name": c.name, "arguments": c.arguments},
+                }
+                for c in self.tool_calls
+            ]
+        if self.tool_call_id:
+            out["tool_call_id"] = self.tool_call_id
+        if self.name:
+            out["name"] = self.name
+        return out
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    description: str
+    parameters: dict[str, Any]  # JSON Schema
+
+
+ToolChoice = Literal["auto", "none", "required"] | str  # a str other than those: a function name
+
+
+@dataclass(frozen=True)
+class ResponseFormat:
+    type: Literal["text", "json_object", "json_schema"] = "text"
+    schema: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    model: str
+    messages: tuple[Message, ...]
+    sampling: SamplingParams = field(default_factory=SamplingParams)
+    max_tokens: int | None = None
+    stop: tuple[str, ...] = ()
+    stream: bool = False
+    tools: tuple[Tool, ...] = ()
+    tool_choice: ToolChoice = "auto"
+    parallel_tool_calls: bool = True
+    response_format: ResponseFormat = field(default_factory=ResponseFormat)
+    logprobs: int | None = None  # None: off; 0: chosen token; N: plus top N
+    n: int = 1
+    keep_alive: float | None = None  # seconds; Ollama's keep_alive
+
+
+@dataclass(frozen=True)
+class ChatDelta:
+    """A piece of the answer as it streams."""
+
+    content: str = ""
+    logprobs: tuple[TokenLogprob, ...] = ()
+
+
+@dataclass(frozen=True)
+class ChatDone:
+    """The end of one answer: why it ended, usage, and any tool calls it made."""
+
+    finish_reason: Literal["stop", "length", "tool_calls", "cancelled", "error"]
+    usage: Usage
+    tool_calls: tuple[ToolCall, ...] = ()
+    content: str = ""  # the whole answer text (tool-call JSON removed)
+    error: str | None = None
+
+
+ChatEvent = ChatDelta | ChatDone
