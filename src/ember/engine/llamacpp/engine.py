@@ -41,7 +41,7 @@ class LoadOptions:
     n_gpu_layers: int = 0
     kv_dir: Path | None = None  # where conversation KV states are saved (None: off)
     kv_budget_bytes: int = 2 << 30
-    flash_attn: bool = False
+    flash_attn: bool | None = None  # None: llama.cpp decides (auto)
 
 
 def llama_build_id() -> str:
@@ -80,7 +80,7 @@ class LlamaCppEngine:
         params.n_threads_batch = self.n_threads
         params.kv_unified = True
         params.no_perf = True
-        params.flash_attn_type = 1 if opts.flash_attn else 0
+        params.flash_attn_type = {None: -1, True: 1, False: 0}[opts.flash_attn]
         self.ctx = ll.llama_init_from_model(self.model.ptr, params)
         if not self.ctx:
             raise ModelLoadError(
