@@ -198,7 +198,10 @@ def test_utf8_text_streams_intact(engine: LlamaCppEngine) -> None:
         chunks = collect(engine, GenerateRequest(prompt=prompt, max_tokens=30, sampling=GREEDY))
         streamed = text_of(chunks)
         tokens = [t for c in chunks for t in c.token_ids]
-        assert "\ufffd" not in streamed
+        whole = (
+            streamed.removesuffix("\ufffd") if chunks[-1].finish_reason == "length" else streamed
+        )
+        assert "\ufffd" not in whole, "only a cut at max_tokens may end mid-character"
         assert streamed == engine.detokenize(tokens)
         assert any(ord(ch) > 0x2E80 for ch in streamed), streamed
 

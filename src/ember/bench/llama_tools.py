@@ -10,7 +10,7 @@ from typing import Any
 
 
 def llama_bench(bin_dir: Path, model: Path, threads: int) -> dict[str, float]:
-    """Prompt (pp512) and decode (tg128) tokens/s from ``llama-bench``."""
+    """Prompt (pp512) and decode (tg128) tokens/s from ``llama-bench``, flash attention off."""
     out = subprocess.run(
         [
             str(bin_dir / "llama-bench"),
