@@ -164,19 +164,15 @@ def restart(path: Path, name: str, digest: str, opts: LoadOptions) -> dict[str, 
             digest=digest,
             options=LoadOptions(**{**opts.__dict__, "kv_dir": Path(kv_dir)}),
         )
-        messages = [{"role": "user", "content": FILLER * 14}]
+        messages = [{"role": "user", "content": FILLER * 42}]
         tokens = first.chat_request_tokens(first.apply_chat_template(messages))
-        asyncio.run(
-            _generate(
-                first,
-                GenerateRequest(
-                    prompt_tokens=tokens, max_tokens=16, sampling=GREEDY, persist_kv=True
-                ),
-            )
+        request = GenerateRequest(
+            prompt_tokens=tokens, max_tokens=16, sampling=GREEDY, persist_kv=True
         )
+        answer = asyncio.run(_generate(first, request))["text"]
         first.close()
         messages += [
-            {"role": "assistant", "content": "Noted."},
+            {"role": "assistant", "content": answer},
             {"role": "user", "content": "Summarise."},
         ]
         results = {"history_tokens": float(len(tokens))}

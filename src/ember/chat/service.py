@@ -71,14 +71,17 @@ class ChatService:
                 return event
         raise EmberError("the generation ended without a result")
 
-    async def embed(self, model: str, texts: list[str]) -> list[list[float]]:
+    async def embed(self, model: str, texts: list[str]) -> tuple[list[list[float]], int]:
+        """Vectors for ``texts`` and the number of tokens they were."""
         async with self.engines.use(model) as engine:
             if not isinstance(engine, LlamaCppEmbedder):
                 raise WrongModelKindError(
                     f"{model} is a chat model, not an embedding model",
                     hint="pull an embedding model such as all-minilm or nomic-embed-text",
                 )
-            return await engine.embed(texts)
+            vectors = await engine.embed(texts)
+            tokens = sum(len(engine.model.tokenize(t)) for t in texts)
+            return vectors, tokens
 
 
 def _tool_schema(tool: Tool) -> dict[str, object]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -34,7 +35,7 @@ class Message:
                 {
                     "id": c.id,
                     "type": "function",
-                    "function": {"name": c.name, "arguments": c.arguments},
+                    "function": {"name": c.name, "arguments": _template_arguments(c.arguments)},
                 }
                 for c in self.tool_calls
             ]
@@ -43,6 +44,16 @@ class Message:
         if self.name:
             out["name"] = self.name
         return out
+
+
+def _template_arguments(arguments: str) -> Any:
+    """HF templates expect a dict and render it with ``| tojson``: JSON text would come out
+    double-encoded (a quoted string). Text that is not a JSON object is passed as is."""
+    try:
+        value = json.loads(arguments)
+    except ValueError:
+        return arguments
+    return value if isinstance(value, dict) else arguments
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from ember import __version__
-from ember.cli import bench, config_cmd, models, run
+from ember.cli import bench, config_cmd, models, run, serve
 from ember.cli.context import CliState, get_state
 from ember.cli.render import console, print_error
 from ember.errors import EmberError
@@ -27,6 +27,7 @@ models.register(app)
 config_cmd.register(app)
 run.register(app)
 bench.register(app)
+serve.register(app)
 
 
 def _version(value: bool) -> None:

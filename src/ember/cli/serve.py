@@ -1,0 +1,39 @@
+"""`ember serve`: the OpenAI- and Ollama-compatible server on this machine."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ember.cli.context import get_state
+from ember.cli.render import console
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+
+
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port (default 11435; 11434 stands in for Ollama).")
+    ] = None,
+) -> None:
+    """Serve the OpenAI (/v1) and Ollama (/api) APIs for local clients."""
+    import uvicorn
+
+    from ember.server.app import check_bind, create_app
+
+    state = get_state(ctx)
+    settings = state.settings()
+    bind_host = host or settings.host
+    bind_port = port or settings.port
+    check_bind(bind_host)
+    state.register_starters()
+    app = create_app(state.runtime())
+    console.print(
+        f"Ember is serving on [bold]http://{bind_host}:{bind_port}[/] (OpenAI: /v1, Ollama: /api)"
+    )
+    uvicorn.run(app, host=bind_host, port=bind_port, log_level="warning")

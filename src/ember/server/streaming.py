@@ -1,0 +1,65 @@
+"""Shared route helpers: resolve the model, fail before streaming, frame SSE and NDJSON."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from typing import Any
+
+from fastapi import Request
+
+from ember.chat.service import ChatService
+from ember.chat.types import ChatEvent, ChatRequest
+from ember.errors import EmberError
+from ember.runtime import Runtime
+
+
+class InvalidJSONError(EmberError):
+    status = 400
+    code = "invalid_json"
+
+
+async def json_body(request: Request) -> Any:
+    try:
+        return await request.json()
+    except ValueError as exc:
+        raise InvalidJSONError(f"the request body is not valid JSON: {exc}") from exc
+
+
+def runtime_of(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def chat_of(request: Request) -> ChatService:
+    chat: ChatService = request.app.state.chat
+    return chat
+
+
+def resolve_model(runtime: Runtime, chat_request: ChatRequest) -> ChatRequest:
+    """The installed model's canonical name (404 here, before any byte is streamed)."""
+    record = runtime.models.get(chat_request.model or runtime.settings.default_model)
+    return replace(chat_request, model=record.name)
+
+
+async def started(events: AsyncIterator[ChatEvent]) -> AsyncIterator[ChatEvent]:
+    """Pull the first event now, so load and context errors become HTTP errors, not a
+    broken stream; then yield it and the rest."""
+    first = await anext(events)
+
+    async def chained() -> AsyncIterator[ChatEvent]:
+        yield first
+        async for event in events:
+            yield event
+
+    return chained()
+
+
+def sse(data: dict[str, Any] | str) -> bytes:
+    text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
+    return f"data: {text}\n\n".encode()
+
+
+def ndjson(data: dict[str, Any]) -> bytes:
+    return (json.dumps(data, ensure_ascii=False) + "\n").encode()

@@ -1,0 +1,161 @@
+"""A real `ember serve` app on 127.0.0.1 driven by the official openai and ollama clients."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from ember.config import load_settings
+from ember.runtime import build
+from ember.server.app import BindRefusedError, check_bind, create_app
+
+MODEL = "smollm2:135m"
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory: pytest.TempPathFactory, smollm2_path: Path) -> Iterator[str]:
+    home = tmp_path_factory.mktemp("server-home")
+    runtime = build(load_settings(home=home))
+    runtime.models.pull(str(smollm2_path), name=MODEL)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=20)
+    runtime.close()
+
+
+def test_openai_sdk_chat_and_stream(base_url: str, request: pytest.FixtureRequest) -> None:
+    from openai import OpenAI
+
+    client = OpenAI(base_url=f"{base_url}/v1", api_key="unused")
+    request.addfinalizer(client.close)
+    reply = client.chat.completions.create(
+        model=MODEL,
+        messages=[{"role": "user", "content": "Say hello."}],
+        max_tokens=12,
+        temperature=0,
+    )
+    assert reply.choices[0].message.content
+    assert reply.usage is not None
+    assert reply.usage.completion_tokens > 0
+    stream = client.chat.completions.create(
+        model=MODEL,
+        messages=[{"role": "user", "content": "Say hello."}],
+        max_tokens=12,
+        temperature=0,
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    pieces, usage = [], None
+    for chunk in stream:
+        if chunk.choices and chunk.choices[0].delta.content:
+            pieces.append(chunk.choices[0].delta.content)
+        if chunk.usage is not None:
+            usage = chunk.usage
+    assert "".join(pieces) == reply.choices[0].message.content, (
+        "streamed = whole answer at temperature 0"
+    )
+    assert usage is not None
+    assert usage.prompt_tokens == reply.usage.prompt_tokens
+
+
+def test_openai_json_schema_output_parses(base_url: str, request: pytest.FixtureRequest) -> None:
+    from openai import OpenAI
+
+    client = OpenAI(base_url=f"{base_url}/v1", api_key="unused")
+    request.addfinalizer(client.close)
+    schema = {
+        "type": "object",
+        "properties": {
+            "city": {"type": "string", "maxLength": 30},
+            "population": {"type": "integer"},
+        },
+        "required": ["city", "population"],
+        "additionalProperties": False,
+    }
+    reply = client.chat.completions.create(
+        model=MODEL,
+        messages=[{"role": "user", "content": "Give a city and its population as JSON."}],
+        response_format={"type": "json_schema", "json_schema": {"name": "city", "schema": schema}},
+        max_tokens=60,
+    )
+    value = json.loads(reply.choices[0].message.content or "")
+    assert set(value) == {"city", "population"}
+
+
+def test_openai_models_and_errors(base_url: str, request: pytest.FixtureRequest) -> None:
+    from openai import NotFoundError, OpenAI
+
+    client = OpenAI(base_url=f"{base_url}/v1", api_key="unused")
+    request.addfinalizer(client.close)
+    assert [m.id for m in client.models.list()] == [MODEL]
+    with pytest.raises(NotFoundError):
+        client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
+    bad = httpx.post(f"{base_url}/v1/chat/completions", content=b"{not json", timeout=10)
+    assert bad.status_code == 400
+    assert bad.json()["error"]["type"] == "invalid_request_error"
+    too_long = httpx.post(
+        f"{base_url}/v1/chat/completions",
+        json={"model": MODEL, "messages": [{"role": "user", "content": "word " * 9000}]},
+        timeout=60,
+    )
+    assert too_long.status_code == 400
+    assert too_long.json()["error"]["code"] == "context_length_exceeded"
+
+
+def test_ollama_client_chat_stream_list_show_ps(
+    base_url: str, request: pytest.FixtureRequest
+) -> None:
+    import ollama
+
+    client = ollama.Client(host=base_url)
+    request.addfinalizer(client._client.close)
+    reply = client.chat(
+        model=MODEL,
+        messages=[{"role": "user", "content": "Say hi."}],
+        options={"num_predict": 10, "temperature": 0},
+    )
+    assert reply.message.content
+    assert reply.done
+    streamed = "".join(
+        part.message.content or ""
+        for part in client.chat(
+            model=MODEL,
+            messages=[{"role": "user", "content": "Say hi."}],
+            options={"num_predict": 10, "temperature": 0},
+            stream=True,
+        )
+    )
+    assert streamed == reply.message.content
+    assert [m.model for m in client.list().models] == [MODEL]
+    shown = client.show(MODEL)
+    assert shown.details is not None
+    assert shown.details.quantization_level == "Q4_1"
+    assert [m.model for m in client.ps().models] == [MODEL]
+    with pytest.raises(ollama.ResponseError):
+        client.chat(model="nope:1b", messages=[{"role": "user", "content": "hi"}])
+
+
+def test_non_loopback_bind_is_refused() -> None:
+    check_bind("127.0.0.1")
+    check_bind("::1")
+    with pytest.raises(BindRefusedError):
+        check_bind("0.0.0.0")
