@@ -16,6 +16,7 @@ import os
 import struct
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,7 +87,7 @@ class KVStore:
         best: tuple[KVEntry, int] | None = None
         with self._lock:
             for entry in self._entries.values():
-                shared = _shared_prefix(entry.tokens, prompt)
+                shared = common_prefix(entry.tokens, prompt)
                 if shared > min_tokens and (best is None or shared > best[1]):
                     best = (entry, shared)
         return best
@@ -152,7 +153,8 @@ class KVStore:
             return list(self._entries.values())
 
 
-def _shared_prefix(a: tuple[int, ...], b: list[int]) -> int:
+def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    """How many leading tokens two sequences share (prefix reuse is built on this)."""
     n = min(len(a), len(b))
     i = 0
     while i < n and a[i] == b[i]:

@@ -29,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ember.engine.base import Chunk, FinishReason, GenerateRequest, TokenLogprob, Usage
-from ember.engine.llamacpp.kv_store import KVStore
+from ember.engine.llamacpp.kv_store import KVStore, common_prefix
 from ember.engine.llamacpp.native import Batch, NativeModel
 from ember.engine.llamacpp.sampler import SamplerChain
 from ember.engine.text import TextStream
@@ -197,7 +197,7 @@ class Scheduler:
             if not free:
                 return
             job = self._waiting.popleft()
-            slot = max(free, key=lambda s: (_common_prefix(s.cached, job.tokens), -s.last_used))
+            slot = max(free, key=lambda s: (common_prefix(s.cached, job.tokens), -s.last_used))
             try:
                 self._place(slot, job)
             except Exception as exc:  # noqa: BLE001 - a bad request must not stop the others
@@ -206,7 +206,7 @@ class Scheduler:
 
     def _place(self, slot: Slot, job: Job) -> None:
         tokens = job.tokens
-        keep = min(_common_prefix(slot.cached, tokens), len(tokens) - 1)
+        keep = min(common_prefix(slot.cached, tokens), len(tokens) - 1)
         if self.kv_store is not None:
             keep = self._maybe_restore(slot, tokens, keep)
         if keep < len(slot.cached):
@@ -421,11 +421,3 @@ class Scheduler:
         written = ll.llama_state_seq_get_data(self.ctx, buf, size, slot.id)
         if written:
             self.kv_store.save(list(slot.cached), bytes(buf)[:written])
-
-
-def _common_prefix(a: list[int], b: list[int]) -> int:
-    n = min(len(a), len(b))
-    i = 0
-    while i < n and a[i] == b[i]:
-        i += 1
-    return i
