@@ -145,6 +145,23 @@ def test_ollama_client_chat_stream_list_show_ps(
         )
     )
     assert streamed == reply.message.content
+    generated = client.generate(
+        model=MODEL, prompt="Say hi.", options={"num_predict": 10, "temperature": 0}
+    )
+    assert generated.response
+    assert generated.done
+    assert generated.eval_count is not None
+    assert generated.eval_count > 0
+    streamed_generate = "".join(
+        part.response
+        for part in client.generate(
+            model=MODEL,
+            prompt="Say hi.",
+            options={"num_predict": 10, "temperature": 0},
+            stream=True,
+        )
+    )
+    assert streamed_generate == generated.response
     assert [m.model for m in client.list().models] == [MODEL]
     shown = client.show(MODEL)
     assert shown.details is not None

@@ -10,13 +10,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from ember import __version__
-from ember.chat.types import ChatDelta, ChatDone
+from ember.chat.types import ChatDelta, ChatDone, ChatRequest
 from ember.errors import EmberError
 from ember.models.gguf_info import format_parameters
 from ember.models.store import ModelRecord
 from ember.server import wire_ollama as wire
 from ember.server.streaming import chat_of, json_body, ndjson, resolve_model, runtime_of, started
-from ember.server.wire_common import parse_body
+from ember.server.wire_common import InvalidRequestError, parse_body
 from ember.server.wire_ollama_models import ChatBody, ShowBody
 from ember.server.wire_ollama_responses import Durations, rfc3339
 
@@ -59,6 +59,50 @@ async def chat(request: Request) -> Any:
                         durations=Durations(total_s=time.perf_counter() - t0),
                     )
                 )
+
+    return StreamingResponse(lines(), media_type="application/x-ndjson")
+
+
+@router.post("/generate", response_model=None)
+async def generate(request: Request) -> Any:
+    """One prompt through the model's chat template (``raw`` prompts: not yet supported)."""
+    t0 = time.perf_counter()
+    converted = wire.generate_to_request(await json_body(request))
+    if not isinstance(converted, ChatRequest):
+        raise InvalidRequestError(
+            "raw prompts are not supported yet", param="raw", hint="send raw=false (the default)"
+        )
+    chat_request = resolve_model(runtime_of(request), converted)
+    model = converted.model
+    events = await started(chat_of(request).stream(chat_request))
+
+    def final(done: ChatDone, streamed: bool) -> dict[str, Any]:
+        return wire.generate_response(
+            done.content,
+            model=model,
+            created_at=rfc3339(time.time()),
+            finish_reason=done.finish_reason,
+            usage=done.usage,
+            durations=Durations(total_s=time.perf_counter() - t0),
+            streamed=streamed,
+        )
+
+    if not chat_request.stream:
+        async for event in events:
+            if isinstance(event, ChatDone):
+                _raise_if_failed(event)
+                return final(event, streamed=False)
+        raise EmberError("the generation ended without a result")
+
+    async def lines() -> AsyncIterator[bytes]:
+        async for event in events:
+            if isinstance(event, ChatDelta):
+                now = rfc3339(time.time())
+                yield ndjson(wire.generate_stream_chunk(event.content, model=model, created_at=now))
+            else:
+                if event.error:
+                    yield ndjson({"error": event.error})
+                yield ndjson(final(event, streamed=True))
 
     return StreamingResponse(lines(), media_type="application/x-ndjson")
 
