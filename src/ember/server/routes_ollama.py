@@ -15,7 +15,16 @@ from ember.errors import EmberError
 from ember.models.gguf_info import format_parameters
 from ember.models.store import ModelRecord
 from ember.server import wire_ollama as wire
-from ember.server.streaming import chat_of, json_body, ndjson, resolve_model, runtime_of, started
+from ember.server.streaming import (
+    chat_of,
+    epoch_seconds,
+    json_body,
+    ndjson,
+    raise_if_failed,
+    resolve_model,
+    runtime_of,
+    started,
+)
 from ember.server.wire_common import InvalidRequestError, parse_body
 from ember.server.wire_ollama_models import ChatBody, ShowBody
 from ember.server.wire_ollama_responses import Durations, rfc3339
@@ -33,7 +42,7 @@ async def chat(request: Request) -> Any:
     if not chat_request.stream:
         async for event in events:
             if isinstance(event, ChatDone):
-                _raise_if_failed(event)
+                raise_if_failed(event)
                 return wire.chat_response(
                     event,
                     model=model,
@@ -90,7 +99,7 @@ async def generate(request: Request) -> Any:
     if not chat_request.stream:
         async for event in events:
             if isinstance(event, ChatDone):
-                _raise_if_failed(event)
+                raise_if_failed(event)
                 return final(event, streamed=False)
         raise EmberError("the generation ended without a result")
 
@@ -116,7 +125,7 @@ async def tags(request: Request) -> dict[str, Any]:
                 r.name,
                 size=r.size,
                 digest=r.digest,
-                modified_at=_when(r.modified_at),
+                modified_at=epoch_seconds(r.modified_at),
                 details=_details(r),
             )
             for r in records
@@ -150,7 +159,7 @@ async def show(request: Request) -> dict[str, Any]:
         parameters=record.params,
         license=info.license if info else None,
         system=record.system,
-        modified_at=_when(record.modified_at),
+        modified_at=epoch_seconds(record.modified_at),
         capabilities=capabilities,
     )
 
@@ -192,17 +201,3 @@ def _details(record: ModelRecord) -> dict[str, Any]:
         "parameter_size": format_parameters(info.parameters) if info else "",
         "quantization_level": (info.quantization or "") if info else "",
     }
-
-
-def _when(iso: str) -> float:
-    from datetime import datetime
-
-    try:
-        return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return 0.0
-
-
-def _raise_if_failed(done: ChatDone) -> None:
-    if done.finish_reason == "error":
-        raise EmberError(f"generation failed: {done.error or 'unknown error'}")

@@ -14,7 +14,16 @@ from ember.chat.types import ChatDelta, ChatDone
 from ember.engine.base import TokenLogprob
 from ember.errors import EmberError
 from ember.server import wire_openai as wire
-from ember.server.streaming import chat_of, json_body, resolve_model, runtime_of, sse, started
+from ember.server.streaming import (
+    chat_of,
+    epoch_seconds,
+    json_body,
+    raise_if_failed,
+    resolve_model,
+    runtime_of,
+    sse,
+    started,
+)
 from ember.server.wire_common import parse_body
 from ember.server.wire_openai_models import ChatCompletionRequest, EmbeddingRequest
 
@@ -37,7 +46,7 @@ async def chat_completions(request: Request) -> Any:
             if isinstance(event, ChatDelta):
                 logprobs.extend(event.logprobs)
             else:
-                _raise_if_failed(event)
+                raise_if_failed(event)
                 return wire.chat_completion(
                     event,
                     logprobs=logprobs if chat_request.logprobs is not None else None,
@@ -103,24 +112,12 @@ async def embeddings(request: Request) -> dict[str, Any]:
 @router.get("/models")
 async def models(request: Request) -> dict[str, Any]:
     records = runtime_of(request).models.installed()
-    return wire.model_list([wire.model_object(r.name, _epoch(r.created_at)) for r in records])
+    return wire.model_list(
+        [wire.model_object(r.name, int(epoch_seconds(r.created_at))) for r in records]
+    )
 
 
 @router.get("/models/{model_id:path}")
 async def model(model_id: str, request: Request) -> dict[str, Any]:
     record = runtime_of(request).models.get(model_id)
-    return wire.model_object(record.name, _epoch(record.created_at))
-
-
-def _raise_if_failed(done: ChatDone) -> None:
-    if done.finish_reason == "error":
-        raise EmberError(f"generation failed: {done.error or 'unknown error'}")
-
-
-def _epoch(iso: str) -> int:
-    from datetime import datetime
-
-    try:
-        return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp())
-    except ValueError:
-        return 0
+    return wire.model_object(record.name, int(epoch_seconds(record.created_at)))

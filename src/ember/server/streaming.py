@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import Request
 
 from ember.chat.service import ChatService
-from ember.chat.types import ChatEvent, ChatRequest
+from ember.chat.types import ChatDone, ChatEvent, ChatRequest
 from ember.errors import EmberError
 from ember.runtime import Runtime
 
@@ -63,3 +63,19 @@ def sse(data: dict[str, Any] | str) -> bytes:
 
 def ndjson(data: dict[str, Any]) -> bytes:
     return (json.dumps(data, ensure_ascii=False) + "\n").encode()
+
+
+def raise_if_failed(done: ChatDone) -> None:
+    """A non-streamed answer that failed mid-generation becomes an HTTP error."""
+    if done.finish_reason == "error":
+        raise EmberError(f"generation failed: {done.error or 'unknown error'}")
+
+
+def epoch_seconds(iso: str) -> float:
+    """A timestamp stored by SQLite ('2026-11-23T10:00:00.000Z') as epoch seconds."""
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return 0.0
