@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from ember.config import load_settings
 from ember.runtime import build
-from ember.server.app import BindRefusedError, check_bind, create_app
+from ember.server.app import BindRefusedError, check_bind
+from tests.server.conftest import serving
 
 MODEL = "smollm2:135m"
 
@@ -25,20 +22,8 @@ def base_url(tmp_path_factory: pytest.TempPathFactory, smollm2_path: Path) -> It
     home = tmp_path_factory.mktemp("server-home")
     runtime = build(load_settings(home=home))
     runtime.models.pull(str(smollm2_path), name=MODEL)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=20)
+    with serving(runtime) as url:
+        yield url
     runtime.close()
 
 

@@ -8,13 +8,23 @@ retrieval, tools and routing here, in one place.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from ember.chat.grammar import grammar_for
-from ember.chat.types import ChatDelta, ChatDone, ChatEvent, ChatRequest, Tool
-from ember.engine.base import GenerateRequest
+from ember.chat.tool_calls import (
+    ToolCallHoldback,
+    call_grammar,
+    forced_tools,
+    parse_tool_calls,
+    tool_format,
+    tool_schema,
+    with_tool_prompt,
+)
+from ember.chat.types import ChatDelta, ChatDone, ChatEvent, ChatRequest, Message, Tool
+from ember.engine.base import Chunk, GenerateRequest, TokenLogprob
 from ember.engine.llamacpp import LlamaCppEngine
 from ember.engine.llamacpp.embedder import LlamaCppEmbedder
+from ember.engine.loader import embedding_key
 from ember.engine.pool import EnginePool
 from ember.errors import EmberError
 
@@ -22,6 +32,36 @@ from ember.errors import EmberError
 class WrongModelKindError(EmberError):
     status = 400
     code = "wrong_model_kind"
+
+
+@dataclass(frozen=True)
+class ToolPlan:
+    """How one request offers tools: in the template or the system prompt, and whether a
+    grammar forces a call (``tool_choice`` required or a named function)."""
+
+    messages: tuple[Message, ...]
+    tools: tuple[Tool, ...]  # offered (empty: no tool handling at all)
+    template_tools: list[dict[str, object]] | None
+    grammar: str | None
+
+    @classmethod
+    def of(cls, request: ChatRequest, chat_template: str | None) -> ToolPlan:
+        if not request.tools or request.tool_choice == "none":
+            return cls(request.messages, (), None, None)
+        fmt = tool_format(chat_template)
+        forced = forced_tools(request.tools, request.tool_choice)
+        grammar = (
+            call_grammar(forced, fmt, parallel=request.parallel_tool_calls) if forced else None
+        )
+        if fmt == "tagged":
+            schemas = [tool_schema(t) for t in request.tools]
+            return cls(request.messages, request.tools, schemas, grammar)
+        messages = tuple(with_tool_prompt(request.messages, request.tools))
+        return cls(messages, request.tools, None, grammar)
+
+    @property
+    def forced(self) -> bool:
+        return self.grammar is not None
 
 
 class ChatService:
@@ -36,33 +76,37 @@ class ChatService:
                     f"{request.model} is an embedding model; it cannot chat",
                     hint="use it with the embeddings endpoints",
                 )
+            plan = ToolPlan.of(request, engine.template)
             prompt = engine.apply_chat_template(
-                [m.to_template() for m in request.messages],
-                tools=[_tool_schema(t) for t in request.tools] or None,
+                [m.to_template() for m in plan.messages], tools=plan.template_tools
             )
-            sampling = replace(request.sampling, grammar=grammar_for(request.response_format))
             generate = GenerateRequest(
                 prompt_tokens=engine.chat_request_tokens(prompt),
                 max_tokens=request.max_tokens,
                 stop=request.stop,
-                sampling=sampling,
+                sampling=replace(
+                    request.sampling,
+                    grammar=plan.grammar or grammar_for(request.response_format),
+                ),
                 logprobs=request.logprobs,
             )
-            text = ""
-            async for chunk in engine.generate(generate):
-                if chunk.text or chunk.logprobs:
-                    text += chunk.text
-                    yield ChatDelta(content=chunk.text, logprobs=chunk.logprobs)
-                if chunk.finish_reason is not None:
-                    assert chunk.usage is not None or chunk.finish_reason == "cancelled"
-                    if chunk.usage is None:
-                        return
-                    yield ChatDone(
-                        finish_reason=chunk.finish_reason,
-                        usage=chunk.usage,
-                        content=text,
-                        error=chunk.error,
-                    )
+            chunks = engine.generate(generate)
+            events = _with_tools(chunks, plan) if plan.tools else _plain(chunks)
+            async for event in events:
+                yield event
+
+    async def generate(
+        self, model: str, request: GenerateRequest, keep_alive: float | None = None
+    ) -> AsyncIterator[Chunk]:
+        """A raw prompt, no chat template (legacy completions, Ollama ``raw``)."""
+        async with self.engines.use(model, keep_alive) as engine:
+            if not isinstance(engine, LlamaCppEngine):
+                raise WrongModelKindError(
+                    f"{model} is an embedding model; it cannot generate text",
+                    hint="use it with the embeddings endpoints",
+                )
+            async for chunk in engine.generate(request):
+                yield chunk
 
     async def complete(self, request: ChatRequest) -> ChatDone:
         """The whole answer at once (non-streaming clients)."""
@@ -71,26 +115,78 @@ class ChatService:
                 return event
         raise EmberError("the generation ended without a result")
 
-    async def embed(self, model: str, texts: list[str]) -> tuple[list[list[float]], int]:
-        """Vectors for ``texts`` and the number of tokens they were."""
-        async with self.engines.use(model) as engine:
-            if not isinstance(engine, LlamaCppEmbedder):
-                raise WrongModelKindError(
-                    f"{model} is a chat model, not an embedding model",
-                    hint="pull an embedding model such as all-minilm or nomic-embed-text",
-                )
-            vectors = await engine.embed(texts)
-            tokens = sum(len(engine.model.tokenize(t)) for t in texts)
-            return vectors, tokens
+    async def load(self, model: str, keep_alive: float | None = None) -> None:
+        """Load ``model`` now (Ollama's empty request) so the first answer starts fast."""
+        async with self.engines.use(model, keep_alive):
+            return None
+
+    def unload(self, model: str) -> bool:
+        """Unload ``model`` (and its embedding context) if loaded and idle."""
+        gone = [self.engines.unload(key) for key in (model, embedding_key(model))]
+        return any(gone)
+
+    async def embed(
+        self, model: str, texts: list[str], keep_alive: float | None = None
+    ) -> tuple[list[list[float]], int]:
+        """Vectors for ``texts`` and the number of tokens they were. A chat model is
+        opened a second time as a mean-pooled embedder, as Ollama allows."""
+        async with self.engines.use(model, keep_alive) as engine:
+            if isinstance(engine, LlamaCppEmbedder):
+                return await _embed(engine, texts)
+        async with self.engines.use(embedding_key(model), keep_alive) as engine:
+            return await _embed(engine, texts)
 
 
-def _tool_schema(tool: Tool) -> dict[str, object]:
-    """The OpenAI-style tool object chat templates expect."""
-    return {
-        "type": "function",
-        "function": {
-            "name": tool.name,
-            "description": tool.description,
-            "parameters": tool.parameters,
-        },
-    }
+async def _embed(engine: object, texts: list[str]) -> tuple[list[list[float]], int]:
+    assert isinstance(engine, LlamaCppEmbedder)
+    vectors = await engine.embed(texts)
+    tokens = sum(len(engine.model.tokenize(t)) for t in texts)
+    return vectors, tokens
+
+
+async def _plain(chunks: AsyncIterator[Chunk]) -> AsyncIterator[ChatEvent]:
+    text = ""
+    async for chunk in chunks:
+        if chunk.text or chunk.logprobs:
+            text += chunk.text
+            yield ChatDelta(content=chunk.text, logprobs=chunk.logprobs)
+        if chunk.finish_reason is not None:
+            if chunk.usage is None:  # cancelled: the caller has gone
+                return
+            yield ChatDone(
+                finish_reason=chunk.finish_reason,
+                usage=chunk.usage,
+                content=text,
+                error=chunk.error,
+            )
+
+
+async def _with_tools(chunks: AsyncIterator[Chunk], plan: ToolPlan) -> AsyncIterator[ChatEvent]:
+    """Content streams as usual except what may be a tool call, which is held back and
+    parsed at the end; a held answer that was no call is released then."""
+    holdback = ToolCallHoldback(hold_everything=plan.forced)
+    pending: list[TokenLogprob] = []
+    async for chunk in chunks:
+        if chunk.text or chunk.logprobs:
+            pending.extend(chunk.logprobs)
+            shown = holdback.feed(chunk.text)
+            if shown:
+                yield ChatDelta(content=shown, logprobs=tuple(pending))
+                pending = []
+        if chunk.finish_reason is None:
+            continue
+        if chunk.usage is None:
+            return
+        content, calls = parse_tool_calls(holdback.text, plan.tools)
+        if not calls:
+            content = holdback.text
+            if holdback.held() or pending:
+                yield ChatDelta(content=holdback.held(), logprobs=tuple(pending))
+        finish = "tool_calls" if calls and chunk.finish_reason == "stop" else chunk.finish_reason
+        yield ChatDone(
+            finish_reason=finish,
+            usage=chunk.usage,
+            content=content,
+            tool_calls=tuple(calls),
+            error=chunk.error,
+        )

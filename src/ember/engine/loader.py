@@ -23,11 +23,36 @@ def open_engine(
     return LlamaCppEngine(record.path, name=record.name, digest=record.digest, options=opts)
 
 
-def open_any(record: ModelRecord, settings: Settings) -> tuple[Closable, int]:
-    """An embedder for embedding models, a generator otherwise; with the bytes it holds."""
+EMBEDDING_SUFFIX = "#embedding"
+CHAT_MODEL_EMBEDDING_CTX = 4096
+
+
+def embedding_key(name: str) -> str:
+    """The pool key of a chat model opened for embeddings (a second, embedding context)."""
+    return name + EMBEDDING_SUFFIX
+
+
+def model_name(key: str) -> str:
+    """The model name behind a pool key."""
+    return key.removesuffix(EMBEDDING_SUFFIX)
+
+
+def open_any(
+    record: ModelRecord, settings: Settings, *, for_embedding: bool = False
+) -> tuple[Closable, int]:
+    """An embedder for embedding models (or a chat model opened ``for_embedding``, with
+    mean pooling as Ollama does), a generator otherwise; with the bytes it holds."""
     if record.info is not None and record.info.is_embedding_model:
         return LlamaCppEmbedder(
             record.path, name=record.name, pooling=record.info.pooling
+        ), record.size
+    if for_embedding:
+        return LlamaCppEmbedder(
+            record.path,
+            name=record.name,
+            pooling="mean",
+            n_seq=4,
+            n_ctx=CHAT_MODEL_EMBEDDING_CTX,
         ), record.size
     engine = open_engine(record, settings)
     return engine, record.size + engine.kv_bytes()
@@ -43,8 +68,9 @@ def total_memory() -> int:
 def make_pool(store: ModelStore, settings: Settings) -> EnginePool:
     """The runtime's pool: 3/4 of RAM as the budget until the fit planner sets it."""
 
-    async def opener(name: str) -> tuple[Closable, int]:
-        record = store.get(name)
-        return await asyncio.to_thread(open_any, record, settings)
+    async def opener(key: str) -> tuple[Closable, int]:
+        record = store.get(model_name(key))
+        for_embedding = key.endswith(EMBEDDING_SUFFIX)
+        return await asyncio.to_thread(open_any, record, settings, for_embedding=for_embedding)
 
     return EnginePool(opener, memory_budget=total_memory() * 3 // 4)

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from dataclasses import replace
+from typing import Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
 from ember import __version__
-from ember.chat.types import ChatDelta, ChatDone, ChatRequest
+from ember.chat.grammar import grammar_for
+from ember.chat.types import ChatDelta, ChatDone, ChatEvent
+from ember.engine.base import Chunk, FinishReason
+from ember.engine.loader import model_name
 from ember.errors import EmberError
 from ember.models.gguf_info import format_parameters
 from ember.models.store import ModelRecord
 from ember.server import wire_ollama as wire
+from ember.server.pull_progress import PullProgress
 from ember.server.streaming import (
     chat_of,
     epoch_seconds,
@@ -25,8 +31,18 @@ from ember.server.streaming import (
     runtime_of,
     started,
 )
-from ember.server.wire_common import InvalidRequestError, parse_body
-from ember.server.wire_ollama_models import ChatBody, ShowBody
+from ember.server.wire_common import parse_body, with_hint
+from ember.server.wire_ollama import RawGenerate
+from ember.server.wire_ollama_models import (
+    ChatBody,
+    CopyBody,
+    DeleteBody,
+    EmbedBody,
+    EmbeddingsBody,
+    GenerateBody,
+    PullBody,
+    ShowBody,
+)
 from ember.server.wire_ollama_responses import Durations, rfc3339
 
 router = APIRouter(prefix="/api")
@@ -36,6 +52,9 @@ router = APIRouter(prefix="/api")
 async def chat(request: Request) -> Any:
     t0 = time.perf_counter()
     body = parse_body(ChatBody, await json_body(request))
+    action = wire.load_only(body)
+    if action is not None:
+        return await _load_or_unload(request, body.model, body.keep_alive, action, "chat")
     chat_request = resolve_model(runtime_of(request), wire.chat_to_request(body))
     model = body.model
     events = await started(chat_of(request).stream(chat_request))
@@ -74,46 +93,168 @@ async def chat(request: Request) -> Any:
 
 @router.post("/generate", response_model=None)
 async def generate(request: Request) -> Any:
-    """One prompt through the model's chat template (``raw`` prompts: not yet supported)."""
+    """One prompt through the model's chat template, or as written with ``raw``."""
     t0 = time.perf_counter()
-    converted = wire.generate_to_request(await json_body(request))
-    if not isinstance(converted, ChatRequest):
-        raise InvalidRequestError(
-            "raw prompts are not supported yet", param="raw", hint="send raw=false (the default)"
-        )
-    chat_request = resolve_model(runtime_of(request), converted)
-    model = converted.model
-    events = await started(chat_of(request).stream(chat_request))
+    body = parse_body(GenerateBody, await json_body(request))
+    action = wire.load_only(body)
+    if action is not None:
+        return await _load_or_unload(request, body.model, body.keep_alive, action, "generate")
+    converted = wire.generate_to_request(body)
+    model = body.model
+    if isinstance(converted, RawGenerate):
+        chunks = await _raw_chunks(request, converted)
+    else:
+        chat_request = resolve_model(runtime_of(request), converted)
+        chunks = _as_chunks(await started(chat_of(request).stream(chat_request)))
 
-    def final(done: ChatDone, streamed: bool) -> dict[str, Any]:
+    def final(text: str, last: Chunk, streamed: bool) -> dict[str, Any]:
         return wire.generate_response(
-            done.content,
+            text,
             model=model,
             created_at=rfc3339(time.time()),
-            finish_reason=done.finish_reason,
-            usage=done.usage,
+            finish_reason=last.finish_reason or "stop",
+            usage=last.usage,
             durations=Durations(total_s=time.perf_counter() - t0),
             streamed=streamed,
         )
 
-    if not chat_request.stream:
-        async for event in events:
-            if isinstance(event, ChatDone):
-                raise_if_failed(event)
-                return final(event, streamed=False)
+    if not converted.stream:
+        text = ""
+        async for chunk in chunks:
+            text += chunk.text
+            if chunk.finish_reason is not None:
+                if chunk.finish_reason == "error":
+                    raise EmberError(f"generation failed: {chunk.error or 'unknown error'}")
+                return final(text, chunk, streamed=False)
         raise EmberError("the generation ended without a result")
 
     async def lines() -> AsyncIterator[bytes]:
-        async for event in events:
-            if isinstance(event, ChatDelta):
+        async for chunk in chunks:
+            if chunk.text:
                 now = rfc3339(time.time())
-                yield ndjson(wire.generate_stream_chunk(event.content, model=model, created_at=now))
-            else:
-                if event.error:
-                    yield ndjson({"error": event.error})
-                yield ndjson(final(event, streamed=True))
+                yield ndjson(wire.generate_stream_chunk(chunk.text, model=model, created_at=now))
+            if chunk.finish_reason is not None:
+                if chunk.error:
+                    yield ndjson({"error": chunk.error})
+                yield ndjson(final("", chunk, streamed=True))
 
     return StreamingResponse(lines(), media_type="application/x-ndjson")
+
+
+async def _raw_chunks(request: Request, raw: RawGenerate) -> AsyncIterator[Chunk]:
+    """``raw: true``: the prompt goes to the engine as written (grammar from ``format``)."""
+    model = runtime_of(request).models.get(raw.model).name
+    generate = replace(
+        raw.request,
+        sampling=replace(raw.request.sampling, grammar=grammar_for(raw.response_format)),
+    )
+    return await started(chat_of(request).generate(model, generate, raw.keep_alive))
+
+
+async def _as_chunks(events: AsyncIterator[ChatEvent]) -> AsyncIterator[Chunk]:
+    """Chat events as engine-shaped chunks, so templated and raw generate share one path."""
+    async for event in events:
+        if isinstance(event, ChatDelta):
+            yield Chunk(text=event.content, logprobs=event.logprobs)
+        else:
+            yield Chunk(finish_reason=_chunk_reason(event), usage=event.usage, error=event.error)
+
+
+def _chunk_reason(done: ChatDone) -> FinishReason:
+    return "stop" if done.finish_reason == "tool_calls" else done.finish_reason
+
+
+async def _load_or_unload(
+    request: Request,
+    name: str,
+    keep_alive: float | None,
+    action: Literal["load", "unload"],
+    endpoint: Literal["chat", "generate"],
+) -> dict[str, Any]:
+    """An empty chat/generate: load the model (or, with keep_alive 0, unload it)."""
+    model = runtime_of(request).models.get(name).name
+    chat = chat_of(request)
+    if action == "unload":
+        chat.unload(model)
+    else:
+        await chat.load(model, keep_alive)
+    return wire.load_response(
+        model=name, created_at=rfc3339(time.time()), action=action, endpoint=endpoint
+    )
+
+
+@router.post("/embed")
+async def embed(request: Request) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    body = parse_body(EmbedBody, await json_body(request))
+    model = runtime_of(request).models.get(body.model).name
+    vectors, tokens = await chat_of(request).embed(model, wire.embed_inputs(body), body.keep_alive)
+    return wire.embed_response(
+        vectors,
+        model=body.model,
+        prompt_tokens=tokens,
+        durations=Durations(total_s=time.perf_counter() - t0),
+    )
+
+
+@router.post("/embeddings")
+async def embeddings(request: Request) -> dict[str, Any]:
+    """The older one-text endpoint; an empty prompt gives an empty vector, as Ollama does."""
+    body = parse_body(EmbeddingsBody, await json_body(request))
+    model = runtime_of(request).models.get(body.model).name
+    if not body.prompt:
+        return wire.embeddings_response([])
+    vectors, _ = await chat_of(request).embed(model, [body.prompt], body.keep_alive)
+    return wire.embeddings_response(vectors[0])
+
+
+@router.post("/pull", response_model=None)
+async def pull(request: Request) -> Any:
+    """Pull a model, streaming Ollama's progress lines (or one final status)."""
+    body = parse_body(PullBody, await json_body(request))
+    store = runtime_of(request).models
+    if body.stream is False:
+        await asyncio.to_thread(store.pull, body.model)
+        return wire.progress("success")
+    lines = PullProgress(asyncio.get_running_loop())
+
+    def work() -> None:
+        try:
+            store.pull(body.model, progress=lines)
+        except EmberError as exc:
+            lines.put({"error": with_hint(exc)})
+        except Exception as exc:  # noqa: BLE001 - reported to the client, not swallowed
+            lines.put({"error": f"pull failed: {exc}"})
+        else:
+            lines.put(wire.progress("success"))
+        finally:
+            lines.close()
+
+    task = asyncio.create_task(asyncio.to_thread(work))
+
+    async def stream() -> AsyncIterator[bytes]:
+        async for line in lines:
+            yield ndjson(line)
+        await task
+
+    return StreamingResponse(stream(), media_type="application/x-ndjson")
+
+
+@router.delete("/delete")
+async def delete(request: Request) -> Response:
+    body = parse_body(DeleteBody, await json_body(request))
+    runtime = runtime_of(request)
+    record = runtime.models.get(body.model)
+    chat_of(request).unload(record.name)
+    runtime.models.remove(record.name)
+    return Response(status_code=200)
+
+
+@router.post("/copy")
+async def copy(request: Request) -> Response:
+    body = parse_body(CopyBody, await json_body(request))
+    runtime_of(request).models.copy(body.source, body.destination)
+    return Response(status_code=200)
 
 
 @router.get("/tags")
@@ -169,8 +310,13 @@ async def ps(request: Request) -> dict[str, Any]:
     runtime = runtime_of(request)
     entries = []
     now_wall, now_mono = time.time(), time.monotonic()
+    seen: set[str] = set()
     for loaded in runtime.engines.loaded():
-        record = runtime.models.get(loaded.name)
+        name = model_name(loaded.name)
+        if name in seen:
+            continue
+        seen.add(name)
+        record = runtime.models.get(name)
         expires = (
             None
             if loaded.keep_alive < 0

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from fastapi import Request
 
 from ember.chat.service import ChatService
-from ember.chat.types import ChatDone, ChatEvent, ChatRequest
+from ember.chat.types import ChatDone, ChatRequest
 from ember.errors import EmberError
 from ember.runtime import Runtime
+
+T = TypeVar("T")
 
 
 class InvalidJSONError(EmberError):
@@ -43,17 +46,63 @@ def resolve_model(runtime: Runtime, chat_request: ChatRequest) -> ChatRequest:
     return replace(chat_request, model=record.name)
 
 
-async def started(events: AsyncIterator[ChatEvent]) -> AsyncIterator[ChatEvent]:
+async def started(events: AsyncIterator[T]) -> AsyncIterator[T]:
     """Pull the first event now, so load and context errors become HTTP errors, not a
     broken stream; then yield it and the rest."""
     first = await anext(events)
 
-    async def chained() -> AsyncIterator[ChatEvent]:
-        yield first
-        async for event in events:
-            yield event
+    async def chained() -> AsyncIterator[T]:
+        try:
+            yield first
+            async for event in events:
+                yield event
+        finally:
+            await _aclose(events)
 
     return chained()
+
+
+async def _aclose(iterator: AsyncIterator[Any]) -> None:
+    close = getattr(iterator, "aclose", None)
+    if close is not None:
+        await close()
+
+
+_END = object()
+
+
+async def merged(streams: list[AsyncIterator[T]]) -> AsyncIterator[tuple[int, T]]:
+    """Items of several streams as they come, tagged with the stream's index (``n`` > 1:
+    the choices are generated side by side in the engine's slots). Closing the merged
+    stream (a client gone) closes every stream under it."""
+    queue: asyncio.Queue[tuple[int, object]] = asyncio.Queue()
+
+    async def pump(index: int, stream: AsyncIterator[T]) -> None:
+        try:
+            async for item in stream:
+                await queue.put((index, item))
+        except Exception as exc:  # noqa: BLE001 - handed to the consumer, raised there
+            await queue.put((index, exc))
+            return
+        finally:
+            await _aclose(stream)
+        await queue.put((index, _END))
+
+    tasks = [asyncio.create_task(pump(i, s)) for i, s in enumerate(streams)]
+    try:
+        remaining = len(tasks)
+        while remaining:
+            index, item = await queue.get()
+            if item is _END:
+                remaining -= 1
+            elif isinstance(item, Exception):
+                raise item
+            else:
+                yield index, cast(T, item)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def sse(data: dict[str, Any] | str) -> bytes:

@@ -29,10 +29,13 @@ class LlamaCppEmbedder:
         n_seq: int = 16,
         n_threads: int | None = None,
         pooling: str | None = None,
+        n_ctx: int | None = None,
     ) -> None:
         self.name = name
         self.model = NativeModel(path)
-        self.n_ctx = self.model.n_ctx_train
+        # Embedding models are short (512 tokens); a chat model opened for embeddings
+        # would otherwise reserve its whole trained context, batch-sized.
+        self.n_ctx = min(self.model.n_ctx_train, n_ctx) if n_ctx else self.model.n_ctx_train
         self.n_seq = n_seq
         params = ll.llama_context_default_params()
         params.embeddings = True

@@ -1,0 +1,266 @@
+"""The rest of both APIs against a real server: legacy completions, raw generate,
+load/unload, embeddings from a chat model, pull/copy/delete, and tool calls."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ember.config import load_settings
+from ember.runtime import build
+from tests.hubs.ollama_registry import RegistryState, ollama_registry
+from tests.server.conftest import serving
+
+MODEL = "smollm2:135m"
+RAW_PROMPT = "<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n"
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "The current weather in a city.",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "city": {"type": "string"},
+                "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
+            },
+            "required": ["city", "unit"],
+        },
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def registry(tiny_gguf: Path) -> Iterator[tuple[str, RegistryState]]:
+    with ollama_registry() as (url, state):
+        state.add_model("library/tiny", "1b", tiny_gguf.read_bytes())
+        yield url, state
+
+
+@pytest.fixture(scope="module")
+def base_url(
+    tmp_path_factory: pytest.TempPathFactory,
+    smollm2_path: Path,
+    registry: tuple[str, RegistryState],
+) -> Iterator[str]:
+    home = tmp_path_factory.mktemp("server-home")
+    runtime = build(load_settings(home=home, ollama_registry=registry[0]))
+    runtime.models.pull(str(smollm2_path), name=MODEL)
+    with serving(runtime) as url:
+        yield url
+    runtime.close()
+
+
+@pytest.fixture
+def openai_client(base_url: str) -> Iterator[object]:
+    from openai import OpenAI
+
+    client = OpenAI(base_url=f"{base_url}/v1", api_key="unused")
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def ollama_client(base_url: str) -> Iterator[object]:
+    import ollama
+
+    client = ollama.Client(host=base_url)
+    yield client
+    client._client.close()
+
+
+def test_legacy_completions_n_echo_stream_and_logprobs(openai_client: object) -> None:
+    from openai import OpenAI
+
+    assert isinstance(openai_client, OpenAI)
+    reply = openai_client.completions.create(
+        model=MODEL, prompt=RAW_PROMPT, max_tokens=8, temperature=0, n=2, logprobs=2
+    )
+    assert [c.index for c in reply.choices] == [0, 1]
+    assert reply.choices[0].text
+    assert reply.choices[0].text == reply.choices[1].text
+    logprobs = reply.choices[0].logprobs
+    assert logprobs is not None
+    assert logprobs.tokens is not None
+    assert "".join(logprobs.tokens) == reply.choices[0].text
+    assert reply.usage is not None
+    assert reply.usage.completion_tokens == 2 * len(logprobs.tokens)  # both choices
+    echoed = openai_client.completions.create(
+        model=MODEL, prompt="Once upon a time", max_tokens=4, temperature=0, echo=True
+    )
+    assert echoed.choices[0].text.startswith("Once upon a time")
+    assert len(echoed.choices[0].text) > len("Once upon a time")
+    streamed = openai_client.completions.create(
+        model=MODEL,
+        prompt=RAW_PROMPT,
+        max_tokens=8,
+        temperature=0,
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    text, finish, usage = "", None, None
+    for chunk in streamed:
+        if chunk.choices:
+            text += chunk.choices[0].text
+            finish = chunk.choices[0].finish_reason or finish
+        usage = chunk.usage or usage
+    assert text == reply.choices[0].text
+    assert finish == reply.choices[0].finish_reason
+    assert usage is not None
+    assert usage.completion_tokens == len(logprobs.tokens)
+
+
+def test_ollama_raw_generate_load_unload_and_embeddings(ollama_client: object) -> None:
+    import ollama
+
+    assert isinstance(ollama_client, ollama.Client)
+    ollama_client.generate(model=MODEL, keep_alive=0)  # unload whatever earlier tests loaded
+    assert ollama_client.ps().models == []
+    loaded = ollama_client.generate(model=MODEL)
+    assert loaded.done_reason == "load"
+    assert [m.model for m in ollama_client.ps().models] == [MODEL]
+    raw = ollama_client.generate(
+        model=MODEL, prompt=RAW_PROMPT, raw=True, options={"num_predict": 8, "temperature": 0}
+    )
+    templated = ollama_client.generate(
+        model=MODEL,
+        prompt="What is the capital of France?",
+        options={"num_predict": 8, "temperature": 0},
+    )
+    assert raw.response
+    assert "Paris" in raw.response
+    assert raw.eval_count is not None
+    assert 0 < raw.eval_count <= 8
+    assert templated.response  # the chat template adds a system prompt, so texts may differ
+    chat_unloaded = ollama_client.chat(model=MODEL, messages=[], keep_alive=0)
+    assert chat_unloaded.done_reason == "unload"
+    assert ollama_client.ps().models == []
+
+    embedded = ollama_client.embed(model=MODEL, input=["a cat sat on the mat", "stock prices"])
+    assert len(embedded.embeddings) == 2
+    assert len(embedded.embeddings[0]) == 576  # SmolLM2-135M's hidden size
+    assert embedded.embeddings[0] != embedded.embeddings[1]
+    old = ollama_client.embeddings(model=MODEL, prompt="a cat sat on the mat")
+    assert old.embedding == pytest.approx(list(embedded.embeddings[0]), abs=1e-4)
+    assert [m.model for m in ollama_client.ps().models] == [MODEL]  # one entry, not two
+
+
+def test_openai_embeddings_from_a_chat_model(openai_client: object) -> None:
+    from openai import OpenAI
+
+    assert isinstance(openai_client, OpenAI)
+    result = openai_client.embeddings.create(model=MODEL, input=["hello", "world"])
+    assert [d.index for d in result.data] == [0, 1]
+    assert len(result.data[0].embedding) == 576
+    assert result.usage.prompt_tokens > 0
+
+
+def test_ollama_pull_copy_delete(ollama_client: object, base_url: str) -> None:
+    import ollama
+
+    assert isinstance(ollama_client, ollama.Client)
+    statuses = [p.status for p in ollama_client.pull("tiny:1b", stream=True)]
+    assert statuses[-1] == "success"
+    assert any(s and s.startswith("pulling") for s in statuses)
+    names = {m.model for m in ollama_client.list().models}
+    assert "tiny:1b" in names
+    ollama_client.copy("tiny:1b", "tiny-copy:latest")
+    assert "tiny-copy:latest" in {m.model for m in ollama_client.list().models}
+    ollama_client.delete("tiny-copy:latest")
+    ollama_client.delete("tiny:1b")
+    assert {m.model for m in ollama_client.list().models} == {MODEL}
+    with pytest.raises(ollama.ResponseError) as missing:
+        ollama_client.delete("tiny:1b")
+    assert missing.value.status_code == 404
+    failed = httpx.post(f"{base_url}/api/pull", json={"model": "absent:1b"}, timeout=30)
+    lines = [json.loads(line) for line in failed.text.splitlines()]
+    assert "error" in lines[-1]
+    not_streamed = httpx.post(
+        f"{base_url}/api/pull", json={"model": "tiny:1b", "stream": False}, timeout=30
+    )
+    assert not_streamed.json() == {"status": "success"}
+
+
+def test_openai_tool_call_round_trip(openai_client: object) -> None:
+    """A forced call is well formed and valid; its result goes back and gets an answer."""
+    from openai import OpenAI
+
+    assert isinstance(openai_client, OpenAI)
+    messages: list[dict[str, object]] = [
+        {"role": "user", "content": "What is the weather in Paris, in celsius?"}
+    ]
+    reply = openai_client.chat.completions.create(
+        model=MODEL,
+        messages=messages,
+        tools=[WEATHER_TOOL],
+        tool_choice="required",
+        temperature=0,
+        max_tokens=64,
+    )
+    choice = reply.choices[0]
+    assert choice.finish_reason == "tool_calls"
+    calls = choice.message.tool_calls
+    assert calls
+    assert calls[0].type == "function"
+    call = calls[0]
+    assert call.function.name == "get_weather"
+    arguments = json.loads(call.function.arguments)
+    assert isinstance(arguments["city"], str)
+    assert arguments["unit"] in ("celsius", "fahrenheit")
+    messages.append(choice.message.model_dump(exclude_none=True))
+    messages.append({"role": "tool", "tool_call_id": call.id, "content": "18 degrees, sunny"})
+    answer = openai_client.chat.completions.create(
+        model=MODEL,
+        messages=messages,
+        tools=[WEATHER_TOOL],
+        tool_choice="none",
+        temperature=0,
+        max_tokens=32,
+    )
+    assert answer.choices[0].finish_reason in ("stop", "length")
+    assert answer.choices[0].message.content
+    streamed = openai_client.chat.completions.create(
+        model=MODEL,
+        messages=[{"role": "user", "content": "Weather in Oslo?"}],
+        tools=[WEATHER_TOOL],
+        tool_choice={"type": "function", "function": {"name": "get_weather"}},
+        temperature=0,
+        max_tokens=64,
+        stream=True,
+    )
+    names, args, finish = [], "", None
+    for chunk in streamed:
+        delta = chunk.choices[0].delta if chunk.choices else None
+        for tc in (delta.tool_calls or []) if delta else []:
+            if tc.function and tc.function.name:
+                names.append(tc.function.name)
+            if tc.function and tc.function.arguments:
+                args += tc.function.arguments
+        if chunk.choices and chunk.choices[0].finish_reason:
+            finish = chunk.choices[0].finish_reason
+    assert names == ["get_weather"]
+    assert json.loads(args)["city"]
+    assert finish == "tool_calls"
+
+
+def test_ollama_tools(ollama_client: object) -> None:
+    """Ollama's tools with a grammar-forced answer format (format=json keeps it JSON)."""
+    import ollama
+
+    assert isinstance(ollama_client, ollama.Client)
+    reply = ollama_client.chat(
+        model=MODEL,
+        messages=[{"role": "user", "content": "What is the weather in Rome in celsius?"}],
+        tools=[WEATHER_TOOL],
+        options={"temperature": 0, "num_predict": 64},
+    )
+    # Ollama has no tool_choice: the model decides. Either way the reply is well formed.
+    calls = reply.message.tool_calls or []
+    for call in calls:
+        assert call.function.name == "get_weather"
+        assert isinstance(call.function.arguments, dict)
+    assert calls or reply.message.content
