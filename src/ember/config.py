@@ -87,6 +87,22 @@ class Settings(BaseSettings):
         le=20,
         description="How many times an interrupted download is resumed before giving up.",
     )
+    max_body_mb: float = Field(
+        default=32.0,
+        gt=0,
+        description="Largest request body the server accepts, in MiB (bigger: HTTP 413).",
+    )
+    max_pending_requests: int = Field(
+        default=64,
+        ge=1,
+        description="Generation requests admitted at once (running plus queued); beyond "
+        "this the server answers 503 with Retry-After instead of queueing without bound.",
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Browser origins allowed to call the APIs from other sites (CORS); "
+        "empty: same-origin only. '*' allows any origin.",
+    )
 
     @classmethod
     def settings_customise_sources(

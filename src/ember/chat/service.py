@@ -7,7 +7,7 @@ retrieval, tools and routing here, in one place.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 
 from ember.chat.grammar import grammar_for
@@ -21,7 +21,7 @@ from ember.chat.tool_calls import (
     with_tool_prompt,
 )
 from ember.chat.types import ChatDelta, ChatDone, ChatEvent, ChatRequest, Message, Tool
-from ember.engine.base import Chunk, GenerateRequest, TokenLogprob
+from ember.engine.base import Chunk, GenerateRequest, TokenLogprob, Usage
 from ember.engine.llamacpp import LlamaCppEngine
 from ember.engine.llamacpp.embedder import LlamaCppEmbedder
 from ember.engine.loader import embedding_key
@@ -64,9 +64,17 @@ class ToolPlan:
         return self.grammar is not None
 
 
+UsageObserver = Callable[[str, Usage], None]
+
+
 class ChatService:
-    def __init__(self, engines: EnginePool) -> None:
+    def __init__(self, engines: EnginePool, on_usage: UsageObserver | None = None) -> None:
         self.engines = engines
+        self._on_usage = on_usage
+
+    def _observe(self, model: str, usage: Usage | None) -> None:
+        if usage is not None and self._on_usage is not None:
+            self._on_usage(model, usage)
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[ChatEvent]:
         """Deltas as the answer is generated, then one ChatDone."""
@@ -93,6 +101,8 @@ class ChatService:
             chunks = engine.generate(generate)
             events = _with_tools(chunks, plan) if plan.tools else _plain(chunks)
             async for event in events:
+                if isinstance(event, ChatDone):
+                    self._observe(request.model, event.usage)
                 yield event
 
     async def generate(
@@ -106,6 +116,8 @@ class ChatService:
                     hint="use it with the embeddings endpoints",
                 )
             async for chunk in engine.generate(request):
+                if chunk.finish_reason is not None:
+                    self._observe(model, chunk.usage)
                 yield chunk
 
     async def complete(self, request: ChatRequest) -> ChatDone:

@@ -11,19 +11,21 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from ember import __version__
 from ember.chat.service import ChatService
 from ember.errors import EmberError
 from ember.runtime import Runtime
+from ember.server.limits import RequestLimits, error_response
+from ember.server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from ember.server.metrics import Metrics
 from ember.server.routes_ollama import router as ollama_router
 from ember.server.routes_openai import router as openai_router
 from ember.server.wire_common import InvalidRequestError
-from ember.server.wire_ollama_responses import error_body as ollama_error_body
-from ember.server.wire_openai_responses import error_body as openai_error_body
 
 
 class BindRefusedError(EmberError):
@@ -57,9 +59,26 @@ def create_app(runtime: Runtime) -> FastAPI:
         runtime.engines.close()
 
     app = FastAPI(title="Ember", version=__version__, lifespan=lifespan)
+    settings = runtime.settings
+    metrics = Metrics(runtime.engines)
     app.state.runtime = runtime
-    app.state.chat = ChatService(runtime.engines)
+    app.state.metrics = metrics
+    app.state.chat = ChatService(runtime.engines, on_usage=metrics.observe)
     app.state.started = time.time()
+    app.add_middleware(
+        RequestLimits,
+        max_body_bytes=int(settings.max_body_mb * (1 << 20)),
+        max_pending=settings.max_pending_requests,
+        metrics=metrics,
+    )
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "X-API-Key"],
+            max_age=600,
+        )
 
     @app.exception_handler(EmberError)
     async def ember_error(request: Request, exc: EmberError) -> JSONResponse:
@@ -77,6 +96,11 @@ def create_app(runtime: Runtime) -> FastAPI:
     async def health() -> dict[str, object]:
         return {"status": "ok", "version": __version__}
 
+    @app.get("/metrics")
+    async def metrics_text() -> Response:
+        """Prometheus text format: requests, tokens, TTFT, tokens/s, queue, slots."""
+        return Response(metrics.render(), media_type=METRICS_CONTENT_TYPE)
+
     app.include_router(openai_router)
     app.include_router(ollama_router)
     return app
@@ -84,6 +108,4 @@ def create_app(runtime: Runtime) -> FastAPI:
 
 def render_error(request: Request, exc: EmberError) -> JSONResponse:
     """Ollama's ``{"error": ...}`` under /api, OpenAI's error object everywhere else."""
-    if request.url.path.startswith("/api/"):
-        return JSONResponse(ollama_error_body(exc), status_code=exc.status)
-    return JSONResponse(openai_error_body(exc), status_code=exc.status)
+    return error_response(request.url.path, exc)
