@@ -98,6 +98,12 @@ class Settings(BaseSettings):
         description="Generation requests admitted at once (running plus queued); beyond "
         "this the server answers 503 with Retry-After instead of queueing without bound.",
     )
+    max_output_tokens: int | None = Field(
+        default=None,
+        ge=1,
+        description="Most tokens one answer may generate, whatever the request asks "
+        "(empty: until the model stops or its context is full).",
+    )
     cors_origins: list[str] = Field(
         default_factory=list,
         description="Browser origins allowed to call the APIs from other sites (CORS); "

@@ -264,3 +264,24 @@ def test_ollama_tools(ollama_client: object) -> None:
         assert call.function.name == "get_weather"
         assert isinstance(call.function.arguments, dict)
     assert calls or reply.message.content
+
+
+def test_langchain_chat_openai_invoke_and_stream(base_url: str) -> None:
+    from langchain_openai import ChatOpenAI
+
+    llm = ChatOpenAI(
+        base_url=f"{base_url}/v1",
+        api_key="unused",
+        model=MODEL,
+        temperature=0,
+        max_tokens=16,
+    )
+    answer = llm.invoke("What is the capital of France? One word.")
+    assert isinstance(answer.content, str)
+    assert answer.content
+    assert answer.usage_metadata is not None
+    assert answer.usage_metadata["output_tokens"] > 0
+    pieces = [chunk.content for chunk in llm.stream("What is the capital of France? One word.")]
+    assert len(pieces) > 1
+    assert "".join(str(p) for p in pieces) == answer.content
+    llm.root_client.close()

@@ -68,9 +68,22 @@ UsageObserver = Callable[[str, Usage], None]
 
 
 class ChatService:
-    def __init__(self, engines: EnginePool, on_usage: UsageObserver | None = None) -> None:
+    def __init__(
+        self,
+        engines: EnginePool,
+        on_usage: UsageObserver | None = None,
+        max_output_tokens: int | None = None,
+    ) -> None:
         self.engines = engines
         self._on_usage = on_usage
+        self._max_output_tokens = max_output_tokens
+
+    def _capped(self, max_tokens: int | None) -> int | None:
+        """The request's limit, within the server's ``max_output_tokens``."""
+        cap = self._max_output_tokens
+        if cap is None:
+            return max_tokens
+        return cap if max_tokens is None else min(max_tokens, cap)
 
     def _observe(self, model: str, usage: Usage | None) -> None:
         if usage is not None and self._on_usage is not None:
@@ -90,7 +103,7 @@ class ChatService:
             )
             generate = GenerateRequest(
                 prompt_tokens=engine.chat_request_tokens(prompt),
-                max_tokens=request.max_tokens,
+                max_tokens=self._capped(request.max_tokens),
                 stop=request.stop,
                 sampling=replace(
                     request.sampling,
@@ -115,7 +128,8 @@ class ChatService:
                     f"{model} is an embedding model; it cannot generate text",
                     hint="use it with the embeddings endpoints",
                 )
-            async for chunk in engine.generate(request):
+            capped = replace(request, max_tokens=self._capped(request.max_tokens))
+            async for chunk in engine.generate(capped):
                 if chunk.finish_reason is not None:
                     self._observe(model, chunk.usage)
                 yield chunk

@@ -20,6 +20,7 @@ from ember import __version__
 from ember.chat.service import ChatService
 from ember.errors import EmberError
 from ember.runtime import Runtime
+from ember.server import openapi
 from ember.server.limits import RequestLimits, error_response
 from ember.server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from ember.server.metrics import Metrics
@@ -63,7 +64,11 @@ def create_app(runtime: Runtime) -> FastAPI:
     metrics = Metrics(runtime.engines)
     app.state.runtime = runtime
     app.state.metrics = metrics
-    app.state.chat = ChatService(runtime.engines, on_usage=metrics.observe)
+    app.state.chat = ChatService(
+        runtime.engines,
+        on_usage=metrics.observe,
+        max_output_tokens=settings.max_output_tokens,
+    )
     app.state.started = time.time()
     app.add_middleware(
         RequestLimits,
@@ -103,6 +108,7 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     app.include_router(openai_router)
     app.include_router(ollama_router)
+    openapi.install(app)
     return app
 
 
