@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from ember.engine.base import GenerateRequest, SamplingParams
 from ember.engine.llamacpp import LlamaCppEngine
 from ember.engine.llamacpp.embedder import LlamaCppEmbedder
+from ember.engine.llamacpp.engine import ContextLengthExceededError
 from ember.runtime import Runtime
 
 
@@ -35,6 +38,21 @@ def test_embeddings_are_normalised_and_meaningful(smollm2_path: Path) -> None:
     finally:
         again.close()
     assert cos(single, vectors[2]) > 0.999, "batching does not change a text's vector"
+
+
+def test_long_text_is_refused_or_truncated_to_the_context(smollm2_path: Path) -> None:
+    embedder = LlamaCppEmbedder(smollm2_path, name="smollm2", pooling="mean", n_ctx=32)
+    long_text = "the quick brown fox jumps over the lazy dog " * 20  # ~180 tokens
+    head = embedder.model.detokenize(embedder.model.tokenize(long_text)[:32])
+    try:
+        with pytest.raises(ContextLengthExceededError, match="at most 32"):
+            embedder.embed_sync([long_text])
+        cut = embedder.embed_sync([long_text], truncate=True)[0]
+        first_32 = embedder.embed_sync([head], truncate=True)[0]
+    finally:
+        embedder.close()
+    assert embedder.n_ctx == 32
+    assert sum(x * y for x, y in zip(cut, first_32, strict=True)) > 0.99
 
 
 def test_runtime_loads_models_on_first_use(runtime: Runtime) -> None:

@@ -285,3 +285,17 @@ def test_langchain_chat_openai_invoke_and_stream(base_url: str) -> None:
     assert len(pieces) > 1
     assert "".join(str(p) for p in pieces) == answer.content
     llm.root_client.close()
+
+
+def test_ollama_embed_refuses_too_long_input_when_asked_not_to_truncate(
+    ollama_client: object,
+) -> None:
+    """Truncation itself is tested on the embedder with a small context (fast)."""
+    import ollama
+
+    assert isinstance(ollama_client, ollama.Client)
+    long_text = "the quick brown fox jumps over the lazy dog " * 500  # ~4500 tokens
+    with pytest.raises(ollama.ResponseError) as refused:
+        ollama_client.embed(model=MODEL, input=long_text, truncate=False)
+    assert refused.value.status_code == 400
+    assert "at most 4096" in str(refused.value)

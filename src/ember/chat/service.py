@@ -152,21 +152,28 @@ class ChatService:
         return any(gone)
 
     async def embed(
-        self, model: str, texts: list[str], keep_alive: float | None = None
+        self,
+        model: str,
+        texts: list[str],
+        keep_alive: float | None = None,
+        *,
+        truncate: bool = False,
     ) -> tuple[list[list[float]], int]:
         """Vectors for ``texts`` and the number of tokens they were. A chat model is
         opened a second time as a mean-pooled embedder, as Ollama allows."""
         async with self.engines.use(model, keep_alive) as engine:
             if isinstance(engine, LlamaCppEmbedder):
-                return await _embed(engine, texts)
+                return await _embed(engine, texts, truncate)
         async with self.engines.use(embedding_key(model), keep_alive) as engine:
-            return await _embed(engine, texts)
+            return await _embed(engine, texts, truncate)
 
 
-async def _embed(engine: object, texts: list[str]) -> tuple[list[list[float]], int]:
+async def _embed(
+    engine: object, texts: list[str], truncate: bool
+) -> tuple[list[list[float]], int]:
     assert isinstance(engine, LlamaCppEmbedder)
-    vectors = await engine.embed(texts)
-    tokens = sum(len(engine.model.tokenize(t)) for t in texts)
+    vectors = await engine.embed(texts, truncate=truncate)
+    tokens = sum(min(len(engine.model.tokenize(t)), engine.n_ctx) for t in texts)
     return vectors, tokens
 
 

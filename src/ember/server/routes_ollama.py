@@ -188,7 +188,9 @@ async def embed(request: Request) -> dict[str, Any]:
     t0 = time.perf_counter()
     body = parse_body(EmbedBody, await json_body(request))
     model = runtime_of(request).models.get(body.model).name
-    vectors, tokens = await chat_of(request).embed(model, wire.embed_inputs(body), body.keep_alive)
+    vectors, tokens = await chat_of(request).embed(
+        model, wire.embed_inputs(body), body.keep_alive, truncate=body.truncate is not False
+    )
     return wire.embed_response(
         vectors,
         model=body.model,

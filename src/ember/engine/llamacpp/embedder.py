@@ -60,11 +60,15 @@ class LlamaCppEmbedder:
         self._batch = Batch(self.n_ctx)
         self._lock = threading.Lock()  # one context: one batch at a time
 
-    async def embed(self, texts: list[str]) -> list[list[float]]:
-        return await asyncio.to_thread(self.embed_sync, texts)
+    async def embed(self, texts: list[str], *, truncate: bool = False) -> list[list[float]]:
+        return await asyncio.to_thread(self.embed_sync, texts, truncate=truncate)
 
-    def embed_sync(self, texts: list[str]) -> list[list[float]]:
+    def embed_sync(self, texts: list[str], *, truncate: bool = False) -> list[list[float]]:
+        """Unit vectors for ``texts``; a text longer than the context is an error, or with
+        ``truncate`` (Ollama's default) is cut to the context."""
         token_lists = [self.model.tokenize(t, add_special=True, parse_special=False) for t in texts]
+        if truncate:
+            token_lists = [tokens[: self.n_ctx] for tokens in token_lists]
         for tokens in token_lists:
             if len(tokens) > self.n_ctx:
                 raise ContextLengthExceededError(
