@@ -7,9 +7,10 @@ retrieval, tools and routing here, in one place.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, replace
 
+from ember.chat.context_window import answer_reserve, trim_to_fit
 from ember.chat.grammar import grammar_for
 from ember.chat.tool_calls import (
     ToolCallHoldback,
@@ -98,11 +99,21 @@ class ChatService:
                     hint="use it with the embeddings endpoints",
                 )
             plan = ToolPlan.of(request, engine.template)
-            prompt = engine.apply_chat_template(
-                [m.to_template() for m in plan.messages], tools=plan.template_tools
-            )
+
+            def prompt_tokens(messages: Sequence[Message]) -> list[int]:
+                prompt = engine.apply_chat_template(
+                    [m.to_template() for m in messages], tools=plan.template_tools
+                )
+                return engine.chat_request_tokens(prompt)
+
+            messages, trimmed = list(plan.messages), 0
+            if request.trim_to_fit:
+                budget = engine.n_ctx - answer_reserve(engine.n_ctx, request.max_tokens)
+                messages, trimmed = trim_to_fit(
+                    messages, lambda ms: len(prompt_tokens(ms)), budget
+                )
             generate = GenerateRequest(
-                prompt_tokens=engine.chat_request_tokens(prompt),
+                prompt_tokens=prompt_tokens(messages),
                 max_tokens=self._capped(request.max_tokens),
                 stop=request.stop,
                 sampling=replace(
@@ -116,6 +127,8 @@ class ChatService:
             async for event in events:
                 if isinstance(event, ChatDone):
                     self._observe(request.model, event.usage)
+                    if trimmed:
+                        event = replace(event, trimmed=trimmed)
                 yield event
 
     async def generate(

@@ -87,6 +87,9 @@ class ChatRequest:
     logprobs: int | None = None  # None: off; 0: chosen token; N: plus top N
     n: int = 1
     keep_alive: float | None = None  # seconds; Ollama's keep_alive
+    # Leave out the oldest turns when the prompt would not fit (Ember's own chat); the
+    # APIs keep this off and answer 400 context_length_exceeded instead.
+    trim_to_fit: bool = False
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,7 @@ class ChatDone:
     tool_calls: tuple[ToolCall, ...] = ()
     content: str = ""  # the whole answer text (tool-call JSON removed)
     error: str | None = None
+    trimmed: int = 0  # messages left out to fit the context (trim_to_fit)
 
 
 ChatEvent = ChatDelta | ChatDone

@@ -17,15 +17,18 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from ember import __version__
+from ember.chat.assistant import Assistant
+from ember.chat.conversations import ConversationStore
 from ember.chat.service import ChatService
 from ember.errors import EmberError
 from ember.runtime import Runtime
-from ember.server import openapi
+from ember.server import openapi, web
 from ember.server.limits import RequestLimits, error_response
 from ember.server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from ember.server.metrics import Metrics
 from ember.server.routes_ollama import router as ollama_router
 from ember.server.routes_openai import router as openai_router
+from ember.server.routes_ui import router as ui_router
 from ember.server.wire_common import InvalidRequestError
 
 
@@ -54,8 +57,11 @@ def check_bind(host: str) -> None:
 
 
 def create_app(runtime: Runtime) -> FastAPI:
+    conversations = ConversationStore(runtime.db)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        conversations.recover_interrupted()  # answers cut off when a server last died
         yield
         runtime.engines.close()
 
@@ -68,6 +74,9 @@ def create_app(runtime: Runtime) -> FastAPI:
         runtime.engines,
         on_usage=metrics.observe,
         max_output_tokens=settings.max_output_tokens,
+    )
+    app.state.assistant = Assistant(
+        conversations, app.state.chat, default_model=settings.default_model
     )
     app.state.started = time.time()
     app.add_middleware(
@@ -108,6 +117,8 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     app.include_router(openai_router)
     app.include_router(ollama_router)
+    app.include_router(ui_router)
+    web.install(app)
     openapi.install(app)
     return app
 

@@ -45,7 +45,63 @@ def m001_models(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX models_digest ON models(digest)")
 
 
-MIGRATIONS: list[Migration] = [m001_models]
+def m003_conversations(db: sqlite3.Connection) -> None:
+    """Conversations as trees of messages (edits and regenerations keep earlier branches),
+    with full-text search over message text."""
+    db.execute(
+        """
+        CREATE TABLE conversations (
+            id TEXT PRIMARY KEY,
+            title TEXT NOT NULL DEFAULT '',
+            model TEXT,                       -- NULL: the default model
+            system TEXT,                      -- the conversation's system prompt
+            settings TEXT NOT NULL DEFAULT '{}',  -- JSON: temperature, context, tools...
+            leaf_id TEXT,                     -- the tip of the branch being shown
+            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+            updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE messages (
+            id TEXT PRIMARY KEY,
+            conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            parent_id TEXT REFERENCES messages(id) ON DELETE CASCADE,
+            role TEXT NOT NULL,               -- system | user | assistant | tool
+            content TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT 'complete',  -- complete | streaming | incomplete | error
+            model TEXT,
+            meta TEXT NOT NULL DEFAULT '{}',  -- JSON: timings, tokens, where, trimmed turns
+            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+            updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+        )
+        """
+    )
+    db.execute("CREATE INDEX messages_conversation ON messages(conversation_id, created_at)")
+    db.execute("CREATE INDEX messages_parent ON messages(parent_id)")
+    db.execute(
+        "CREATE VIRTUAL TABLE messages_fts USING fts5("
+        "content, content='messages', content_rowid='rowid', tokenize='unicode61')"
+    )
+    db.execute(
+        "CREATE TRIGGER messages_ai AFTER INSERT ON messages BEGIN "
+        "INSERT INTO messages_fts(rowid, content) VALUES (new.rowid, new.content); END"
+    )
+    db.execute(
+        "CREATE TRIGGER messages_ad AFTER DELETE ON messages BEGIN "
+        "INSERT INTO messages_fts(messages_fts, rowid, content) "
+        "VALUES ('delete', old.rowid, old.content); END"
+    )
+    db.execute(
+        "CREATE TRIGGER messages_au AFTER UPDATE OF content ON messages BEGIN "
+        "INSERT INTO messages_fts(messages_fts, rowid, content) "
+        "VALUES ('delete', old.rowid, old.content); "
+        "INSERT INTO messages_fts(rowid, content) VALUES (new.rowid, new.content); END"
+    )
+
+
+MIGRATIONS: list[Migration] = [m001_models, m003_conversations]
 
 
 def apply_migrations(

@@ -1,0 +1,314 @@
+"""Ember's own chat: conversations that are stored as they happen.
+
+The web UI and ``ember chat`` talk to this; it keeps the history, builds the request and
+hands it to the :class:`ChatService`. The user's message is stored before generation
+starts, and the answer is written as it grows (at most every ``flush_interval``
+seconds), so a stop, a dropped connection or a killed process leaves the partial answer
+saved and marked ``incomplete``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from ember.chat.conversations import (
+    Conversation,
+    ConversationStore,
+    MessageStatus,
+    StoredMessage,
+)
+from ember.chat.service import ChatService
+from ember.chat.types import ChatDelta, ChatDone, ChatRequest, Message
+from ember.engine.base import SamplingParams
+from ember.errors import EmberError
+
+TITLE_PROMPT = (
+    "Write a title of at most six words for a conversation that starts with the message "
+    "below. Answer with the title only, no quotes.\n\nMessage: {message}"
+)
+EXPORT_FORMAT = "ember.conversation.v1"
+SAMPLING_KEYS = ("temperature", "top_p", "top_k", "min_p", "seed", "repeat_penalty")
+
+
+class InvalidConversationError(EmberError):
+    status = 400
+    code = "invalid_conversation"
+
+
+@dataclass(frozen=True)
+class ReplyStarted:
+    user: StoredMessage | None  # None when regenerating
+    assistant: StoredMessage
+
+
+@dataclass(frozen=True)
+class ReplyDelta:
+    content: str
+    text: str  # the whole answer so far
+
+
+@dataclass(frozen=True)
+class ReplyDone:
+    message: StoredMessage
+
+
+ReplyEvent = ReplyStarted | ReplyDelta | ReplyDone
+
+
+class Assistant:
+    def __init__(
+        self,
+        store: ConversationStore,
+        chat: ChatService,
+        *,
+        default_model: str,
+        flush_interval: float = 0.25,
+    ) -> None:
+        self.store = store
+        self.chat = chat
+        self.default_model = default_model
+        self.flush_interval = flush_interval
+        self._title_tasks: set[asyncio.Task[None]] = set()
+
+    # -------------------------------------------------------------- the three ways
+
+    async def send(
+        self, conversation_id: str, content: str, *, parent_id: str | Any | None = ...
+    ) -> AsyncIterator[ReplyEvent]:
+        """Add a user message (under the shown tip, or ``parent_id``) and answer it."""
+        if not content.strip():
+            raise InvalidConversationError("the message is empty", hint="type something")
+        conversation = self.store.get(conversation_id)
+        parent = conversation.leaf_id if parent_id is ... else parent_id
+        user = self.store.add_message(
+            conversation_id, role="user", content=content, parent_id=parent
+        )
+        async for event in self._answer(self.store.get(conversation_id), user, user):
+            yield event
+
+    async def edit(
+        self, conversation_id: str, message_id: str, content: str
+    ) -> AsyncIterator[ReplyEvent]:
+        """A new version of a user message (the old branch stays), answered afresh."""
+        original = self.store.message(message_id)
+        if original.conversation_id != conversation_id or original.role != "user":
+            raise InvalidConversationError("only the user's own messages can be edited")
+        async for event in self.send(conversation_id, content, parent_id=original.parent_id):
+            yield event
+
+    async def regenerate(self, conversation_id: str, message_id: str) -> AsyncIterator[ReplyEvent]:
+        """Another answer to the same question (the earlier answer stays as a branch)."""
+        answer = self.store.message(message_id)
+        if answer.conversation_id != conversation_id or answer.role != "assistant":
+            raise InvalidConversationError("only answers can be regenerated")
+        if answer.parent_id is None:
+            raise InvalidConversationError("this answer has no question to answer again")
+        question = self.store.message(answer.parent_id)
+        async for event in self._answer(self.store.get(conversation_id), question, None):
+            yield event
+
+    # ------------------------------------------------------------------- answering
+
+    def request_for(self, conversation: Conversation, leaf: StoredMessage) -> ChatRequest:
+        """The chat request for the branch ending at ``leaf``, with the conversation's
+        model, system prompt and settings."""
+        messages: list[Message] = []
+        if conversation.system:
+            messages.append(Message(role="system", content=conversation.system))
+        for stored in self.store.path(conversation.id, leaf.id):
+            if stored.role in ("user", "assistant", "system") and (
+                stored.content or stored.role == "user"
+            ):
+                messages.append(Message(role=stored.role, content=stored.content))  # type: ignore[arg-type]
+        settings = conversation.settings
+        sampling = SamplingParams(**{k: settings[k] for k in SAMPLING_KEYS if k in settings})
+        max_tokens = settings.get("max_tokens")
+        return ChatRequest(
+            model=conversation.model or self.default_model,
+            messages=tuple(messages),
+            sampling=sampling,
+            max_tokens=int(max_tokens) if max_tokens else None,
+            stream=True,
+            trim_to_fit=True,
+        )
+
+    async def _answer(
+        self, conversation: Conversation, question: StoredMessage, user: StoredMessage | None
+    ) -> AsyncIterator[ReplyEvent]:
+        request = self.request_for(conversation, question)
+        assistant = self.store.add_message(
+            conversation.id,
+            role="assistant",
+            content="",
+            parent_id=question.id,
+            status="streaming",
+            model=request.model,
+            meta={"where": "local"},
+        )
+        yield ReplyStarted(user=user, assistant=assistant)
+        text, flushed_at, finished = "", time.monotonic(), False
+        meta: dict[str, Any] = {"where": "local"}
+        try:
+            async for event in self.chat.stream(request):
+                if isinstance(event, ChatDelta):
+                    if not event.content:
+                        continue
+                    text += event.content
+                    if time.monotonic() - flushed_at >= self.flush_interval:
+                        self.store.update_message(assistant.id, content=text)
+                        flushed_at = time.monotonic()
+                    yield ReplyDelta(content=event.content, text=text)
+                elif isinstance(event, ChatDone):
+                    meta.update(_done_meta(event))
+                    status: MessageStatus = (
+                        "error" if event.finish_reason == "error" else "complete"
+                    )
+                    self.store.update_message(
+                        assistant.id, content=event.content or text, status=status, meta=meta
+                    )
+                    finished = True
+                    yield ReplyDone(self.store.message(assistant.id))
+        except EmberError as exc:
+            meta["error"] = str(exc)
+            self.store.update_message(assistant.id, content=text, status="error", meta=meta)
+            finished = True
+            yield ReplyDone(self.store.message(assistant.id))
+        finally:
+            if not finished:  # stopped, disconnected or cancelled: keep what was seen
+                self.store.update_message(assistant.id, content=text, status="incomplete")
+        if finished and not conversation.title and user is not None:
+            self._title_later(conversation.id, user.content)
+
+    # --------------------------------------------------------------------- titles
+
+    def _title_later(self, conversation_id: str, first_message: str) -> None:
+        task = asyncio.get_running_loop().create_task(self.title(conversation_id, first_message))
+        self._title_tasks.add(task)
+        task.add_done_callback(self._title_tasks.discard)
+
+    async def title(self, conversation_id: str, first_message: str) -> None:
+        """Name the conversation with a few words from the model (never fails loudly)."""
+        conversation = self.store.get(conversation_id)
+        if conversation.title:
+            return
+        prompt = TITLE_PROMPT.format(message=first_message[:1000])
+        try:
+            done = await self.chat.complete(
+                ChatRequest(
+                    model=conversation.model or self.default_model,
+                    messages=(Message(role="user", content=prompt),),
+                    sampling=SamplingParams(temperature=0.2, seed=0),
+                    max_tokens=16,
+                )
+            )
+            title = clean_title(done.content) or fallback_title(first_message)
+        except EmberError:
+            title = fallback_title(first_message)
+        if not self.store.get(conversation_id).title:
+            self.store.update(conversation_id, title=title)
+
+    async def wait_for_titles(self) -> None:
+        if self._title_tasks:
+            await asyncio.gather(*self._title_tasks, return_exceptions=True)
+
+    # ------------------------------------------------------------ export / import
+
+    def export_json(self, conversation_id: str) -> dict[str, Any]:
+        """The whole tree (every branch), enough to import it elsewhere unchanged."""
+        conversation = self.store.get(conversation_id)
+        rows = self.store.db.query(
+            "SELECT id FROM messages WHERE conversation_id = ? ORDER BY created_at, rowid",
+            (conversation_id,),
+        )
+        messages = [self.store.message(r["id"]).to_dict() for r in rows]
+        return {
+            "format": EXPORT_FORMAT,
+            "conversation": conversation.to_dict(),
+            "messages": messages,
+        }
+
+    def export_markdown(self, conversation_id: str) -> str:
+        """The shown branch as Markdown, for reading or pasting."""
+        conversation = self.store.get(conversation_id)
+        lines = [f"# {conversation.title or 'Conversation'}", ""]
+        if conversation.system:
+            lines += [f"> System: {conversation.system}", ""]
+        for message in self.store.path(conversation_id):
+            who = {"user": "You", "assistant": "Assistant"}.get(message.role, message.role)
+            note = "" if message.status == "complete" else f" *({message.status})*"
+            lines += [f"**{who}**{note}:", "", message.content, ""]
+        return "\n".join(lines)
+
+    def import_json(self, data: Any) -> Conversation:
+        """A conversation exported by :meth:`export_json` (as a new conversation)."""
+        if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT:
+            raise InvalidConversationError(
+                f"not an Ember conversation export (expected format {EXPORT_FORMAT!r})"
+            )
+        try:
+            source = data["conversation"]
+            created = self.store.create(
+                title=str(source.get("title") or ""),
+                model=source.get("model"),
+                system=source.get("system"),
+                settings=dict(source.get("settings") or {}),
+            )
+            new_ids: dict[str, str] = {}
+            for message in data["messages"]:
+                parent = message.get("parent_id")
+                stored = self.store.add_message(
+                    created.id,
+                    role=str(message["role"]),
+                    content=str(message.get("content") or ""),
+                    parent_id=new_ids[parent] if parent else None,
+                    status=message.get("status") or "complete",
+                    model=message.get("model"),
+                    meta=dict(message.get("meta") or {}),
+                )
+                new_ids[str(message["id"])] = stored.id
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise InvalidConversationError(f"the export is malformed: {exc!r}") from exc
+        leaf = source.get("leaf_id")
+        if leaf in new_ids:
+            self.store.show_branch(created.id, new_ids[leaf])
+        return self.store.get(created.id)
+
+
+def _done_meta(done: ChatDone) -> dict[str, Any]:
+    usage = done.usage
+    meta: dict[str, Any] = {
+        "finish_reason": done.finish_reason,
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "cached_tokens": usage.cached_tokens,
+        "ttft_s": round(usage.ttft_s, 3),
+        "decode_tps": round(usage.decode_tps, 1),
+    }
+    if done.trimmed:
+        meta["trimmed"] = done.trimmed
+    if done.error:
+        meta["error"] = done.error
+    return meta
+
+
+def clean_title(text: str) -> str:
+    """The model's title, one line, without quotes, labels or a final full stop."""
+    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    line = re.sub(r"^(title\s*:\s*)", "", line, flags=re.IGNORECASE)
+    line = line.strip().strip("\"'`*#").strip().rstrip(".")
+    return line[:80]
+
+
+def fallback_title(first_message: str) -> str:
+    words = first_message.split()
+    return " ".join(words[:6]) + ("…" if len(words) > 6 else "")
+
+
+def dumps(data: dict[str, Any]) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2)

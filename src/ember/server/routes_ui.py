@@ -1,0 +1,251 @@
+"""Ember's own chat API (``/ember/api``) for the web UI and ``ember chat``.
+
+Conversations live on the server. Sending, editing and regenerating answer with a
+server-sent event stream: ``start`` (the stored user and assistant messages), ``delta``
+(new text, and now and then the answer so far as safe HTML), then ``done`` (the stored
+answer with its HTML, timings and status) or ``error``. Stopping is closing the
+stream: the partial answer is kept, marked incomplete.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import PlainTextResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from ember.chat.assistant import (
+    Assistant,
+    ReplyDelta,
+    ReplyDone,
+    ReplyEvent,
+    ReplyStarted,
+)
+from ember.chat.conversations import StoredMessage
+from ember.errors import EmberError
+from ember.server.markdown import render_markdown
+from ember.server.streaming import json_body, runtime_of, started
+from ember.server.wire_common import parse_body
+
+router = APIRouter(prefix="/ember/api")
+
+HTML_INTERVAL_S = 0.1  # how often a streaming answer's HTML is re-rendered
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ConversationIn(_Body):
+    title: str | None = Field(default=None, max_length=200)
+    model: str | None = None
+    system: str | None = Field(default=None, max_length=20_000)
+    settings: dict[str, Any] | None = None
+
+
+class MessageIn(_Body):
+    content: str = Field(min_length=1, max_length=1_000_000)
+    parent_id: str | None = None
+
+
+class BranchIn(_Body):
+    message_id: str
+
+
+def assistant_of(request: Request) -> Assistant:
+    assistant: Assistant = request.app.state.assistant
+    return assistant
+
+
+def message_view(assistant: Assistant, message: StoredMessage) -> dict[str, Any]:
+    """A stored message as the UI shows it: with safe HTML and its alternatives."""
+    out = message.to_dict()
+    if message.role == "assistant":
+        out["html"] = render_markdown(message.content)
+    siblings = assistant.store.siblings(message)
+    out["siblings"] = siblings
+    out["sibling_index"] = siblings.index(message.id) if message.id in siblings else 0
+    return out
+
+
+def conversation_view(assistant: Assistant, conversation_id: str) -> dict[str, Any]:
+    conversation = assistant.store.get(conversation_id)
+    return {
+        "conversation": conversation.to_dict(),
+        "messages": [message_view(assistant, m) for m in assistant.store.path(conversation_id)],
+    }
+
+
+@router.get("/conversations")
+async def list_conversations(request: Request, q: str | None = None) -> dict[str, Any]:
+    store = assistant_of(request).store
+    if q:
+        hits = store.search(q)
+        return {
+            "conversations": [
+                {**h.conversation.to_dict(), "snippet": h.snippet, "message_id": h.message_id}
+                for h in hits
+            ]
+        }
+    return {"conversations": [c.to_dict() for c in store.all()]}
+
+
+@router.post("/conversations", status_code=201)
+async def create_conversation(request: Request) -> dict[str, Any]:
+    body = parse_body(ConversationIn, await json_body(request) or {})
+    assistant = assistant_of(request)
+    if body.model:
+        runtime_of(request).models.get(body.model)
+    created = assistant.store.create(
+        title=body.title or "", model=body.model, system=body.system, settings=body.settings
+    )
+    return conversation_view(assistant, created.id)
+
+
+@router.post("/conversations/import", status_code=201)
+async def import_conversation(request: Request) -> dict[str, Any]:
+    assistant = assistant_of(request)
+    created = assistant.import_json(await json_body(request))
+    return conversation_view(assistant, created.id)
+
+
+@router.get("/conversations/{conversation_id}")
+async def get_conversation(conversation_id: str, request: Request) -> dict[str, Any]:
+    return conversation_view(assistant_of(request), conversation_id)
+
+
+@router.patch("/conversations/{conversation_id}")
+async def update_conversation(conversation_id: str, request: Request) -> dict[str, Any]:
+    raw = await json_body(request)
+    body = parse_body(ConversationIn, raw)
+    assistant = assistant_of(request)
+    if body.model:
+        runtime_of(request).models.get(body.model)
+    given = {k: getattr(body, k) for k in ("title", "model", "system", "settings") if k in raw}
+    assistant.store.update(conversation_id, **given)
+    return conversation_view(assistant, conversation_id)
+
+
+@router.delete("/conversations/{conversation_id}", status_code=204)
+async def delete_conversation(conversation_id: str, request: Request) -> Response:
+    assistant_of(request).store.delete(conversation_id)
+    return Response(status_code=204)
+
+
+@router.post("/conversations/{conversation_id}/branch")
+async def show_branch(conversation_id: str, request: Request) -> dict[str, Any]:
+    body = parse_body(BranchIn, await json_body(request))
+    assistant = assistant_of(request)
+    assistant.store.show_branch(conversation_id, body.message_id)
+    return conversation_view(assistant, conversation_id)
+
+
+@router.get("/conversations/{conversation_id}/export", response_model=None)
+async def export_conversation(
+    conversation_id: str, request: Request, format: str = "json"
+) -> Response:
+    assistant = assistant_of(request)
+    title = assistant.store.get(conversation_id).title or "conversation"
+    filename = "".join(c if c.isalnum() or c in "-_ " else "_" for c in title).strip()[:60]
+    if format == "markdown":
+        return PlainTextResponse(
+            assistant.export_markdown(conversation_id),
+            media_type="text/markdown; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{filename}.md"'},
+        )
+    if format != "json":
+        raise EmberError("format must be json or markdown", hint="?format=json")
+    return Response(
+        json.dumps(assistant.export_json(conversation_id), ensure_ascii=False, indent=2),
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{filename}.json"'},
+    )
+
+
+@router.post("/conversations/{conversation_id}/messages")
+async def send_message(conversation_id: str, request: Request) -> StreamingResponse:
+    body = parse_body(MessageIn, await json_body(request))
+    assistant = assistant_of(request)
+    if body.parent_id is not None:
+        events = assistant.send(conversation_id, body.content, parent_id=body.parent_id)
+    else:
+        events = assistant.send(conversation_id, body.content)
+    return _reply_stream(assistant, await started(events))
+
+
+@router.post("/conversations/{conversation_id}/messages/{message_id}/edit")
+async def edit_message(
+    conversation_id: str, message_id: str, request: Request
+) -> StreamingResponse:
+    body = parse_body(MessageIn, await json_body(request))
+    assistant = assistant_of(request)
+    events = assistant.edit(conversation_id, message_id, body.content)
+    return _reply_stream(assistant, await started(events))
+
+
+@router.post("/conversations/{conversation_id}/messages/{message_id}/regenerate")
+async def regenerate(conversation_id: str, message_id: str, request: Request) -> StreamingResponse:
+    assistant = assistant_of(request)
+    events = assistant.regenerate(conversation_id, message_id)
+    return _reply_stream(assistant, await started(events))
+
+
+@router.get("/models")
+async def models(request: Request) -> dict[str, Any]:
+    """Installed chat models for the picker, with the default first."""
+    runtime = runtime_of(request)
+    default = runtime.settings.default_model
+    out = []
+    for record in runtime.models.installed():
+        info = record.info
+        if info is not None and info.is_embedding_model:
+            continue
+        out.append(
+            {
+                "name": record.name,
+                "size": record.size,
+                "parameters": info.parameters if info else None,
+                "quantization": info.quantization if info else None,
+                "context_length": info.context_length if info else None,
+                "default": record.name == default,
+            }
+        )
+    out.sort(key=lambda m: (not m["default"], m["name"]))
+    return {"models": out, "default": default}
+
+
+def _event(name: str, data: dict[str, Any]) -> bytes:
+    return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
+
+
+def _reply_stream(assistant: Assistant, events: AsyncIterator[ReplyEvent]) -> StreamingResponse:
+    async def frames() -> AsyncIterator[bytes]:
+        rendered_at = 0.0
+        try:
+            async for event in events:
+                if isinstance(event, ReplyStarted):
+                    yield _event(
+                        "start",
+                        {
+                            "user": message_view(assistant, event.user) if event.user else None,
+                            "assistant": message_view(assistant, event.assistant),
+                        },
+                    )
+                elif isinstance(event, ReplyDelta):
+                    data: dict[str, Any] = {"content": event.content}
+                    if time.monotonic() - rendered_at >= HTML_INTERVAL_S:
+                        data["html"] = render_markdown(event.text)
+                        rendered_at = time.monotonic()
+                    yield _event("delta", data)
+                elif isinstance(event, ReplyDone):
+                    yield _event("done", {"message": message_view(assistant, event.message)})
+        except EmberError as exc:
+            yield _event("error", {"message": str(exc), "hint": exc.hint})
+
+    return StreamingResponse(
+        frames(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+    )

@@ -1,0 +1,248 @@
+"""Ember's own chat API against a real server and model: stored as it happens, branches
+for edits and regenerations, stop keeps the partial answer, and so does SIGKILL."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from ember.config import load_settings
+from ember.runtime import build
+from tests.server.conftest import serving
+
+MODEL = "smollm2:135m"
+LONG_PROMPT = "Write a very long story about a lighthouse keeper, with many chapters."
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory: pytest.TempPathFactory, smollm2_path: Path) -> Iterator[str]:
+    home = tmp_path_factory.mktemp("chat-home")
+    runtime = build(load_settings(home=home, default_model=MODEL))
+    runtime.models.pull(str(smollm2_path), name=MODEL)
+    with serving(runtime) as url:
+        yield url
+    runtime.close()
+
+
+def events_of(
+    response: httpx.Response, stop_after_deltas: int | None = None
+) -> list[tuple[str, Any]]:
+    """Parse a server-sent event stream; optionally leave after N deltas (a stop)."""
+    out: list[tuple[str, Any]] = []
+    name = ""
+    deltas = 0
+    for line in response.iter_lines():
+        if line.startswith("event: "):
+            name = line[7:]
+        elif line.startswith("data: "):
+            out.append((name, json.loads(line[6:])))
+            if name == "delta":
+                deltas += 1
+                if stop_after_deltas is not None and deltas >= stop_after_deltas:
+                    break
+    return out
+
+
+def send(
+    client: httpx.Client, path: str, body: dict[str, Any] | None = None, **kw: Any
+) -> list[tuple[str, Any]]:
+    with client.stream("POST", path, json=body or {}) as response:
+        assert response.status_code == 200, response.read()
+        return events_of(response, **kw)
+
+
+def new_conversation(client: httpx.Client, **fields: Any) -> str:
+    created = client.post("/ember/api/conversations", json=fields)
+    assert created.status_code == 201
+    return str(created.json()["conversation"]["id"])
+
+
+def wait_for(client: httpx.Client, conversation: str, predicate: Any) -> dict[str, Any]:
+    deadline = time.monotonic() + 60
+    while True:
+        view: dict[str, Any] = client.get(f"/ember/api/conversations/{conversation}").json()
+        if predicate(view) or time.monotonic() > deadline:
+            return view
+        time.sleep(0.1)
+
+
+def test_send_streams_stores_and_titles(base_url: str) -> None:
+    with httpx.Client(base_url=base_url, timeout=120) as client:
+        cid = new_conversation(client, settings={"temperature": 0, "max_tokens": 24})
+        events = send(client, f"/ember/api/conversations/{cid}/messages", {"content": "Hi!"})
+        names = [n for n, _ in events]
+        assert names[0] == "start"
+        assert names[-1] == "done"
+        assert names.count("delta") >= 2
+        start, done = events[0][1], events[-1][1]["message"]
+        assert start["user"]["content"] == "Hi!"
+        streamed = "".join(d["content"] for n, d in events if n == "delta")
+        assert done["content"] == streamed
+        assert done["status"] == "complete"
+        assert done["meta"]["where"] == "local"
+        assert done["meta"]["completion_tokens"] > 0
+        assert done["meta"]["ttft_s"] > 0
+        assert done["html"].startswith("<")
+        view = wait_for(client, cid, lambda v: v["conversation"]["title"])
+        assert view["conversation"]["title"]
+        assert [m["role"] for m in view["messages"]] == ["user", "assistant"]
+        listed = client.get("/ember/api/conversations").json()["conversations"]
+        assert cid in [c["id"] for c in listed]
+
+
+def test_regenerate_and_edit_keep_earlier_branches(base_url: str) -> None:
+    with httpx.Client(base_url=base_url, timeout=120) as client:
+        cid = new_conversation(client, settings={"temperature": 0.9, "max_tokens": 12})
+        first = send(
+            client, f"/ember/api/conversations/{cid}/messages", {"content": "Name a fruit."}
+        )
+        answer = first[-1][1]["message"]
+        again = send(client, f"/ember/api/conversations/{cid}/messages/{answer['id']}/regenerate")
+        assert again[0][1]["user"] is None
+        second = again[-1][1]["message"]
+        assert second["siblings"] == [answer["id"], second["id"]]
+        assert second["sibling_index"] == 1
+        question = first[0][1]["user"]
+        edited = send(
+            client,
+            f"/ember/api/conversations/{cid}/messages/{question['id']}/edit",
+            {"content": "Name a vegetable."},
+        )
+        new_question = edited[0][1]["user"]
+        assert new_question["siblings"] == [question["id"], new_question["id"]]
+        view = client.get(f"/ember/api/conversations/{cid}").json()
+        assert view["messages"][0]["content"] == "Name a vegetable."
+        back = client.post(
+            f"/ember/api/conversations/{cid}/branch", json={"message_id": question["id"]}
+        ).json()
+        assert back["messages"][0]["content"] == "Name a fruit."
+        assert back["messages"][1]["id"] == second["id"]  # the newest answer on that branch
+
+
+def test_stopping_keeps_the_partial_answer(base_url: str) -> None:
+    with httpx.Client(base_url=base_url, timeout=120) as client:
+        cid = new_conversation(client, settings={"max_tokens": 2000, "temperature": 0})
+        events = send(
+            client,
+            f"/ember/api/conversations/{cid}/messages",
+            {"content": LONG_PROMPT},
+            stop_after_deltas=8,
+        )
+        seen = "".join(d["content"] for n, d in events if n == "delta")
+        assert seen
+        view = wait_for(client, cid, lambda v: v["messages"][-1]["status"] != "streaming")
+        answer = view["messages"][-1]
+        assert answer["status"] == "incomplete"
+        assert answer["content"].startswith(seen)
+
+
+def test_export_import_and_answers_are_sanitised(base_url: str) -> None:
+    hostile = '<script>alert(1)</script><img src=x onerror="alert(1)"> **bold**'
+    export = {
+        "format": "ember.conversation.v1",
+        "conversation": {"title": "Imported", "system": "s", "settings": {}, "leaf_id": "b"},
+        "messages": [
+            {"id": "a", "parent_id": None, "role": "user", "content": "show me html"},
+            {"id": "b", "parent_id": "a", "role": "assistant", "content": hostile},
+        ],
+    }
+    with httpx.Client(base_url=base_url, timeout=60) as client:
+        imported = client.post("/ember/api/conversations/import", json=export)
+        assert imported.status_code == 201
+        view = imported.json()
+        html = view["messages"][1]["html"]
+        assert "<script" not in html
+        assert "<img" not in html
+        assert "&lt;script&gt;" in html
+        assert "<strong>bold</strong>" in html
+        cid = view["conversation"]["id"]
+        markdown = client.get(f"/ember/api/conversations/{cid}/export?format=markdown")
+        assert markdown.text.startswith("# Imported")
+        assert "**You**:" in markdown.text
+        round_trip = client.get(f"/ember/api/conversations/{cid}/export").json()
+        assert [m["content"] for m in round_trip["messages"]] == ["show me html", hostile]
+        bad = client.post("/ember/api/conversations/import", json={"format": "other"})
+        assert bad.status_code == 400
+        assert client.get("/ember/api/conversations/nope").status_code == 404
+        empty = client.post(f"/ember/api/conversations/{cid}/messages", json={"content": ""})
+        assert empty.status_code == 400
+        models = client.get("/ember/api/models").json()
+        assert models["models"][0]["name"] == MODEL
+        assert models["models"][0]["default"] is True
+        page = client.get("/")
+        assert page.status_code == 200
+        assert "script-src 'self'" in page.headers["content-security-policy"]
+
+
+def test_sigkill_mid_stream_keeps_the_question_and_partial_answer(
+    tmp_path: Path, smollm2_path: Path
+) -> None:
+    home = tmp_path / "home"
+    runtime = build(load_settings(home=home))
+    runtime.models.pull(str(smollm2_path), name=MODEL)
+    runtime.close()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "EMBER_HOME": str(home), "EMBER_DEFAULT_MODEL": MODEL}
+    command = [sys.executable, "-m", "ember", "serve", "--port", str(port)]
+    url = f"http://127.0.0.1:{port}"
+
+    def start() -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/health").status_code == 200:
+                    return process
+            except httpx.TransportError:
+                time.sleep(0.2)
+        process.kill()
+        raise AssertionError("the server did not start")
+
+    server = start()
+    try:
+        with httpx.Client(base_url=url, timeout=120) as client:
+            cid = new_conversation(client, settings={"max_tokens": 4000, "temperature": 0})
+            with client.stream(
+                "POST", f"/ember/api/conversations/{cid}/messages", json={"content": LONG_PROMPT}
+            ) as response:
+                seen = ""
+                started_at = None
+                for line in response.iter_lines():  # read live, not collected
+                    if not line.startswith("data: "):
+                        continue
+                    data = json.loads(line[6:])
+                    if "content" in data and "id" not in data:  # a delta
+                        seen += data["content"]
+                        started_at = started_at or time.monotonic()
+                        if time.monotonic() - started_at > 1.0:  # past a few flushes
+                            os.kill(server.pid, signal.SIGKILL)
+                            break
+        server.wait(timeout=30)
+    finally:
+        if server.poll() is None:
+            server.kill()
+    server = start()
+    try:
+        with httpx.Client(base_url=url, timeout=60) as client:
+            view = client.get(f"/ember/api/conversations/{cid}").json()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    question, answer = view["messages"]
+    assert question["content"] == LONG_PROMPT
+    assert answer["status"] == "incomplete"
+    assert answer["content"]
+    assert seen.startswith(answer["content"])
