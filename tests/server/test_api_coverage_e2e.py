@@ -299,3 +299,18 @@ def test_ollama_embed_refuses_too_long_input_when_asked_not_to_truncate(
         ollama_client.embed(model=MODEL, input=long_text, truncate=False)
     assert refused.value.status_code == 400
     assert "at most 4096" in str(refused.value)
+
+
+def test_ollama_prompt_longer_than_the_context_is_refused_with_the_numbers(
+    base_url: str,
+) -> None:
+    too_long = {"model": MODEL, "messages": [{"role": "user", "content": "word " * 9000}]}
+    response = httpx.post(f"{base_url}/api/chat", json=too_long, timeout=60)
+    assert response.status_code == 400
+    message = response.json()["error"]
+    assert "tokens" in message
+    assert "context of" in message
+    generate = httpx.post(
+        f"{base_url}/api/generate", json={"model": MODEL, "prompt": "word " * 9000}, timeout=60
+    )
+    assert generate.status_code == 400
