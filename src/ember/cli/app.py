@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import webbrowser
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from ember import __version__
-from ember.cli import bench, config_cmd, models, run, serve
+from ember.cli import bench, chat, config_cmd, models, run, serve
+from ember.cli.browser import can_open_browser, open_when_ready
 from ember.cli.context import CliState, get_state
 from ember.cli.render import console, print_error
 from ember.errors import EmberError
@@ -28,6 +31,7 @@ config_cmd.register(app)
 run.register(app)
 bench.register(app)
 serve.register(app)
+chat.register(app)
 
 
 def _version(value: bool) -> None:
@@ -83,14 +87,21 @@ def _welcome(ctx: typer.Context) -> None:
             "[bold]pip install 'ember-ai[starter]'[/], or [bold]ember pull NAME[/]."
         )
     console.print(
+        "  ember chat            chat in the terminal\n"
         '  ember run MODEL "…"   a one-shot answer in the terminal\n'
         "  ember pull NAME       get a model: catalogue name, hf.co/OWNER/REPO:QUANT,\n"
         "                        Ollama name or a .gguf file\n"
         "  ember --help          all commands"
     )
+    console.print(f"Chat in your browser: [bold]{url}[/]")
+    browser = can_open_browser(os.environ)
     if _ember_answers(url):
         console.print(f"Ember is already running at [bold]{url}[/]")
+        if browser:
+            webbrowser.open(url)
         return
+    if browser:
+        open_when_ready(url)
     serve.serve(ctx)
 
 

@@ -1,0 +1,177 @@
+"""`ember chat`: a conversation in the terminal, stored like the web UI's.
+
+Answers stream as rendered Markdown. Ctrl+C stops an answer (what was written is kept)
+without leaving; Ctrl+D or /exit leaves. Arrow keys recall earlier lines (readline).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.live import Live
+from rich.markdown import Markdown
+
+from ember.cli.chat_backends import ChatBackend, LocalBackend, ServerBackend, server_url
+from ember.cli.context import get_state
+from ember.cli.render import console
+from ember.errors import EmberError
+
+HELP = """Commands:
+  /model [NAME]    switch model (without a name: list them)
+  /system [TEXT]   set the system prompt (without text: remove it)
+  /clear           start a new conversation
+  /save [FILE]     save the conversation as Markdown
+  /help            this help
+  /exit            leave (Ctrl+D too). Ctrl+C stops an answer."""
+
+
+def register(app: typer.Typer) -> None:
+    app.command("chat")(chat)
+
+
+def chat(
+    ctx: typer.Context,
+    model: Annotated[
+        str | None, typer.Argument(help="Model to chat with (default: the default model).")
+    ] = None,
+    system: Annotated[str | None, typer.Option("--system", "-s", help="System prompt.")] = None,
+    local: Annotated[
+        bool, typer.Option("--local", help="Run in this process even if a server is running.")
+    ] = False,
+) -> None:
+    """Chat in the terminal. Uses the running Ember server if there is one (the chat then
+    shows in the web UI too), otherwise runs the model in this process."""
+    state = get_state(ctx)
+    settings = state.settings()
+    url = None if local else server_url(settings.host, settings.port)
+    backend: ChatBackend
+    if url is not None:
+        backend = ServerBackend(url)
+    else:
+        if not state.runtime().models.installed():
+            state.register_starters()
+        backend = LocalBackend(state.runtime())
+    try:
+        ChatSession(backend, model, system).run(interactive=sys.stdin.isatty())
+    finally:
+        backend.close()
+
+
+class ChatSession:
+    def __init__(self, backend: ChatBackend, model: str | None, system: str | None) -> None:
+        self.backend = backend
+        self.model = model
+        self.system = system
+        self.conversation = backend.new_conversation(model, system)
+
+    def run(self, *, interactive: bool) -> None:
+        if interactive:
+            _enable_history()
+            console.print(
+                f"[bold]Ember chat[/] — {self.model or 'default model'} via {self.backend.where}. "
+                "/help for commands, Ctrl+D to leave."
+            )
+        while True:
+            try:
+                line = input("› " if interactive else "")
+            except EOFError:
+                return
+            except KeyboardInterrupt:
+                console.print("\n(Ctrl+D or /exit to leave)")
+                continue
+            line = line.strip()
+            if not line:
+                continue
+            if line.startswith("/"):
+                if not self.command(line):
+                    return
+                continue
+            self.answer(line, live=interactive)
+
+    def command(self, line: str) -> bool:
+        """Run a /command; False means leave."""
+        name, _, arg = line.partition(" ")
+        arg = arg.strip()
+        if name in ("/exit", "/quit"):
+            return False
+        if name == "/help":
+            console.print(HELP)
+        elif name == "/model":
+            self._model(arg)
+        elif name == "/system":
+            self.system = arg or None
+            self.backend.update(self.conversation, system=self.system)
+            console.print("System prompt set." if arg else "System prompt removed.")
+        elif name == "/clear":
+            self.conversation = self.backend.new_conversation(self.model, self.system)
+            console.print("New conversation.")
+        elif name == "/save":
+            path = Path(arg or "ember-chat.md").expanduser()
+            path.write_text(self.backend.export_markdown(self.conversation), encoding="utf-8")
+            console.print(f"Saved to {path}")
+        else:
+            console.print(f"Unknown command {name}. /help lists them.")
+        return True
+
+    def _model(self, name: str) -> None:
+        models = self.backend.models()
+        if not name:
+            for m in models:
+                console.print(("* " if m == self.model else "  ") + m)
+            return
+        if name not in models:
+            console.print(f"No model {name!r} here. Installed: {', '.join(models)}")
+            return
+        self.model = name
+        self.backend.update(self.conversation, model=name)
+        console.print(f"Now chatting with {name}.")
+
+    def answer(self, content: str, *, live: bool) -> None:
+        text = ""
+        done: dict[str, Any] | None = None
+        try:
+            with Live(
+                Markdown(""), console=console, refresh_per_second=12, transient=False
+            ) as view:
+                for kind, data in self.backend.send(self.conversation, content):
+                    if kind == "delta":
+                        text += data
+                        if live:
+                            view.update(Markdown(text))
+                    elif kind == "done":
+                        done = data
+                    elif kind == "error":
+                        console.print(f"[red]error:[/] {data}")
+                view.update(Markdown(text))
+        except KeyboardInterrupt:
+            console.print("[yellow](stopped — the partial answer is saved)[/]")
+            return
+        except EmberError as exc:
+            console.print(f"[red]error:[/] {exc}")
+            return
+        if done is not None:
+            console.print(_footer(done), style="dim")
+
+
+def _footer(message: dict[str, Any]) -> str:
+    meta = message.get("meta", {})
+    parts = [meta.get("where", "local"), message.get("model") or ""]
+    if meta.get("ttft_s") is not None:
+        parts.append(f"TTFT {meta['ttft_s']:.2f} s")
+    if meta.get("decode_tps"):
+        parts.append(f"{meta['decode_tps']:.1f} tok/s")
+    if meta.get("trimmed"):
+        parts.append(f"{meta['trimmed']} earlier messages left out to fit the context")
+    if message.get("status") not in (None, "complete"):
+        parts.append(str(message["status"]))
+    return " · ".join(p for p in parts if p)
+
+
+def _enable_history() -> None:
+    try:
+        import readline  # noqa: F401  (importing it gives input() line editing and history)
+    except ImportError:  # Windows without pyreadline: plain input
+        return

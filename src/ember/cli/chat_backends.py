@@ -1,0 +1,173 @@
+"""Where `ember chat` sends its messages: a running Ember server, or this process.
+
+Both backends speak in the same small events, so the terminal front end does not care
+which one it has: ``("delta", text)``, ``("done", message)`` or ``("error", text)``.
+Both store the conversation in Ember's database (the server's, or this process's), so
+a chat in the terminal shows up in the web UI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, Protocol
+
+import httpx
+
+from ember.errors import EmberError
+from ember.runtime import Runtime
+
+ChatEvent = tuple[str, Any]
+
+
+class ChatBackend(Protocol):
+    where: str
+
+    def models(self) -> list[str]: ...
+
+    def new_conversation(self, model: str | None, system: str | None) -> str: ...
+
+    def update(self, conversation_id: str, **fields: Any) -> None: ...
+
+    def send(self, conversation_id: str, content: str) -> Iterator[ChatEvent]: ...
+
+    def export_markdown(self, conversation_id: str) -> str: ...
+
+    def close(self) -> None: ...
+
+
+class ServerBackend:
+    """A running Ember server, through its /ember/api."""
+
+    def __init__(self, url: str) -> None:
+        self.where = url
+        self.http = httpx.Client(base_url=url, timeout=httpx.Timeout(10.0, read=None))
+
+    def _check(self, response: httpx.Response) -> Any:
+        if response.status_code >= 400:
+            try:
+                message = response.json()["error"]["message"]
+            except (ValueError, KeyError, TypeError):
+                message = response.text
+            raise EmberError(message)
+        return response.json() if response.content else None
+
+    def models(self) -> list[str]:
+        data = self._check(self.http.get("/ember/api/models"))
+        return [m["name"] for m in data["models"]]
+
+    def new_conversation(self, model: str | None, system: str | None) -> str:
+        data = self._check(
+            self.http.post("/ember/api/conversations", json={"model": model, "system": system})
+        )
+        return str(data["conversation"]["id"])
+
+    def update(self, conversation_id: str, **fields: Any) -> None:
+        self._check(self.http.patch(f"/ember/api/conversations/{conversation_id}", json=fields))
+
+    def send(self, conversation_id: str, content: str) -> Iterator[ChatEvent]:
+        path = f"/ember/api/conversations/{conversation_id}/messages"
+        with self.http.stream("POST", path, json={"content": content}) as response:
+            if response.status_code >= 400:
+                response.read()
+                self._check(response)
+            name = ""
+            for line in response.iter_lines():
+                if line.startswith("event: "):
+                    name = line[7:]
+                elif line.startswith("data: "):
+                    data = json.loads(line[6:])
+                    if name == "delta":
+                        yield "delta", data["content"]
+                    elif name == "done":
+                        yield "done", data["message"]
+                    elif name == "error":
+                        yield "error", data["message"]
+
+    def export_markdown(self, conversation_id: str) -> str:
+        response = self.http.get(
+            f"/ember/api/conversations/{conversation_id}/export", params={"format": "markdown"}
+        )
+        if response.status_code >= 400:
+            self._check(response)
+        return response.text
+
+    def close(self) -> None:
+        self.http.close()
+
+
+class LocalBackend:
+    """No server running: the same chat service in this process."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        from ember.chat.assistant import Assistant
+        from ember.chat.conversations import ConversationStore
+        from ember.chat.service import ChatService
+
+        self.where = "this process"
+        self.runtime = runtime
+        self.loop = asyncio.new_event_loop()
+        store = ConversationStore(runtime.db)
+        store.recover_interrupted()
+        self.assistant = Assistant(
+            store, ChatService(runtime.engines), default_model=runtime.settings.default_model
+        )
+
+    def models(self) -> list[str]:
+        return [
+            r.name
+            for r in self.runtime.models.installed()
+            if not (r.info is not None and r.info.is_embedding_model)
+        ]
+
+    def new_conversation(self, model: str | None, system: str | None) -> str:
+        return self.assistant.store.create(model=model, system=system).id
+
+    def update(self, conversation_id: str, **fields: Any) -> None:
+        self.assistant.store.update(conversation_id, **fields)
+
+    def send(self, conversation_id: str, content: str) -> Iterator[ChatEvent]:
+        from ember.chat.assistant import ReplyDelta, ReplyDone
+
+        events: AsyncIterator[Any] = self.assistant.send(conversation_id, content)
+        try:
+            while True:
+                try:
+                    event = self.loop.run_until_complete(anext(events))
+                except StopAsyncIteration:
+                    return
+                if isinstance(event, ReplyDelta):
+                    yield "delta", event.content
+                elif isinstance(event, ReplyDone):
+                    message = event.message.to_dict()
+                    if message["status"] == "error":
+                        yield "error", message["meta"].get("error", "generation failed")
+                    yield "done", message
+        finally:  # also on Ctrl+C: the partial answer is saved as incomplete
+            self.loop.run_until_complete(_aclose(events))
+
+    def export_markdown(self, conversation_id: str) -> str:
+        return self.assistant.export_markdown(conversation_id)
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self.assistant.wait_for_titles())
+        self.loop.close()
+
+
+async def _aclose(events: AsyncIterator[Any]) -> None:
+    close = getattr(events, "aclose", None)
+    if close is not None:
+        await close()
+
+
+def server_url(host: str, port: int) -> str | None:
+    """The URL of an Ember server answering on ``host:port``, if one does."""
+    url = f"http://{host}:{port}"
+    try:
+        response = httpx.get(f"{url}/health", timeout=1.0)
+        if response.status_code == 200 and response.json().get("status") == "ok":
+            return url
+    except (httpx.HTTPError, ValueError):
+        return None
+    return None

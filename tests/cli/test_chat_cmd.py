@@ -1,0 +1,102 @@
+"""`ember chat` in this process and through a running server, driven by typed lines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ember.chat.conversations import ConversationStore
+from ember.cli.app import app
+from ember.config import load_settings
+from ember.runtime import build
+from tests.server.conftest import serving
+
+MODEL = "smollm2:135m"
+
+
+@pytest.fixture
+def home(isolated_home: Path, smollm2_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    runtime = build(load_settings())
+    runtime.models.pull(str(smollm2_path), name=MODEL)
+    runtime.models.pull(str(smollm2_path), name="smollm2:copy")
+    runtime.close()
+    monkeypatch.setenv("EMBER_DEFAULT_MODEL", MODEL)
+    return isolated_home
+
+
+def stored_branches(home: Path) -> list[list[tuple[str, str, str]]]:
+    runtime = build(load_settings(home=home))
+    try:
+        store = ConversationStore(runtime.db)
+        return [[(m.role, m.content, m.status) for m in store.path(c.id)] for c in store.all()]
+    finally:
+        runtime.close()
+
+
+def test_local_chat_commands_and_saved_history(home: Path, tmp_path: Path) -> None:
+    saved = tmp_path / "chat.md"
+    lines = [
+        "/help",
+        "/system Answer in one word.",
+        "/model",
+        "/model nope:1b",
+        "/model smollm2:copy",
+        "What color is the sky?",
+        f"/save {saved}",
+        "/clear",
+        "/exit",
+    ]
+    result = CliRunner().invoke(app, ["chat", "--local"], input="\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.output
+    assert "/model [NAME]" in result.output
+    assert "No model 'nope:1b' here" in result.output
+    assert "Now chatting with smollm2:copy" in result.output
+    assert "tok/s" in result.output  # the footer under the answer
+    text = saved.read_text()
+    assert "What color is the sky?" in text
+    assert "> System: Answer in one word." in text
+    branches = stored_branches(home)
+    assert len(branches) == 2  # /clear started a second, empty conversation
+    asked = next(b for b in branches if b)
+    assert asked[0] == ("user", "What color is the sky?", "complete")
+    assert asked[1][0] == "assistant"
+    assert asked[1][2] == "complete"
+
+
+def test_chat_uses_the_running_server(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    runtime = build(load_settings())
+    with serving(runtime) as url:
+        monkeypatch.setenv("EMBER_PORT", url.rsplit(":", 1)[1])
+        result = CliRunner().invoke(app, ["chat"], input="Say hello.\n")
+    runtime.close()
+    assert result.exit_code == 0, result.output
+    branches = stored_branches(home)
+    assert [b[0][1] for b in branches if b] == ["Say hello."]
+
+
+def test_chat_help() -> None:
+    result = CliRunner().invoke(app, ["chat", "--help"])
+    assert result.exit_code == 0
+    assert "--local" in result.output
+
+
+@pytest.mark.parametrize(
+    ("env", "platform", "expected"),
+    [
+        ({}, "linux", False),  # no display: a server or SSH session
+        ({"DISPLAY": ":0"}, "linux", True),
+        ({"WAYLAND_DISPLAY": "wayland-0"}, "linux", True),
+        ({"DISPLAY": ":0", "CI": "true"}, "linux", False),
+        ({"SSH_CONNECTION": "1 2 3 4"}, "darwin", False),
+        ({}, "darwin", True),
+        ({"EMBER_NO_BROWSER": "1"}, "win32", False),
+    ],
+)
+def test_browser_opens_only_where_there_is_one(
+    env: dict[str, str], platform: str, expected: bool
+) -> None:
+    from ember.cli.browser import can_open_browser
+
+    assert can_open_browser(env, platform) is expected
