@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import platformdirs
 from pydantic import Field, ValidationError
@@ -62,6 +62,12 @@ class Settings(BaseSettings):
     host: str = Field(
         default="127.0.0.1",
         description="Address the server binds. Anything but loopback requires API keys.",
+    )
+    auth: Literal["auto", "always"] = Field(
+        default="auto",
+        description="When API requests need a key (`ember keys create`). auto: only when "
+        "the server binds an address other than loopback; always: on loopback too, once "
+        "any key exists.",
     )
     port: int = Field(
         default=DEFAULT_PORT,

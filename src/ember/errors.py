@@ -7,6 +7,8 @@ later), so no caller classifies errors by matching message text.
     ├── ConfigError                 400  a setting or config.toml is invalid
     ├── ModelNotFoundError          404  no model by that name (locally or at a source)
     ├── InvalidModelNameError       400  a name or reference that cannot be parsed
+    ├── AuthenticationError         401  an API request without a valid API key
+    ├── KeyNotFoundError            404  no API key by that id, name or prefix
     ├── ModelExistsError            409  the target name of a copy is taken
     ├── NotAGGUFError               422  the file is not a readable GGUF model
     ├── IntegrityError              422  a download or file does not match its sha256
@@ -41,6 +43,16 @@ class ConfigError(EmberError):
 class InvalidModelNameError(EmberError):
     status = 400
     code = "invalid_model_name"
+
+
+class AuthenticationError(EmberError):
+    status = 401
+    code = "invalid_api_key"
+
+
+class KeyNotFoundError(EmberError):
+    status = 404
+    code = "key_not_found"
 
 
 class ModelNotFoundError(EmberError):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ember.auth.keys import KeyStore
 from ember.config import Settings
 from ember.engine.loader import make_pool
 from ember.engine.pool import EnginePool
@@ -21,6 +22,7 @@ class Runtime:
     db: Database
     models: ModelStore
     engines: EnginePool
+    keys: KeyStore
 
     def close(self) -> None:
         self.engines.close()
@@ -32,4 +34,10 @@ def build(settings: Settings) -> Runtime:
     settings.home.mkdir(parents=True, exist_ok=True)
     db = Database(settings.database_path)
     models = ModelStore(db, settings)
-    return Runtime(settings=settings, db=db, models=models, engines=make_pool(models, settings))
+    return Runtime(
+        settings=settings,
+        db=db,
+        models=models,
+        engines=make_pool(models, settings),
+        keys=KeyStore(db),
+    )

@@ -16,24 +16,37 @@ def register(app: typer.Typer) -> None:
 
 def serve(
     ctx: typer.Context,
-    host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")] = None,
+    host: Annotated[
+        str | None,
+        typer.Option(help="Address to bind (default 127.0.0.1; others need an API key)."),
+    ] = None,
     port: Annotated[
         int | None, typer.Option(help="Port (default 11435; 11434 stands in for Ollama).")
     ] = None,
 ) -> None:
-    """Serve the OpenAI (/v1) and Ollama (/api) APIs for local clients."""
+    """Serve the OpenAI (/v1) and Ollama (/api) APIs.
+
+    Loopback needs no key; any other --host needs an API key (`ember keys create`).
+    """
     import uvicorn
 
     from ember.server.app import check_bind, create_app
+    from ember.server.auth import key_required
 
     state = get_state(ctx)
     settings = state.settings()
     bind_host = host or settings.host
     bind_port = port or settings.port
-    check_bind(bind_host)
+    runtime = state.runtime()
+    check_bind(bind_host, runtime.keys)
     state.register_starters()
-    app = create_app(state.runtime())
+    app = create_app(runtime, host=bind_host)
     console.print(
         f"Ember is serving on [bold]http://{bind_host}:{bind_port}[/] (OpenAI: /v1, Ollama: /api)"
     )
+    if key_required(bind_host, settings.auth, runtime.keys):
+        console.print(
+            "API requests need a key: [bold]Authorization: Bearer <key>[/] "
+            "(`ember keys list` shows them)"
+        )
     uvicorn.run(app, host=bind_host, port=bind_port, log_level="warning")

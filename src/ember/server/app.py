@@ -2,11 +2,11 @@
 
 Errors are rendered in one place per API family: OpenAI's error object under /v1,
 Ollama's ``{"error": ...}`` under /api, so every client sees the shape it expects.
+API keys and the bind check live in server/auth.py.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,6 +23,7 @@ from ember.chat.service import ChatService
 from ember.errors import EmberError
 from ember.runtime import Runtime
 from ember.server import openapi, web
+from ember.server.auth import ApiKeyAuth, BindRefusedError, check_bind, is_loopback
 from ember.server.limits import RequestLimits, error_response
 from ember.server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from ember.server.metrics import Metrics
@@ -31,32 +32,12 @@ from ember.server.routes_openai import router as openai_router
 from ember.server.routes_ui import router as ui_router
 from ember.server.wire_common import InvalidRequestError
 
-
-class BindRefusedError(EmberError):
-    status = 400
-    code = "bind_refused"
+__all__ = ["BindRefusedError", "check_bind", "create_app", "is_loopback", "render_error"]
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_bind(host: str) -> None:
-    """Ember serves loopback only until API keys exist: never an open port by accident."""
-    if not is_loopback(host):
-        raise BindRefusedError(
-            f"refusing to bind {host}: serving other machines requires API keys, "
-            "which this version does not have yet",
-            hint="bind 127.0.0.1 and put an authenticating reverse proxy in front",
-        )
-
-
-def create_app(runtime: Runtime) -> FastAPI:
+def create_app(runtime: Runtime, *, host: str | None = None) -> FastAPI:
+    """The app for a server bound to ``host`` (default: the ``host`` setting), which
+    decides whether requests need an API key (see server/auth.py)."""
     conversations = ConversationStore(runtime.db)
 
     @asynccontextmanager
@@ -79,6 +60,11 @@ def create_app(runtime: Runtime) -> FastAPI:
         conversations, app.state.chat, default_model=settings.default_model
     )
     app.state.started = time.time()
+    # Added first, so it runs inside the limits (its 401s are counted) and inside CORS
+    # (preflights pass, and refusals carry CORS headers a browser can read).
+    app.add_middleware(
+        ApiKeyAuth, host=host or settings.host, mode=settings.auth, keys=runtime.keys
+    )
     app.add_middleware(
         RequestLimits,
         max_body_bytes=int(settings.max_body_mb * (1 << 20)),

@@ -101,7 +101,28 @@ def m003_conversations(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [m001_models, m003_conversations]
+def m002_api_keys(db: sqlite3.Connection) -> None:
+    """API keys for serving other machines: only a sha256 of each secret is kept.
+
+    Listed after m003 in MIGRATIONS because it landed later; names, not positions, are
+    what ``_migrations`` records.
+    """
+    db.execute(
+        """
+        CREATE TABLE api_keys (
+            id TEXT PRIMARY KEY,              -- short random id shown by `ember keys list`
+            name TEXT NOT NULL,
+            prefix TEXT NOT NULL,             -- the secret's first characters, for lists
+            hash TEXT NOT NULL UNIQUE,        -- sha256 hex of the whole secret
+            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+            last_used_at TEXT,
+            revoked_at TEXT                   -- NULL: active
+        )
+        """
+    )
+
+
+MIGRATIONS: list[Migration] = [m001_models, m003_conversations, m002_api_keys]
 
 
 def apply_migrations(
