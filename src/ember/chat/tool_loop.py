@@ -1,0 +1,119 @@
+"""The tool loop: let the model call tools, feed the results back, until it answers.
+
+Each step is one ordinary chat turn through the :class:`ChatService` (so tool formats,
+grammars and parsing are the service's business). A tool that fails does not end the
+loop: its error goes back to the model as the result. After ``max_steps`` rounds of
+calls the model must answer (tool_choice ``none``), so a loop always ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+from ember.chat.service import ChatService
+from ember.chat.types import ChatDelta, ChatDone, ChatRequest, Message, Tool, ToolCall
+from ember.errors import EmberError
+
+DEFAULT_MAX_STEPS = 4
+
+
+class ToolOutcome(Protocol):
+    @property
+    def content(self) -> str: ...
+
+    @property
+    def is_error(self) -> bool: ...
+
+
+class ToolRunner(Protocol):
+    """What the loop needs of a tool registry."""
+
+    def tools(self) -> tuple[Tool, ...]: ...
+
+    async def call(self, name: str, arguments: str | dict[str, Any]) -> ToolOutcome: ...
+
+
+@dataclass(frozen=True)
+class ToolStep:
+    """The model asked for tools: its message (text and calls) before they run."""
+
+    done: ChatDone
+
+
+@dataclass(frozen=True)
+class ToolCallResult:
+    call: ToolCall
+    result: ToolOutcome
+
+
+LoopEvent = ChatDelta | ChatDone | ToolStep | ToolCallResult
+
+
+@dataclass
+class ToolLoopResult:
+    done: ChatDone
+    calls: list[tuple[ToolCall, ToolOutcome]] = field(default_factory=list)
+
+
+def tool_messages(done: ChatDone, results: Sequence[ToolCallResult]) -> list[Message]:
+    """The assistant's call message and one tool message per result, for the history."""
+    out = [Message(role="assistant", content=done.content, tool_calls=done.tool_calls)]
+    out += [
+        Message(role="tool", content=r.result.content, tool_call_id=r.call.id, name=r.call.name)
+        for r in results
+    ]
+    return out
+
+
+async def run_with_tools(
+    chat: ChatService,
+    request: ChatRequest,
+    runner: ToolRunner,
+    *,
+    max_steps: int = DEFAULT_MAX_STEPS,
+) -> AsyncIterator[LoopEvent]:
+    """Stream the answer; between steps, :class:`ToolStep` and :class:`ToolCallResult`."""
+    offered = request.tools or runner.tools()
+    messages = list(request.messages)
+    for step in range(max_steps + 1):
+        choice = request.tool_choice if step < max_steps else "none"
+        turn = replace(request, messages=tuple(messages), tools=offered, tool_choice=choice)
+        done: ChatDone | None = None
+        async for event in chat.stream(turn):
+            if isinstance(event, ChatDone):
+                done = event
+            else:
+                yield event
+        if done is None:
+            raise EmberError("the generation ended without a result")
+        if not done.tool_calls:
+            yield done
+            return
+        yield ToolStep(done)
+        results = []
+        for call in done.tool_calls:
+            result = ToolCallResult(call, await runner.call(call.name, call.arguments))
+            results.append(result)
+            yield result
+        messages += tool_messages(done, results)
+        if request.tool_choice not in ("auto", "none"):
+            request = replace(request, tool_choice="auto")  # forced once, then free
+
+
+async def complete_with_tools(
+    chat: ChatService,
+    request: ChatRequest,
+    runner: ToolRunner,
+    *,
+    max_steps: int = DEFAULT_MAX_STEPS,
+) -> ToolLoopResult:
+    """The final answer and every call made on the way (benchmarks, non-streaming use)."""
+    calls: list[tuple[ToolCall, ToolOutcome]] = []
+    async for event in run_with_tools(chat, request, runner, max_steps=max_steps):
+        if isinstance(event, ToolCallResult):
+            calls.append((event.call, event.result))
+        elif isinstance(event, ChatDone):
+            return ToolLoopResult(done=event, calls=calls)
+    raise EmberError("the tool loop ended without an answer")
