@@ -13,7 +13,7 @@ import asyncio
 import json
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +24,8 @@ from ember.chat.conversations import (
     StoredMessage,
 )
 from ember.chat.service import ChatService
-from ember.chat.types import ChatDelta, ChatDone, ChatRequest, Message
+from ember.chat.tool_loop import LoopEvent, ToolCallResult, ToolRunner, ToolStep, run_with_tools
+from ember.chat.types import ChatDelta, ChatDone, ChatRequest, Message, ToolCall
 from ember.engine.base import SamplingParams
 from ember.errors import EmberError
 
@@ -58,7 +59,22 @@ class ReplyDone:
     message: StoredMessage
 
 
-ReplyEvent = ReplyStarted | ReplyDelta | ReplyDone
+@dataclass(frozen=True)
+class ReplyToolCalls:
+    """The model asked for tools: its stored message, with ``meta.tool_calls``."""
+
+    message: StoredMessage
+
+
+@dataclass(frozen=True)
+class ReplyToolResult:
+    """A tool ran: the stored ``tool`` message (``meta``: name, arguments, is_error)."""
+
+    message: StoredMessage
+
+
+ReplyEvent = ReplyStarted | ReplyDelta | ReplyToolCalls | ReplyToolResult | ReplyDone
+ToolsFor = Callable[[Conversation], ToolRunner | None]
 
 
 class Assistant:
@@ -69,7 +85,9 @@ class Assistant:
         *,
         default_model: str,
         flush_interval: float = 0.25,
+        tools_for: ToolsFor | None = None,
     ) -> None:
+        self.tools_for = tools_for
         self.store = store
         self.chat = chat
         self.default_model = default_model
@@ -122,10 +140,9 @@ class Assistant:
         if conversation.system:
             messages.append(Message(role="system", content=conversation.system))
         for stored in self.store.path(conversation.id, leaf.id):
-            if stored.role in ("user", "assistant", "system") and (
-                stored.content or stored.role == "user"
-            ):
-                messages.append(Message(role=stored.role, content=stored.content))  # type: ignore[arg-type]
+            message = _history_message(stored)
+            if message is not None:
+                messages.append(message)
         settings = conversation.settings
         sampling = SamplingParams(**{k: settings[k] for k in SAMPLING_KEYS if k in settings})
         max_tokens = settings.get("max_tokens")
@@ -142,47 +159,37 @@ class Assistant:
         self, conversation: Conversation, question: StoredMessage, user: StoredMessage | None
     ) -> AsyncIterator[ReplyEvent]:
         request = self.request_for(conversation, question)
-        assistant = self.store.add_message(
-            conversation.id,
-            role="assistant",
-            content="",
-            parent_id=question.id,
-            status="streaming",
-            model=request.model,
-            meta={"where": "local"},
+        runner = self.tools_for(conversation) if self.tools_for is not None else None
+        answer = _Answer(self, conversation.id, request.model, parent_id=question.id)
+        yield ReplyStarted(user=user, assistant=answer.start())
+        events: AsyncIterator[LoopEvent] = (
+            run_with_tools(self.chat, request, runner)
+            if runner is not None
+            else self.chat.stream(request)
         )
-        yield ReplyStarted(user=user, assistant=assistant)
-        text, flushed_at, finished = "", time.monotonic(), False
-        meta: dict[str, Any] = {"where": "local"}
         try:
-            async for event in self.chat.stream(request):
+            async for event in events:
                 if isinstance(event, ChatDelta):
                     if not event.content:
                         continue
-                    text += event.content
-                    if time.monotonic() - flushed_at >= self.flush_interval:
-                        self.store.update_message(assistant.id, content=text)
-                        flushed_at = time.monotonic()
-                    yield ReplyDelta(content=event.content, text=text)
-                elif isinstance(event, ChatDone):
-                    meta.update(_done_meta(event))
-                    status: MessageStatus = (
-                        "error" if event.finish_reason == "error" else "complete"
-                    )
-                    self.store.update_message(
-                        assistant.id, content=event.content or text, status=status, meta=meta
-                    )
-                    finished = True
-                    yield ReplyDone(self.store.message(assistant.id))
+                    if answer.message is None:  # the answer after tool results
+                        yield ReplyStarted(user=None, assistant=answer.start())
+                    yield ReplyDelta(content=event.content, text=answer.add(event.content))
+                elif isinstance(event, ToolStep):
+                    yield ReplyToolCalls(answer.calls_made(event.done))
+                elif isinstance(event, ToolCallResult):
+                    yield ReplyToolResult(answer.tool_result(event))
+                else:
+                    if answer.message is None:
+                        yield ReplyStarted(user=None, assistant=answer.start())
+                    yield ReplyDone(answer.finish(event))
         except EmberError as exc:
-            meta["error"] = str(exc)
-            self.store.update_message(assistant.id, content=text, status="error", meta=meta)
-            finished = True
-            yield ReplyDone(self.store.message(assistant.id))
+            if answer.message is None:
+                yield ReplyStarted(user=None, assistant=answer.start())
+            yield ReplyDone(answer.fail(str(exc)))
         finally:
-            if not finished:  # stopped, disconnected or cancelled: keep what was seen
-                self.store.update_message(assistant.id, content=text, status="incomplete")
-        if finished and not conversation.title and user is not None:
+            answer.keep_partial()  # stopped, disconnected or cancelled: keep what was seen
+        if answer.finished and not conversation.title and user is not None:
             self._title_later(conversation.id, user.content)
 
     # --------------------------------------------------------------------- titles
@@ -280,6 +287,90 @@ class Assistant:
         return self.store.get(created.id)
 
 
+class _Answer:
+    """The stored side of one answer: its rows (one per step when tools are used), the
+    text as it grows (flushed every ``flush_interval``), and its final state."""
+
+    def __init__(
+        self, assistant: Assistant, conversation_id: str, model: str, *, parent_id: str
+    ) -> None:
+        self.store = assistant.store
+        self.flush_interval = assistant.flush_interval
+        self.conversation_id = conversation_id
+        self.model = model
+        self.parent_id = parent_id
+        self.message: StoredMessage | None = None
+        self.text = ""
+        self.flushed_at = time.monotonic()
+        self.finished = False
+
+    def start(self) -> StoredMessage:
+        self.message = self.store.add_message(
+            self.conversation_id,
+            role="assistant",
+            content="",
+            parent_id=self.parent_id,
+            status="streaming",
+            model=self.model,
+            meta={"where": "local"},
+        )
+        self.text = ""
+        return self.message
+
+    def add(self, content: str) -> str:
+        assert self.message is not None
+        self.text += content
+        if time.monotonic() - self.flushed_at >= self.flush_interval:
+            self.store.update_message(self.message.id, content=self.text)
+            self.flushed_at = time.monotonic()
+        return self.text
+
+    def _close(self, content: str, status: MessageStatus, meta: dict[str, Any]) -> StoredMessage:
+        if self.message is None:
+            self.start()
+        assert self.message is not None
+        self.store.update_message(
+            self.message.id, content=content, status=status, meta={"where": "local", **meta}
+        )
+        closed = self.store.message(self.message.id)
+        self.parent_id, self.message = closed.id, None
+        return closed
+
+    def calls_made(self, done: ChatDone) -> StoredMessage:
+        calls = [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in done.tool_calls]
+        meta = {**_done_meta(done), "tool_calls": calls}
+        return self._close(done.content, "complete", meta)
+
+    def tool_result(self, event: ToolCallResult) -> StoredMessage:
+        stored = self.store.add_message(
+            self.conversation_id,
+            role="tool",
+            content=event.result.content,
+            parent_id=self.parent_id,
+            meta={
+                "tool_call_id": event.call.id,
+                "name": event.call.name,
+                "arguments": event.call.arguments,
+                "is_error": event.result.is_error,
+            },
+        )
+        self.parent_id = stored.id
+        return stored
+
+    def finish(self, done: ChatDone) -> StoredMessage:
+        self.finished = True
+        status: MessageStatus = "error" if done.finish_reason == "error" else "complete"
+        return self._close(done.content or self.text, status, _done_meta(done))
+
+    def fail(self, error: str) -> StoredMessage:
+        self.finished = True
+        return self._close(self.text, "error", {"error": error})
+
+    def keep_partial(self) -> None:
+        if self.message is not None and not self.finished:
+            self.store.update_message(self.message.id, content=self.text, status="incomplete")
+
+
 def _done_meta(done: ChatDone) -> dict[str, Any]:
     usage = done.usage
     meta: dict[str, Any] = {
@@ -295,6 +386,26 @@ def _done_meta(done: ChatDone) -> dict[str, Any]:
     if done.error:
         meta["error"] = done.error
     return meta
+
+
+def _history_message(stored: StoredMessage) -> Message | None:
+    """A stored message as the model sees it again (empty answers are left out)."""
+    if stored.role == "tool":
+        return Message(
+            role="tool",
+            content=stored.content,
+            tool_call_id=stored.meta.get("tool_call_id"),
+            name=stored.meta.get("name"),
+        )
+    calls = tuple(
+        ToolCall(id=c["id"], name=c["name"], arguments=c["arguments"])
+        for c in stored.meta.get("tool_calls", ())
+    )
+    if stored.role == "assistant" and not stored.content and not calls:
+        return None
+    if stored.role not in ("user", "assistant", "system"):
+        return None
+    return Message(role=stored.role, content=stored.content, tool_calls=calls)  # type: ignore[arg-type]
 
 
 def clean_title(text: str) -> str:

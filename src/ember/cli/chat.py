@@ -6,6 +6,7 @@ without leaving; Ctrl+D or /exit leaves. Arrow keys recall earlier lines (readli
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -49,7 +50,7 @@ def chat(
     url = None if local else server_url(settings.host, settings.port)
     backend: ChatBackend
     if url is not None:
-        backend = ServerBackend(url)
+        backend = ServerBackend(url, api_key=os.environ.get("EMBER_API_KEY"))
     else:
         if not state.runtime().models.installed():
             state.register_starters()
@@ -141,6 +142,10 @@ class ChatSession:
                         text += data
                         if live:
                             view.update(Markdown(text))
+                    elif kind == "tool":
+                        view.update(Markdown(text))
+                        console.print(_tool_line(data), style="dim")
+                        text = ""
                     elif kind == "done":
                         done = data
                     elif kind == "error":
@@ -154,6 +159,11 @@ class ChatSession:
             return
         if done is not None:
             console.print(_footer(done), style="dim")
+
+
+def _tool_line(tool: dict[str, Any]) -> str:
+    mark = "✗" if tool["is_error"] else "→"
+    return f"  tool {tool['name']}({tool['arguments']}) {mark} {tool['content'][:200]}"
 
 
 def _footer(message: dict[str, Any]) -> str:

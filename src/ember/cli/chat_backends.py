@@ -1,7 +1,8 @@
 """Where `ember chat` sends its messages: a running Ember server, or this process.
 
 Both backends speak in the same small events, so the terminal front end does not care
-which one it has: ``("delta", text)``, ``("done", message)`` or ``("error", text)``.
+which one it has: ``("delta", text)``, ``("tool", call and result)``, ``("done",
+message)`` or ``("error", text)``.
 Both store the conversation in Ember's database (the server's, or this process's), so
 a chat in the terminal shows up in the web UI.
 """
@@ -40,9 +41,12 @@ class ChatBackend(Protocol):
 class ServerBackend:
     """A running Ember server, through its /ember/api."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, api_key: str | None = None) -> None:
         self.where = url
-        self.http = httpx.Client(base_url=url, timeout=httpx.Timeout(10.0, read=None))
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.http = httpx.Client(
+            base_url=url, headers=headers, timeout=httpx.Timeout(10.0, read=None)
+        )
 
     def _check(self, response: httpx.Response) -> Any:
         if response.status_code >= 400:
@@ -80,6 +84,8 @@ class ServerBackend:
                     data = json.loads(line[6:])
                     if name == "delta":
                         yield "delta", data["content"]
+                    elif name == "tool_result":
+                        yield "tool", _tool_view(data["message"])
                     elif name == "done":
                         yield "done", data["message"]
                     elif name == "error":
@@ -128,7 +134,7 @@ class LocalBackend:
         self.assistant.store.update(conversation_id, **fields)
 
     def send(self, conversation_id: str, content: str) -> Iterator[ChatEvent]:
-        from ember.chat.assistant import ReplyDelta, ReplyDone
+        from ember.chat.assistant import ReplyDelta, ReplyDone, ReplyToolResult
 
         events: AsyncIterator[Any] = self.assistant.send(conversation_id, content)
         try:
@@ -139,6 +145,8 @@ class LocalBackend:
                     return
                 if isinstance(event, ReplyDelta):
                     yield "delta", event.content
+                elif isinstance(event, ReplyToolResult):
+                    yield "tool", _tool_view(event.message.to_dict())
                 elif isinstance(event, ReplyDone):
                     message = event.message.to_dict()
                     if message["status"] == "error":
@@ -153,6 +161,16 @@ class LocalBackend:
     def close(self) -> None:
         self.loop.run_until_complete(self.assistant.wait_for_titles())
         self.loop.close()
+
+
+def _tool_view(message: dict[str, Any]) -> dict[str, Any]:
+    meta = message.get("meta", {})
+    return {
+        "name": meta.get("name", "tool"),
+        "arguments": meta.get("arguments", ""),
+        "content": message.get("content", ""),
+        "is_error": bool(meta.get("is_error")),
+    }
 
 
 async def _aclose(events: AsyncIterator[Any]) -> None:

@@ -2,8 +2,10 @@
 
 Conversations live on the server. Sending, editing and regenerating answer with a
 server-sent event stream: ``start`` (the stored user and assistant messages), ``delta``
-(new text, and now and then the answer so far as safe HTML), then ``done`` (the stored
-answer with its HTML, timings and status) or ``error``. Stopping is closing the
+(new text, and now and then the answer so far as safe HTML), ``tool_calls`` and
+``tool_result`` (stored messages) when the model uses tools, followed by a new ``start``
+for the answer after them, then ``done`` (the stored answer with its HTML, timings and
+status) or ``error``. Stopping is closing the
 stream: the partial answer is kept, marked incomplete.
 """
 
@@ -24,6 +26,8 @@ from ember.chat.assistant import (
     ReplyDone,
     ReplyEvent,
     ReplyStarted,
+    ReplyToolCalls,
+    ReplyToolResult,
 )
 from ember.chat.conversations import StoredMessage
 from ember.errors import EmberError
@@ -241,6 +245,10 @@ def _reply_stream(assistant: Assistant, events: AsyncIterator[ReplyEvent]) -> St
                         data["html"] = render_markdown(event.text)
                         rendered_at = time.monotonic()
                     yield _event("delta", data)
+                elif isinstance(event, ReplyToolCalls):
+                    yield _event("tool_calls", {"message": message_view(assistant, event.message)})
+                elif isinstance(event, ReplyToolResult):
+                    yield _event("tool_result", {"message": message_view(assistant, event.message)})
                 elif isinstance(event, ReplyDone):
                     yield _event("done", {"message": message_view(assistant, event.message)})
         except EmberError as exc:
