@@ -15,8 +15,7 @@ from ember.chat.service import ChatService
 from ember.chat.tool_loop import complete_with_tools
 from ember.chat.types import ChatRequest, Message, Tool
 from ember.engine.base import SamplingParams
-from ember.engine.llamacpp import LlamaCppEngine, LoadOptions
-from ember.engine.pool import Closable, EnginePool
+from tests.chat.conftest import small_chat
 
 ADD = Tool(
     name="add",
@@ -55,15 +54,8 @@ class AddRunner:
 
 @pytest.fixture(scope="module")
 def chat(smollm2_path: Path) -> Iterator[ChatService]:
-    async def opener(name: str) -> tuple[Closable, int]:
-        engine = LlamaCppEngine(
-            smollm2_path, name=name, digest="sha256:t", options=LoadOptions(n_ctx=2048, n_slots=2)
-        )
-        return engine, 1
-
-    pool = EnginePool(opener, memory_budget=1 << 40)
-    yield ChatService(pool)
-    pool.close()
+    with small_chat(smollm2_path, n_ctx=2048, n_slots=2) as service:
+        yield service
 
 
 def ask(chat: ChatService, runner: AddRunner, max_steps: int = 2) -> Any:

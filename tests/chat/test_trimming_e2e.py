@@ -12,22 +12,14 @@ import pytest
 from ember.chat.service import ChatService
 from ember.chat.types import ChatDone, ChatRequest, Message
 from ember.engine.base import SamplingParams
-from ember.engine.llamacpp import LlamaCppEngine, LoadOptions
 from ember.engine.llamacpp.engine import ContextLengthExceededError
-from ember.engine.pool import Closable, EnginePool
+from tests.chat.conftest import small_chat
 
 
 @pytest.fixture(scope="module")
 def chat(smollm2_path: Path) -> Iterator[ChatService]:
-    async def opener(name: str) -> tuple[Closable, int]:
-        engine = LlamaCppEngine(
-            smollm2_path, name=name, digest="sha256:test", options=LoadOptions(n_ctx=512, n_slots=1)
-        )
-        return engine, 1
-
-    pool = EnginePool(opener, memory_budget=1 << 40)
-    yield ChatService(pool)
-    pool.close()
+    with small_chat(smollm2_path, n_ctx=512, n_slots=1) as service:
+        yield service
 
 
 def long_history() -> tuple[Message, ...]:
