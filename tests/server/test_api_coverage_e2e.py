@@ -170,6 +170,7 @@ def test_ollama_pull_copy_delete(ollama_client: object, base_url: str) -> None:
     assert "tiny:1b" in names
     ollama_client.copy("tiny:1b", "tiny-copy:latest")
     assert "tiny-copy:latest" in {m.model for m in ollama_client.list().models}
+    ollama_client.copy("tiny:1b", "tiny-copy:latest")  # a taken name is replaced, as Ollama does
     ollama_client.delete("tiny-copy:latest")
     ollama_client.delete("tiny:1b")
     assert {m.model for m in ollama_client.list().models} == {MODEL}

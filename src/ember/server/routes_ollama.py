@@ -254,8 +254,18 @@ async def delete(request: Request) -> Response:
 
 @router.post("/copy")
 async def copy(request: Request) -> Response:
+    """Copy a model under a second name, replacing that name if taken (as Ollama does;
+    ``ember cp`` refuses instead)."""
     body = parse_body(CopyBody, await json_body(request))
-    runtime_of(request).models.copy(body.source, body.destination)
+    models = runtime_of(request).models
+    source = models.get(body.source)
+    if models.exists(body.destination):
+        target = models.get(body.destination)
+        if target.name == source.name:
+            return Response(status_code=200)
+        chat_of(request).unload(target.name)
+        models.remove(target.name)
+    models.copy(source.name, body.destination)
     return Response(status_code=200)
 
 
