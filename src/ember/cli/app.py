@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from ember import __version__
-from ember.cli import bench, chat, config_cmd, keys, models, run, serve
+from ember.cli import bench, chat, config_cmd, docs_cmd, import_cmd, keys, models, run, serve
 from ember.cli.browser import can_open_browser, open_when_ready
 from ember.cli.context import CliState, get_state
 from ember.cli.render import console, print_error
@@ -33,6 +33,8 @@ bench.register(app)
 serve.register(app)
 keys.register(app)
 chat.register(app)
+import_cmd.register(app)
+docs_cmd.register(app)
 
 
 def _version(value: bool) -> None:
