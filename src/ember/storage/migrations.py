@@ -122,7 +122,72 @@ def m002_api_keys(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [m001_models, m003_conversations, m002_api_keys]
+def m004_documents(db: sqlite3.Connection) -> None:
+    """Documents for retrieval: collections, files (by content hash), their chunks with
+    where each came from, BM25 full-text search and one embedding vector per chunk."""
+    db.execute(
+        """
+        CREATE TABLE doc_collections (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+        )
+        """
+    )
+    db.execute("INSERT INTO doc_collections (name) VALUES ('default')")
+    db.execute(
+        """
+        CREATE TABLE documents (
+            id INTEGER PRIMARY KEY,
+            collection_id INTEGER NOT NULL REFERENCES doc_collections(id) ON DELETE CASCADE,
+            path TEXT NOT NULL,               -- absolute path when added
+            sha256 TEXT NOT NULL,             -- of the file's bytes: dedupe and change check
+            size INTEGER NOT NULL,
+            kind TEXT NOT NULL,               -- txt | md | html | pdf | docx
+            title TEXT,
+            pages INTEGER,                    -- PDFs: page count
+            model TEXT NOT NULL,              -- the embedding model of its vectors
+            chunks INTEGER NOT NULL DEFAULT 0,
+            added_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+            UNIQUE (collection_id, path)
+        )
+        """
+    )
+    db.execute("CREATE INDEX documents_sha ON documents(collection_id, sha256)")
+    db.execute(
+        """
+        CREATE TABLE doc_chunks (
+            id INTEGER PRIMARY KEY,
+            document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,             -- order in the document
+            text TEXT NOT NULL,
+            heading TEXT NOT NULL DEFAULT '', -- heading path, ' > ' between levels
+            page INTEGER,                     -- 1-based page (PDF), NULL otherwise
+            start INTEGER NOT NULL,           -- character offsets in the extracted text
+            end INTEGER NOT NULL,
+            tokens INTEGER NOT NULL,
+            embedding BLOB NOT NULL           -- float32 little-endian, unit length
+        )
+        """
+    )
+    db.execute("CREATE INDEX doc_chunks_document ON doc_chunks(document_id, seq)")
+    db.execute(
+        "CREATE VIRTUAL TABLE doc_chunks_fts USING fts5(text, heading, content='doc_chunks',"
+        " content_rowid='id', tokenize='porter unicode61 remove_diacritics 2')"
+    )
+    db.execute(
+        "CREATE TRIGGER doc_chunks_ai AFTER INSERT ON doc_chunks BEGIN "
+        "INSERT INTO doc_chunks_fts(rowid, text, heading) "
+        "VALUES (new.id, new.text, new.heading); END"
+    )
+    db.execute(
+        "CREATE TRIGGER doc_chunks_ad AFTER DELETE ON doc_chunks BEGIN "
+        "INSERT INTO doc_chunks_fts(doc_chunks_fts, rowid, text, heading) "
+        "VALUES ('delete', old.id, old.text, old.heading); END"
+    )
+
+
+MIGRATIONS: list[Migration] = [m001_models, m003_conversations, m002_api_keys, m004_documents]
 
 
 def apply_migrations(

@@ -1,0 +1,364 @@
+"""The document library: collections of files, their chunks, BM25 and vectors in
+Ember's SQLite database, and hybrid retrieval over them.
+
+Vectors are float32 blobs in ``doc_chunks`` searched by brute-force cosine in numpy:
+Python's sqlite3 here cannot load extensions (``enable_load_extension`` is missing), so
+sqlite-vec is not used yet; brute force is exact and fast to ~100k chunks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ember.documents.chunker import Chunk, ChunkSpec, chunk_document
+from ember.documents.embedding import TextEmbedder
+from ember.documents.errors import (
+    DocumentError,
+    DocumentReadError,
+    FileTooLargeError,
+    UnsupportedFileError,
+)
+from ember.documents.extract import extract, supported
+from ember.documents.retrieval import (
+    cosine_top,
+    from_blob,
+    fts_query,
+    query_terms,
+    rrf,
+    to_blob,
+)
+from ember.errors import EmberError
+from ember.storage import Database
+
+DEFAULT_COLLECTION = "default"
+MAX_FILE_BYTES = 50 * 1024 * 1024
+Progress = Callable[[Path], None]
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    path: Path
+    status: str  # added | updated | unchanged | duplicate | failed
+    chunks: int = 0
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class DocumentRow:
+    id: int
+    collection: str
+    path: str
+    kind: str
+    size: int
+    chunks: int
+    pages: int | None
+    title: str | None
+    model: str
+    added_at: str
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk_id: int
+    path: str
+    collection: str
+    text: str
+    heading: str
+    page: int | None
+    start: int
+    end: int
+    similarity: float  # cosine with the question
+    score: float  # reciprocal-rank-fusion score
+    bm25_rank: int | None
+    vector_rank: int | None
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    limit: int = 5
+    candidates: int = 50
+    min_similarity: float = 0.30  # below: unrelated (all-MiniLM: unrelated pairs ≤ 0.15)
+    keyword_similarity: float = 0.15  # floor for chunks that contain every query term
+    mode: str = "hybrid"  # hybrid | bm25 | vector
+
+
+class DocumentLibrary:
+    def __init__(
+        self,
+        db: Database,
+        embedder: Callable[[], TextEmbedder],
+        *,
+        spec: ChunkSpec | None = None,
+        max_file_bytes: int = MAX_FILE_BYTES,
+    ) -> None:
+        self.db = db
+        self._make_embedder = embedder
+        self._embedder: TextEmbedder | None = None
+        self.spec = spec or ChunkSpec()
+        self.max_file_bytes = max_file_bytes
+
+    @property
+    def embedder(self) -> TextEmbedder:
+        if self._embedder is None:
+            self._embedder = self._make_embedder()
+        return self._embedder
+
+    def close(self) -> None:
+        if self._embedder is not None:
+            self._embedder.close()
+            self._embedder = None
+
+    # ------------------------------------------------------------ collections
+
+    def collections(self) -> list[tuple[str, int]]:
+        rows = self.db.query(
+            "SELECT c.name, COUNT(d.id) FROM doc_collections c"
+            " LEFT JOIN documents d ON d.collection_id = c.id GROUP BY c.id ORDER BY c.name"
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    def _collection_id(self, name: str, *, create: bool) -> int | None:
+        row = self.db.query_one("SELECT id FROM doc_collections WHERE name = ?", (name,))
+        if row is not None:
+            return int(row[0])
+        if not create:
+            return None
+        with self.db.transaction() as tx:
+            cur = tx.execute("INSERT INTO doc_collections (name) VALUES (?)", (name,))
+            return int(cur.lastrowid or 0)
+
+    # ------------------------------------------------------------ ingest
+
+    def add(
+        self,
+        paths: Iterable[Path],
+        collection: str = DEFAULT_COLLECTION,
+        progress: Progress | None = None,
+    ) -> list[IngestResult]:
+        """Index files and folders (recursively, supported types only); a file that fails
+        is reported and skipped, the others still go in."""
+        files = list(self.expand(paths))
+        cid = self._collection_id(collection, create=True)
+        assert cid is not None
+        results = []
+        for path in files:
+            try:
+                results.append(self._add_file(path, cid))
+            except DocumentError as exc:
+                results.append(IngestResult(path, "failed", detail=exc.message))
+            if progress is not None:
+                progress(path)
+        return results
+
+    @staticmethod
+    def expand(paths: Iterable[Path]) -> Iterator[Path]:
+        """Files named directly (any type: an unsupported one fails with a clear error)
+        and the supported, non-hidden files under folders, in a stable order."""
+        for path in paths:
+            path = path.expanduser().resolve()
+            if path.is_dir():
+                for root, dirs, names in os.walk(path):
+                    dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                    for name in sorted(names):
+                        file = Path(root) / name
+                        if not name.startswith(".") and supported(file):
+                            yield file
+            else:
+                yield path
+
+    def _add_file(self, path: Path, cid: int) -> IngestResult:
+        if not path.is_file():
+            raise DocumentError(f"{path}: no such file")
+        if not supported(path):
+            extract(path, b"")  # raises UnsupportedFileError with the list of types
+        size = path.stat().st_size
+        if size > self.max_file_bytes:
+            raise FileTooLargeError(
+                f"{path.name} is {size / 1e6:.1f} MB; the limit is "
+                f"{self.max_file_bytes / 1e6:.0f} MB"
+            )
+        data = path.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        model = self.embedder.name
+        existing = self.db.query_one(
+            "SELECT id, sha256, model FROM documents WHERE collection_id = ? AND path = ?",
+            (cid, str(path)),
+        )
+        if existing is not None and existing["sha256"] == digest and existing["model"] == model:
+            return IngestResult(path, "unchanged")
+        twin = self.db.query_one(
+            "SELECT path FROM documents WHERE collection_id = ? AND sha256 = ? AND path != ?",
+            (cid, digest, str(path)),
+        )
+        if twin is not None:
+            return IngestResult(path, "duplicate", detail=f"same content as {twin['path']}")
+        doc = extract(path, data)
+        chunks = chunk_document(doc, self.embedder.count_tokens, self.spec)
+        if not chunks:
+            raise DocumentReadError(f"{path.name}: no text found (a scanned PDF needs OCR)")
+        vectors = self.embedder.embed([_embed_text(c) for c in chunks])
+        with self.db.transaction() as tx:
+            if existing is not None:
+                tx.execute("DELETE FROM documents WHERE id = ?", (existing["id"],))
+            cur = tx.execute(
+                "INSERT INTO documents (collection_id, path, sha256, size, kind, title, pages,"
+                " model, chunks) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (cid, str(path), digest, size, doc.kind, doc.title, doc.pages, model, len(chunks)),
+            )
+            tx.executemany(
+                "INSERT INTO doc_chunks (document_id, seq, text, heading, page, start, end,"
+                " tokens, embedding) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        cur.lastrowid,
+                        i,
+                        c.text,
+                        c.heading,
+                        c.page,
+                        c.start,
+                        c.end,
+                        c.tokens,
+                        to_blob(v),
+                    )
+                    for i, (c, v) in enumerate(zip(chunks, vectors, strict=True))
+                ],
+            )
+        return IngestResult(path, "updated" if existing else "added", len(chunks))
+
+    # ------------------------------------------------------------ listing, removal
+
+    def documents(self, collection: str | None = None) -> list[DocumentRow]:
+        sql = (
+            "SELECT d.id, c.name AS collection, d.path, d.kind, d.size, d.chunks, d.pages,"
+            " d.title, d.model, d.added_at FROM documents d"
+            " JOIN doc_collections c ON c.id = d.collection_id"
+        )
+        params: tuple[str, ...] = ()
+        if collection is not None:
+            sql += " WHERE c.name = ?"
+            params = (collection,)
+        return [
+            DocumentRow(**dict(r)) for r in self.db.query(sql + " ORDER BY c.name, d.path", params)
+        ]
+
+    def remove(self, target: str, collection: str | None = None) -> list[DocumentRow]:
+        """Remove documents by path (a folder removes everything under it) or id; their
+        chunks go with them."""
+        path = str(Path(target).expanduser().resolve())
+        rows = [
+            d
+            for d in self.documents(collection)
+            if d.path == path or d.path.startswith(path.rstrip("/") + "/") or str(d.id) == target
+        ]
+        with self.db.transaction() as tx:
+            tx.executemany("DELETE FROM documents WHERE id = ?", [(d.id,) for d in rows])
+        return rows
+
+    def remove_collection(self, name: str) -> int:
+        if name == DEFAULT_COLLECTION:
+            raise EmberError("the default collection cannot be removed")
+        count = len(self.documents(name))
+        with self.db.transaction() as tx:
+            tx.execute("DELETE FROM doc_collections WHERE name = ?", (name,))
+        return count
+
+    # ------------------------------------------------------------ search
+
+    def search(
+        self,
+        question: str,
+        collection: str | None = None,
+        settings: SearchSettings | None = None,
+    ) -> list[Hit]:
+        """The best chunks for ``question``: BM25 and vector rankings fused by reciprocal
+        rank; chunks unrelated to the question (cosine below the threshold) are dropped,
+        so an unrelated question retrieves nothing."""
+        s = settings or SearchSettings()
+        where, params = "d.model = ?", [self.embedder.name]
+        if collection is not None:
+            where += " AND c.name = ?"
+            params.append(collection)
+        rows = self.db.query(
+            "SELECT ch.id, ch.embedding FROM doc_chunks ch JOIN documents d ON d.id ="
+            f" ch.document_id JOIN doc_collections c ON c.id = d.collection_id WHERE {where}",
+            tuple(params),
+        )
+        if not rows:
+            return []
+        ids = [int(r[0]) for r in rows]
+        matrix = np.stack([from_blob(r[1]) for r in rows])
+        query = np.asarray(self.embedder.embed([question])[0], dtype=np.float32)
+        similarity = dict(zip(ids, (matrix @ query).tolist(), strict=True))
+        vector_ranking = [ids[i] for i, _ in cosine_top(query, matrix, s.candidates)]
+        terms = query_terms(question)
+        bm25_ranking = self._bm25(fts_query(terms), where, params, s.candidates) if terms else []
+        every_term = set(self._bm25(fts_query(terms, all_terms=True), where, params, 1000))
+        rankings = {
+            "hybrid": [bm25_ranking, vector_ranking],
+            "bm25": [bm25_ranking],
+            "vector": [vector_ranking],
+        }[s.mode]
+        # Equal fused scores (common in small collections) are ordered by similarity.
+        fused = sorted(rrf(rankings), key=lambda kv: (-round(kv[1], 12), -similarity[kv[0]]))
+        kept = [
+            (cid, score)
+            for cid, score in fused
+            if similarity[cid] >= s.min_similarity
+            or (cid in every_term and similarity[cid] >= s.keyword_similarity)
+        ][: s.limit]
+        bm25_pos = {cid: i + 1 for i, cid in enumerate(bm25_ranking)}
+        vec_pos = {cid: i + 1 for i, cid in enumerate(vector_ranking)}
+        return [
+            self._hit(cid, score, similarity[cid], bm25_pos.get(cid), vec_pos.get(cid))
+            for cid, score in kept
+        ]
+
+    def _bm25(self, match: str, where: str, params: list[str], limit: int) -> list[int]:
+        if not match:
+            return []
+        rows = self.db.query(
+            "SELECT ch.id FROM doc_chunks_fts f JOIN doc_chunks ch ON ch.id = f.rowid"
+            " JOIN documents d ON d.id = ch.document_id"
+            " JOIN doc_collections c ON c.id = d.collection_id"
+            f" WHERE doc_chunks_fts MATCH ? AND {where}"
+            " ORDER BY bm25(doc_chunks_fts, 1.0, 0.5) LIMIT ?",
+            (match, *params, limit),
+        )
+        return [int(r[0]) for r in rows]
+
+    def _hit(self, cid: int, score: float, sim: float, bm25: int | None, vec: int | None) -> Hit:
+        r = self.db.query_one(
+            "SELECT ch.text, ch.heading, ch.page, ch.start, ch.end, d.path, c.name"
+            " FROM doc_chunks ch JOIN documents d ON d.id = ch.document_id"
+            " JOIN doc_collections c ON c.id = d.collection_id WHERE ch.id = ?",
+            (cid,),
+        )
+        assert r is not None
+        return Hit(
+            cid,
+            r["path"],
+            r["name"],
+            r["text"],
+            r["heading"],
+            r["page"],
+            r["start"],
+            r["end"],
+            sim,
+            score,
+            bm25,
+            vec,
+        )
+
+
+def _embed_text(chunk: Chunk) -> str:
+    """What is embedded: the heading path gives a chunk its context."""
+    return f"{chunk.heading}\n{chunk.text}" if chunk.heading else chunk.text
+
+
+__all__ = ["DocumentLibrary", "Hit", "IngestResult", "SearchSettings", "UnsupportedFileError"]

@@ -1,0 +1,71 @@
+"""Pure parts of hybrid retrieval: the FTS5 query from a question, reciprocal rank
+fusion, and cosine ranking over a matrix of unit vectors."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+RRF_K = 60
+
+_TERM = re.compile(r"\w+", re.UNICODE)
+_STOPWORDS_TEXT = """
+    a about above after again against all am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each few for from
+    further had has have having he her here hers herself him himself his how i if in into is it
+    its itself just me more most my myself no nor not now of off on once only or other our ours
+    out over own same she should so some such than that the their theirs them then there these
+    they this those through to too under until up very was we were what when where which while
+    who whom why will with would you your yours tell know please explain give show find get
+    much many does"""
+STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
+
+
+def query_terms(question: str) -> list[str]:
+    """The content words of a question, lowercased, in order, without repeats."""
+    seen: dict[str, None] = {}
+    for term in _TERM.findall(question.lower()):
+        if term not in STOPWORDS and (len(term) > 1 or term.isdigit()):
+            seen.setdefault(term, None)
+    return list(seen)
+
+
+def fts_query(terms: Sequence[str], *, all_terms: bool = False) -> str:
+    """An FTS5 MATCH expression: each term quoted (no operator injection), OR'ed by
+    default, AND'ed with ``all_terms``."""
+    quoted = ['"' + t.replace('"', '""') + '"' for t in terms]
+    return (" AND " if all_terms else " OR ").join(quoted)
+
+
+def rrf(rankings: Sequence[Sequence[int]], k: int = RRF_K) -> list[tuple[int, float]]:
+    """Reciprocal rank fusion: ids ordered by the sum of 1/(k + rank) over the rankings
+    (rank from 1); ties keep the order in which ids were first seen."""
+    scores: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, start=1):
+            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+    return sorted(scores.items(), key=lambda kv: -kv[1])
+
+
+def cosine_top(
+    query: npt.NDArray[np.float32], matrix: npt.NDArray[np.float32], limit: int
+) -> list[tuple[int, float]]:
+    """(row, cosine) of the ``limit`` rows most similar to ``query`` (all unit vectors)."""
+    if matrix.size == 0:
+        return []
+    scores = matrix @ query
+    limit = min(limit, len(scores))
+    top = np.argpartition(-scores, limit - 1)[:limit]
+    top = top[np.argsort(-scores[top])]
+    return [(int(i), float(scores[i])) for i in top]
+
+
+def to_blob(vector: Sequence[float]) -> bytes:
+    return np.asarray(vector, dtype="<f4").tobytes()
+
+
+def from_blob(blob: bytes) -> npt.NDArray[np.float32]:
+    return np.frombuffer(blob, dtype="<f4")
