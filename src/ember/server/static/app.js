@@ -1,0 +1,1260 @@
+// Ember's chat page: plain JavaScript, no build step, no third-party code.
+//
+// Everything lives on the server (/ember/api): this page only shows it. Model answers
+// arrive as sanitised HTML rendered by the server (the `html` field) and are the only
+// thing ever assigned to innerHTML; everything else (user text, titles, errors, tool
+// output) is set with textContent.
+"use strict";
+
+(() => {
+  const API = "/ember/api";
+  const THEME_KEY = "ember.theme";
+  const TITLE_REFRESH_MS = [2500, 6000];
+  const SVG_NS = "http://www.w3.org/2000/svg";
+
+  // ------------------------------------------------------------------ theme (first)
+
+  const darkQuery = window.matchMedia("(prefers-color-scheme: dark)");
+
+  function storedTheme() {
+    try {
+      const value = localStorage.getItem(THEME_KEY);
+      return value === "dark" || value === "light" ? value : null;
+    } catch {
+      return null;
+    }
+  }
+
+  function currentTheme() {
+    return storedTheme() || (darkQuery.matches ? "dark" : "light");
+  }
+
+  function applyTheme(theme) {
+    document.documentElement.dataset.theme = theme;
+    const button = document.getElementById("theme-toggle");
+    if (button) {
+      const other = theme === "dark" ? "light" : "dark";
+      button.setAttribute("aria-label", `Switch to ${other} theme`);
+      document.getElementById("theme-label").textContent =
+        other === "dark" ? "Dark theme" : "Light theme";
+    }
+  }
+
+  applyTheme(currentTheme());
+  darkQuery.addEventListener("change", () => {
+    if (!storedTheme()) applyTheme(currentTheme());
+  });
+
+  // ------------------------------------------------------------------------ state
+
+  const state = {
+    conversations: [],
+    conversation: null, // the open conversation (null: a new chat not yet created)
+    messages: [], // the shown branch, root to tip (message views)
+    models: [],
+    defaultModel: null,
+    draft: { model: null, system: null, settings: {} }, // settings of a chat not yet created
+    stream: null, // {controller, conversationId, assistantId}
+    searchQuery: "",
+    pollTimer: null,
+  };
+
+  const $ = (id) => document.getElementById(id);
+  let els = {};
+
+  // ---------------------------------------------------------------------- helpers
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (key === "class") node.className = value;
+      else if (key === "text") node.textContent = value;
+      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+      else if (key === "dataset") Object.assign(node.dataset, value);
+      else node.setAttribute(key, value === true ? "" : value);
+    }
+    for (const child of children) {
+      if (child === null || child === undefined || child === false) continue;
+      node.append(child);
+    }
+    return node;
+  }
+
+  const ICONS = {
+    edit: ["M4 20h4L19 9l-4-4L4 16z", "M14 6l4 4"],
+    trash: ["M5 7h14", "M10 11v6M14 11v6", "M7 7l1 13h8l1-13", "M9 7V4h6v3"],
+    copy: ["M9 9h10v11H9z", "M5 15V4h10"],
+    check: ["M5 12l5 5 9-10"],
+    regenerate: ["M20 11a8 8 0 1 0-2.3 5.7", "M20 4v7h-7"],
+    left: ["M15 6l-6 6 6 6"],
+    right: ["M9 6l6 6-6 6"],
+    close: ["M6 6l12 12M18 6L6 18"],
+  };
+
+  function icon(name) {
+    const svg = document.createElementNS(SVG_NS, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("aria-hidden", "true");
+    for (const d of ICONS[name]) {
+      const path = document.createElementNS(SVG_NS, "path");
+      path.setAttribute("d", d);
+      svg.append(path);
+    }
+    return svg;
+  }
+
+  function iconButton(name, label, onclick, extraClass) {
+    return el(
+      "button",
+      { type: "button", class: `icon-btn small ${extraClass || ""}`, "aria-label": label, title: label, onclick },
+      icon(name),
+    );
+  }
+
+  function toast(message, hint, kind) {
+    const item = el(
+      "div",
+      { class: `toast ${kind || "error"}` },
+      el("strong", { text: message }),
+      hint ? el("span", { text: hint }) : null,
+    );
+    els.toasts.append(item);
+    setTimeout(() => item.remove(), 6000);
+  }
+
+  class ApiError extends Error {
+    constructor(message, hint, status) {
+      super(message);
+      this.hint = hint;
+      this.status = status;
+    }
+  }
+
+  async function errorOf(response) {
+    let message = `${response.status} ${response.statusText}`;
+    let hint = null;
+    try {
+      const body = await response.json();
+      if (body && body.error) {
+        message = body.error.message || message;
+        hint = body.error.hint || null;
+      }
+    } catch {
+      /* not JSON */
+    }
+    return new ApiError(message, hint, response.status);
+  }
+
+  async function api(path, options) {
+    const init = { method: "GET", headers: {}, ...(options || {}) };
+    if (init.json !== undefined) {
+      init.body = JSON.stringify(init.json);
+      init.headers["Content-Type"] = "application/json";
+      delete init.json;
+    }
+    const response = await fetch(API + path, init);
+    if (!response.ok) throw await errorOf(response);
+    if (response.status === 204) return null;
+    return response.json();
+  }
+
+  function reportError(error) {
+    if (error && error.name === "AbortError") return;
+    console.error(error);
+    toast(error.message || String(error), error.hint);
+  }
+
+  function formatSize(bytes) {
+    if (!bytes) return "";
+    const units = ["B", "KB", "MB", "GB", "TB"];
+    let value = bytes;
+    let unit = 0;
+    while (value >= 1000 && unit < units.length - 1) {
+      value /= 1000;
+      unit += 1;
+    }
+    return `${value.toFixed(value < 10 && unit > 0 ? 1 : 0)} ${units[unit]}`;
+  }
+
+  function relativeDay(iso) {
+    const then = new Date(iso);
+    if (Number.isNaN(then.getTime())) return "";
+    const now = new Date();
+    const day = 86400000;
+    const start = new Date(now.getFullYear(), now.getMonth(), now.getDate()).getTime();
+    if (then.getTime() >= start) return "Today";
+    if (then.getTime() >= start - day) return "Yesterday";
+    if (then.getTime() >= start - 7 * day) return "Previous 7 days";
+    if (then.getTime() >= start - 30 * day) return "Previous 30 days";
+    return then.toLocaleDateString(undefined, { year: "numeric", month: "long" });
+  }
+
+  // --------------------------------------------------------------------- routing
+
+  function routeId() {
+    const match = /^#\/c\/([\w-]+)$/.exec(location.hash);
+    return match ? match[1] : null;
+  }
+
+  function setRoute(id) {
+    const hash = id ? `#/c/${id}` : "";
+    if (location.hash !== hash) {
+      history.replaceState(null, "", hash || location.pathname);
+    }
+  }
+
+  // ---------------------------------------------------------------- conversations
+
+  let listRequest = 0;
+
+  async function loadConversations() {
+    const q = state.searchQuery.trim();
+    const mine = ++listRequest;
+    const data = await api(`/conversations${q ? `?q=${encodeURIComponent(q)}` : ""}`);
+    if (mine !== listRequest) return; // a newer list is on its way
+    state.conversations = data.conversations;
+    renderConversationList();
+  }
+
+  function refreshListQuietly() {
+    loadConversations().catch(() => {});
+  }
+
+  function snippetNode(snippet) {
+    // The server marks hits with [ and ]: show them as <mark>, everything as text.
+    const node = el("span", { class: "conv-snippet" });
+    const parts = snippet.split(/(\[[^\]]*\])/);
+    for (const part of parts) {
+      if (part.startsWith("[") && part.endsWith("]") && part.length > 2) {
+        node.append(el("mark", { text: part.slice(1, -1) }));
+      } else if (part) {
+        node.append(document.createTextNode(part));
+      }
+    }
+    return node;
+  }
+
+  function renderConversationList() {
+    const list = els.convList;
+    // An item being renamed or confirming its deletion stays as it is.
+    const editing = list.querySelector(".conv-item.editing");
+    list.replaceChildren();
+    const searching = Boolean(state.searchQuery.trim());
+    let group = null;
+    for (const conv of state.conversations) {
+      if (!searching) {
+        const label = relativeDay(conv.updated_at);
+        if (label !== group) {
+          group = label;
+          list.append(el("li", { class: "conv-group", role: "presentation", text: label }));
+        }
+      }
+      const keep = editing && editing.dataset.id === conv.id;
+      list.append(keep ? editing : conversationItem(conv, searching));
+    }
+    els.convEmpty.hidden = state.conversations.length > 0;
+    els.convEmpty.textContent = searching ? "No conversations match." : "No conversations yet.";
+  }
+
+  function conversationItem(conv, searching) {
+    const active = state.conversation && state.conversation.id === conv.id;
+    const title = conv.title || "Untitled chat";
+    const snippet = searching && conv.snippet && conv.snippet !== conv.title ? snippetNode(conv.snippet) : null;
+    if (snippet) snippet.id = `snippet-${conv.id}`;
+    const open = el(
+      "button",
+      {
+        type: "button",
+        class: "conv-open",
+        "aria-current": active ? "page" : null,
+        "aria-labelledby": `title-${conv.id}`,
+        "aria-describedby": snippet ? snippet.id : null,
+        onclick: () => {
+          openConversation(conv.id, conv.message_id).catch(reportError);
+          closeDrawer();
+        },
+      },
+      el("span", { class: "conv-title", id: `title-${conv.id}`, text: title }),
+      snippet,
+    );
+    const item = el(
+      "li",
+      { class: `conv-item${active ? " active" : ""}`, dataset: { id: conv.id } },
+      open,
+      el(
+        "span",
+        { class: "conv-actions" },
+        iconButton("edit", `Rename “${title}”`, () => startRename(item, conv)),
+        iconButton("trash", `Delete “${title}”`, () => confirmDelete(item, conv)),
+      ),
+    );
+    return item;
+  }
+
+  function startRename(item, conv) {
+    const input = el("input", {
+      type: "text",
+      class: "conv-rename",
+      value: conv.title || "",
+      maxlength: "200",
+      "aria-label": "New title",
+    });
+    let done = false;
+    const finish = async (save) => {
+      if (done) return;
+      done = true;
+      item.classList.remove("editing");
+      const title = input.value.trim();
+      if (save && title && title !== conv.title) {
+        try {
+          const view = await api(`/conversations/${conv.id}`, { method: "PATCH", json: { title } });
+          if (state.conversation && state.conversation.id === conv.id) {
+            state.conversation = view.conversation;
+            renderHeader();
+          }
+        } catch (error) {
+          reportError(error);
+        }
+      }
+      await loadConversations().catch(reportError);
+    };
+    input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter") {
+        event.preventDefault();
+        finish(true);
+      } else if (event.key === "Escape") {
+        event.preventDefault();
+        event.stopPropagation();
+        finish(false);
+      }
+    });
+    input.addEventListener("blur", () => finish(true));
+    item.classList.add("editing");
+    item.replaceChildren(input);
+    input.focus();
+    input.select();
+  }
+
+  function confirmDelete(item, conv) {
+    const title = conv.title || "Untitled chat";
+    const no = el("button", { type: "button", class: "btn small", text: "Cancel" });
+    const yes = el("button", {
+      type: "button",
+      class: "btn small btn-danger",
+      text: "Delete",
+      "aria-label": `Confirm deleting “${title}”`,
+    });
+    no.addEventListener("click", () => {
+      item.classList.remove("editing");
+      renderConversationList();
+    });
+    yes.addEventListener("click", async () => {
+      try {
+        if (state.stream && state.stream.conversationId === conv.id) stopStream();
+        await api(`/conversations/${conv.id}`, { method: "DELETE" });
+        item.classList.remove("editing");
+        if (state.conversation && state.conversation.id === conv.id) newChat();
+        await loadConversations();
+      } catch (error) {
+        reportError(error);
+      }
+    });
+    item.classList.add("editing");
+    item.replaceChildren(
+      el("div", { class: "conv-confirm" }, el("span", { text: `Delete “${title}”?` }), no, yes),
+    );
+    yes.focus();
+  }
+
+  function newChat() {
+    if (state.stream) stopStream();
+    state.conversation = null;
+    state.messages = [];
+    state.draft = { model: null, system: null, settings: {} };
+    setRoute(null);
+    renderAll();
+    closeSettings();
+    els.prompt.focus();
+  }
+
+  async function openConversation(id, messageId) {
+    if (state.stream && state.stream.conversationId !== id) stopStream();
+    const view = await api(`/conversations/${id}`);
+    showView(view, { scroll: "bottom" });
+    setRoute(id);
+    closeSettings();
+    if (messageId) highlightMessage(messageId);
+  }
+
+  function showView(view, options) {
+    state.conversation = view.conversation;
+    state.messages = view.messages;
+    renderAll(options);
+    schedulePollIfStreamingElsewhere();
+  }
+
+  // An answer still being written by another tab (or one whose stop the server has
+  // not seen yet): look again shortly, until it settles.
+  function schedulePollIfStreamingElsewhere() {
+    clearTimeout(state.pollTimer);
+    if (state.stream || !state.conversation) return;
+    if (!state.messages.some((m) => m.status === "streaming")) return;
+    const id = state.conversation.id;
+    state.pollTimer = setTimeout(async () => {
+      if (state.stream || !state.conversation || state.conversation.id !== id) return;
+      try {
+        showView(await api(`/conversations/${id}`), { scroll: "keep" });
+      } catch (error) {
+        reportError(error);
+      }
+    }, 1000);
+  }
+
+  function highlightMessage(messageId) {
+    const node = els.messages.querySelector(`[data-id="${CSS.escape(messageId)}"]`);
+    if (!node) return;
+    node.scrollIntoView({ block: "center" });
+    node.classList.add("flash");
+    setTimeout(() => node.classList.remove("flash"), 2000);
+  }
+
+  // -------------------------------------------------------------------- rendering
+
+  function renderAll(options) {
+    renderHeader();
+    renderModelPicker();
+    renderMessages(options);
+    renderConversationList();
+    renderComposer();
+  }
+
+  function renderHeader() {
+    const title = state.conversation ? state.conversation.title || "Untitled chat" : "New chat";
+    els.chatTitle.textContent = title;
+    document.title = state.conversation && state.conversation.title ? `${title} · Ember` : "Ember";
+  }
+
+  function isNearBottom() {
+    const s = els.scroller;
+    return s.scrollHeight - s.scrollTop - s.clientHeight < 80;
+  }
+
+  function scrollToBottom() {
+    els.scroller.scrollTop = els.scroller.scrollHeight;
+  }
+
+  function renderMessages(options) {
+    const scroll = (options && options.scroll) || "bottom";
+    const top = els.scroller.scrollTop;
+    els.messages.replaceChildren(...state.messages.map(messageNode));
+    els.welcome.hidden = state.messages.length > 0;
+    if (scroll === "bottom") scrollToBottom();
+    else els.scroller.scrollTop = top;
+  }
+
+  function messageNode(message) {
+    const streaming = Boolean(state.stream && state.stream.assistantId === message.id);
+    const node = el("article", {
+      class: `msg msg-${message.role}`,
+      dataset: { id: message.id, role: message.role, status: message.status },
+      "aria-label": message.role === "user" ? "You said" : message.role === "assistant" ? "Ember answered" : `${message.role} message`,
+    });
+    if (message.role === "user") {
+      node.append(
+        el("div", { class: "bubble" }, el("div", { class: "msg-body user-text", text: message.content })),
+        messageToolbar(message),
+      );
+      return node;
+    }
+    if (message.role === "tool") {
+      const meta = message.meta || {};
+      node.append(
+        el(
+          "details",
+          { class: `tool-result${meta.is_error ? " tool-error" : ""}` },
+          el("summary", { text: `${meta.is_error ? "Tool failed" : "Tool result"}: ${meta.name || "tool"}` }),
+          el("pre", { class: "tool-output", text: message.content }),
+        ),
+      );
+      return node;
+    }
+    if (message.role !== "assistant") {
+      node.append(el("div", { class: "msg-body note", text: message.content }));
+      return node;
+    }
+    const meta = message.meta || {};
+    if (meta.trimmed > 0) {
+      const n = meta.trimmed;
+      node.append(
+        el("p", {
+          class: "notice",
+          role: "note",
+          text: `${n} earlier message${n === 1 ? " was" : "s were"} left out to fit the context`,
+        }),
+      );
+    }
+    const body = el("div", { class: "msg-body markdown" });
+    setAnswerHtml(body, message.html || "");
+    if (streaming && !message.content) body.append(typingDots());
+    node.append(body);
+    if (Array.isArray(meta.tool_calls) && meta.tool_calls.length) {
+      for (const call of meta.tool_calls) {
+        node.append(
+          el(
+            "div",
+            { class: "tool-call" },
+            el("span", { class: "tool-call-label", text: "Used tool" }),
+            el("code", { text: `${call.name}(${JSON.stringify(call.arguments ?? {})})` }),
+          ),
+        );
+      }
+    }
+    if (message.status === "error" && meta.error) {
+      node.append(el("p", { class: "msg-error", role: "alert", text: meta.error }));
+    }
+    node.append(answerFooter(message, streaming));
+    return node;
+  }
+
+  function typingDots() {
+    return el("span", { class: "typing", "aria-label": "Ember is writing" }, el("i"), el("i"), el("i"));
+  }
+
+  // The one place HTML from outside this file enters the page: the server's rendering
+  // of a model answer, already sanitised against an allow-list (server/markdown.py).
+  function setAnswerHtml(body, html) {
+    body.innerHTML = html;
+    decorateAnswer(body);
+  }
+
+  function decorateAnswer(body) {
+    for (const pre of body.querySelectorAll("pre")) {
+      if (pre.parentElement && pre.parentElement.classList.contains("codeblock")) continue;
+      const code = pre.querySelector("code");
+      const match = code && /language-([\w+#.-]+)/.exec(code.className);
+      const language = match && match[1] !== "text" ? match[1] : "";
+      const copy = el("button", { type: "button", class: "copy-code", "aria-label": "Copy code" }, icon("copy"), el("span", { text: "Copy" }));
+      copy.addEventListener("click", () => copyText((code || pre).textContent, copy));
+      const wrap = el("div", { class: "codeblock" }, el("div", { class: "codeblock-head" }, el("span", { class: "codeblock-lang", text: language || "code" }), copy));
+      pre.replaceWith(wrap);
+      wrap.append(pre);
+    }
+    for (const table of body.querySelectorAll("table")) {
+      if (table.parentElement.classList.contains("table-wrap")) continue;
+      const wrap = el("div", { class: "table-wrap" });
+      table.replaceWith(wrap);
+      wrap.append(table);
+    }
+    // Column alignment comes as style="text-align: …", which the page's CSP does not
+    // apply: turn it into a class.
+    for (const cell of body.querySelectorAll("td[style], th[style]")) {
+      const align = /text-align:\s*(left|right|center)/.exec(cell.getAttribute("style") || "");
+      cell.removeAttribute("style");
+      if (align) cell.classList.add(`align-${align[1]}`);
+    }
+  }
+
+  async function copyText(text, button) {
+    try {
+      if (navigator.clipboard && window.isSecureContext) {
+        await navigator.clipboard.writeText(text);
+      } else {
+        const area = el("textarea", { class: "visually-hidden" });
+        area.value = text;
+        document.body.append(area);
+        area.select();
+        document.execCommand("copy");
+        area.remove();
+      }
+      const label = button.querySelector("span");
+      button.classList.add("copied");
+      if (label) label.textContent = "Copied";
+      button.setAttribute("aria-label", "Copied");
+      setTimeout(() => {
+        button.classList.remove("copied");
+        if (label) label.textContent = "Copy";
+        button.setAttribute("aria-label", button.dataset.label || "Copy code");
+      }, 1500);
+    } catch (error) {
+      toast("Could not copy", String(error));
+    }
+  }
+
+  function siblingNav(message) {
+    const siblings = message.siblings || [];
+    if (siblings.length < 2) return null;
+    const index = message.sibling_index || 0;
+    const which = message.role === "user" ? "message" : "answer";
+    const go = (delta) => showSibling(siblings[index + delta]);
+    const prev = iconButton("left", `Previous ${which}`, () => go(-1), "sib-prev");
+    const next = iconButton("right", `Next ${which}`, () => go(1), "sib-next");
+    prev.disabled = index === 0 || Boolean(state.stream);
+    next.disabled = index === siblings.length - 1 || Boolean(state.stream);
+    return el(
+      "span",
+      { class: "siblings", role: "group", "aria-label": `Version ${index + 1} of ${siblings.length}` },
+      prev,
+      el("span", { class: "sib-count", text: `${index + 1}/${siblings.length}` }),
+      next,
+    );
+  }
+
+  async function showSibling(messageId) {
+    if (!state.conversation || !messageId || state.stream) return;
+    try {
+      const view = await api(`/conversations/${state.conversation.id}/branch`, {
+        method: "POST",
+        json: { message_id: messageId },
+      });
+      showView(view, { scroll: "keep" });
+    } catch (error) {
+      reportError(error);
+    }
+  }
+
+  function messageToolbar(message) {
+    const busy = Boolean(state.stream);
+    const edit = iconButton("edit", "Edit message", () => startEdit(message));
+    edit.disabled = busy;
+    const copy = iconButton("copy", "Copy message", () => copyText(message.content, copy));
+    copy.dataset.label = "Copy message";
+    return el("div", { class: "msg-tools" }, siblingNav(message), copy, edit);
+  }
+
+  function answerFooter(message, streaming) {
+    const meta = message.meta || {};
+    const parts = [];
+    if (meta.where) parts.push(meta.where);
+    if (message.model) parts.push(message.model);
+    if (typeof meta.ttft_s === "number") parts.push(`TTFT ${meta.ttft_s.toFixed(2)} s`);
+    if (typeof meta.decode_tps === "number" && meta.decode_tps > 0) {
+      parts.push(`${meta.decode_tps.toFixed(1)} tok/s`);
+    }
+    const footer = el("div", { class: "msg-tools answer-tools" });
+    const nav = siblingNav(message);
+    if (nav) footer.append(nav);
+    if (!streaming) {
+      const copy = iconButton("copy", "Copy answer", () => copyText(message.content, copy));
+      copy.dataset.label = "Copy answer";
+      const regen = iconButton("regenerate", "Regenerate answer", () => regenerate(message));
+      regen.disabled = Boolean(state.stream) || !message.parent_id;
+      footer.append(copy, regen);
+    }
+    footer.append(el("span", { class: "msg-meta", text: parts.join(" · ") }));
+    if (message.status === "incomplete") {
+      footer.append(el("span", { class: "badge badge-warn", text: "incomplete", title: "Stopped before the end; the text so far is kept" }));
+    } else if (message.status === "error") {
+      footer.append(el("span", { class: "badge badge-error", text: "error" }));
+    } else if (message.status === "streaming" && !streaming) {
+      footer.append(el("span", { class: "badge", text: "in progress" }));
+    } else if (meta.finish_reason === "length") {
+      footer.append(el("span", { class: "badge", text: "max tokens", title: "Stopped at the token limit" }));
+    }
+    return footer;
+  }
+
+  function startEdit(message) {
+    if (state.stream) return;
+    const node = els.messages.querySelector(`[data-id="${CSS.escape(message.id)}"]`);
+    if (!node) return;
+    const area = el("textarea", { class: "edit-area", "aria-label": "Edit your message", rows: "3" });
+    area.value = message.content;
+    const cancel = el("button", { type: "button", class: "btn", text: "Cancel" });
+    const save = el("button", { type: "submit", class: "btn btn-primary", text: "Send" });
+    const form = el("form", { class: "edit-form" }, area, el("div", { class: "edit-actions" }, cancel, save));
+    cancel.addEventListener("click", () => renderMessages({ scroll: "keep" }));
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const content = area.value;
+      if (!content.trim()) return;
+      editMessage(message, content);
+    });
+    area.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        form.requestSubmit();
+      } else if (event.key === "Escape") {
+        event.preventDefault();
+        event.stopPropagation();
+        renderMessages({ scroll: "keep" });
+      }
+    });
+    node.replaceChildren(form);
+    autosize(area);
+    area.addEventListener("input", () => autosize(area));
+    area.focus();
+    area.setSelectionRange(area.value.length, area.value.length);
+  }
+
+  // ----------------------------------------------------------------- model picker
+
+  function modelLabel(model) {
+    const bits = [model.name];
+    const details = [model.parameters, model.quantization].filter(Boolean).join(" ");
+    if (details) bits.push(details);
+    if (model.fit && model.fit.verdict) bits.push(fitText(model.fit));
+    return bits.join(" · ");
+  }
+
+  function fitText(fit) {
+    let text = String(fit.verdict).replace(/_/g, " ");
+    if (typeof fit.tokens_per_s === "number") text += ` ~${Math.round(fit.tokens_per_s)} tok/s`;
+    return text;
+  }
+
+  function fitKind(verdict) {
+    const v = String(verdict).toLowerCase();
+    if (/(no|not|too|won|cannot|fail)/.test(v)) return "bad";
+    if (/(tight|slow|partial|offload|maybe|warn)/.test(v)) return "warn";
+    return "good";
+  }
+
+  function selectedModelName() {
+    if (state.conversation) return state.conversation.model || state.defaultModel;
+    return state.draft.model || state.defaultModel;
+  }
+
+  function renderModelPicker() {
+    const select = els.modelSelect;
+    const chosen = selectedModelName();
+    select.replaceChildren();
+    const names = new Set();
+    for (const model of state.models) {
+      names.add(model.name);
+      select.append(el("option", { value: model.name, text: modelLabel(model) + (model.default ? " (default)" : "") }));
+    }
+    if (chosen && !names.has(chosen)) {
+      select.append(el("option", { value: chosen, text: `${chosen} (not installed)` }));
+    }
+    if (!select.options.length) {
+      select.append(el("option", { value: "", text: "No models installed" }));
+    }
+    select.value = chosen || "";
+    const model = state.models.find((m) => m.name === chosen);
+    const badge = els.fitBadge;
+    if (model && model.fit && model.fit.verdict) {
+      badge.hidden = false;
+      badge.textContent = fitText(model.fit);
+      badge.className = `fit-badge fit-${fitKind(model.fit.verdict)}`;
+      badge.title = `How ${model.name} fits this machine`;
+    } else {
+      badge.hidden = true;
+    }
+    const facts = model
+      ? [model.parameters, model.quantization, formatSize(model.size), model.context_length ? `${model.context_length} ctx` : ""]
+          .filter(Boolean)
+          .join(" · ")
+      : "";
+    select.title = facts ? `${chosen}: ${facts}` : chosen || "";
+  }
+
+  async function loadModels() {
+    const data = await api("/models");
+    state.models = data.models;
+    state.defaultModel = data.default;
+    renderModelPicker();
+  }
+
+  async function changeModel() {
+    const name = els.modelSelect.value;
+    if (!name) return;
+    if (!state.conversation) {
+      state.draft.model = name;
+      renderModelPicker();
+      return;
+    }
+    try {
+      const view = await api(`/conversations/${state.conversation.id}`, { method: "PATCH", json: { model: name } });
+      state.conversation = view.conversation;
+      renderModelPicker();
+      toast(`This chat now uses ${name}`, null, "info");
+    } catch (error) {
+      reportError(error);
+      renderModelPicker();
+    }
+  }
+
+  // --------------------------------------------------------------------- settings
+
+  function currentSettings() {
+    if (state.conversation) {
+      return { system: state.conversation.system || "", settings: state.conversation.settings || {} };
+    }
+    return { system: state.draft.system || "", settings: state.draft.settings };
+  }
+
+  function openSettings() {
+    const { system, settings } = currentSettings();
+    els.setSystem.value = system;
+    els.setTemperature.value = settings.temperature ?? "";
+    els.setMaxTokens.value = settings.max_tokens ?? "";
+    els.setNumCtx.value = settings.num_ctx ?? "";
+    const conv = state.conversation;
+    els.exportLinks.hidden = !conv;
+    if (conv) {
+      els.exportJson.href = `${API}/conversations/${conv.id}/export?format=json`;
+      els.exportMd.href = `${API}/conversations/${conv.id}/export?format=markdown`;
+    }
+    els.settingsPanel.hidden = false;
+    els.settingsToggle.setAttribute("aria-expanded", "true");
+    els.setSystem.focus();
+  }
+
+  function closeSettings() {
+    els.settingsPanel.hidden = true;
+    els.settingsToggle.setAttribute("aria-expanded", "false");
+  }
+
+  function numberOrNull(input, integer) {
+    const raw = input.value.trim();
+    if (raw === "") return null;
+    const value = integer ? parseInt(raw, 10) : parseFloat(raw);
+    return Number.isFinite(value) ? value : null;
+  }
+
+  async function saveSettings(event) {
+    event.preventDefault();
+    const { settings } = currentSettings();
+    const next = { ...settings };
+    const fields = {
+      temperature: numberOrNull(els.setTemperature, false),
+      max_tokens: numberOrNull(els.setMaxTokens, true),
+      num_ctx: numberOrNull(els.setNumCtx, true),
+    };
+    for (const [key, value] of Object.entries(fields)) {
+      if (value === null) delete next[key];
+      else next[key] = value;
+    }
+    const system = els.setSystem.value.trim() ? els.setSystem.value : null;
+    if (!state.conversation) {
+      state.draft.system = system;
+      state.draft.settings = next;
+      closeSettings();
+      toast("Settings saved for this new chat", null, "info");
+      return;
+    }
+    try {
+      const view = await api(`/conversations/${state.conversation.id}`, {
+        method: "PATCH",
+        json: { system, settings: next },
+      });
+      state.conversation = view.conversation;
+      closeSettings();
+      toast("Settings saved", null, "info");
+    } catch (error) {
+      reportError(error);
+    }
+  }
+
+  // -------------------------------------------------------------------- streaming
+
+  function renderComposer() {
+    const busy = Boolean(state.stream);
+    els.send.hidden = busy;
+    els.stop.hidden = !busy;
+    els.send.disabled = busy || !els.prompt.value.trim();
+  }
+
+  function autosize(area) {
+    area.style.height = "auto";
+    area.style.height = `${Math.min(area.scrollHeight, Math.round(window.innerHeight * 0.4))}px`;
+  }
+
+  async function ensureConversation() {
+    if (state.conversation) return state.conversation;
+    const body = {};
+    if (state.draft.model) body.model = state.draft.model;
+    if (state.draft.system) body.system = state.draft.system;
+    if (Object.keys(state.draft.settings).length) body.settings = state.draft.settings;
+    const view = await api("/conversations", { method: "POST", json: body });
+    state.conversation = view.conversation;
+    state.messages = view.messages;
+    setRoute(view.conversation.id);
+    refreshListQuietly();
+    return state.conversation;
+  }
+
+  async function sendPrompt() {
+    const content = els.prompt.value;
+    if (!content.trim() || state.stream) return;
+    let conversation;
+    try {
+      conversation = await ensureConversation();
+    } catch (error) {
+      reportError(error);
+      return;
+    }
+    els.prompt.value = "";
+    autosize(els.prompt);
+    const pending = { id: "pending-user", role: "user", content, status: "complete", siblings: [], meta: {} };
+    await runStream(`/conversations/${conversation.id}/messages`, { content }, state.messages.length, pending, content);
+  }
+
+  function editMessage(message, content) {
+    const at = state.messages.findIndex((m) => m.id === message.id);
+    const pending = { ...message, id: "pending-user", content, siblings: [] };
+    runStream(`/conversations/${state.conversation.id}/messages/${message.id}/edit`, { content }, at, pending, null);
+  }
+
+  function regenerate(message) {
+    if (state.stream || !state.conversation) return;
+    const at = state.messages.findIndex((m) => m.id === message.id);
+    runStream(`/conversations/${state.conversation.id}/messages/${message.id}/regenerate`, {}, at, null, null);
+  }
+
+  // Frames of a server-sent event stream read from a fetch body (EventSource cannot POST).
+  async function* sseEvents(response) {
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += value.replace(/\r\n?/g, "\n");
+      let end;
+      while ((end = buffer.indexOf("\n\n")) >= 0) {
+        const frame = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        let name = "message";
+        const data = [];
+        for (const line of frame.split("\n")) {
+          if (line.startsWith("event:")) name = line.slice(6).trim();
+          else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+        }
+        if (data.length) yield { name, data: JSON.parse(data.join("\n")) };
+      }
+    }
+  }
+
+  // Send, edit or regenerate: keep the branch up to `keep` messages, show `pending`
+  // (the user's text) at once, then follow the stream. `restore` goes back into the
+  // composer if the request fails before anything was stored.
+  async function runStream(path, body, keep, pending, restore) {
+    const conversationId = state.conversation.id;
+    const controller = new AbortController();
+    state.stream = { controller, conversationId, assistantId: null, text: "", html: "" };
+    clearTimeout(state.pollTimer);
+    state.messages = state.messages.slice(0, keep);
+    if (pending) state.messages.push(pending);
+    renderMessages({ scroll: "bottom" });
+    renderComposer();
+    let answerNode = null;
+    let tail = null;
+    let finished = false;
+    let stored = false;
+
+    const replaceMessage = (view) => {
+      const i = state.messages.findIndex((m) => m.id === view.id);
+      if (i >= 0) state.messages[i] = view;
+      else state.messages.push(view);
+    };
+
+    const showDelta = (data) => {
+      const s = state.stream;
+      s.text += data.content;
+      const message = state.messages.find((m) => m.id === s.assistantId);
+      if (message) message.content = s.text;
+      if (!answerNode) return;
+      const body = answerNode.querySelector(".msg-body");
+      const stick = isNearBottom();
+      if (data.html !== undefined) {
+        s.html = data.html;
+        s.pending = "";
+        if (message) message.html = data.html;
+        setAnswerHtml(body, data.html);
+        tail = null;
+      } else {
+        // Between renders, show the new words as plain text after the last block.
+        s.pending = (s.pending || "") + data.content;
+        if (!tail || !tail.isConnected) {
+          tail = el("span", { class: "stream-tail" });
+          let target = body;
+          while (target.lastElementChild && !/^(BR|HR|IMG)$/.test(target.lastElementChild.tagName)) {
+            target = target.lastElementChild;
+          }
+          target.append(tail);
+        }
+        tail.textContent = s.pending;
+      }
+      body.querySelector(".typing")?.remove();
+      if (stick) scrollToBottom();
+    };
+
+    try {
+      const response = await fetch(API + path, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
+        body: JSON.stringify(body),
+        signal: controller.signal,
+      });
+      if (!response.ok) throw await errorOf(response);
+      for await (const event of sseEvents(response)) {
+        const data = event.data;
+        if (event.name === "start") {
+          stored = true;
+          if (data.user) {
+            state.messages = state.messages.filter((m) => m.id !== "pending-user");
+            state.messages.push(data.user);
+          }
+          state.messages.push(data.assistant);
+          state.stream.assistantId = data.assistant.id;
+          state.stream.text = "";
+          state.stream.pending = "";
+          renderMessages({ scroll: "bottom" });
+          answerNode = els.messages.querySelector(`[data-id="${CSS.escape(data.assistant.id)}"]`);
+          tail = null;
+        } else if (event.name === "delta") {
+          showDelta(data);
+        } else if (event.name === "tool_calls" || event.name === "tool_result") {
+          replaceMessage(data.message);
+          state.stream.assistantId = null;
+          renderMessages({ scroll: "bottom" });
+          answerNode = null;
+        } else if (event.name === "done") {
+          finished = true;
+          replaceMessage(data.message);
+        } else if (event.name === "error") {
+          finished = true;
+          const message = state.messages.find((m) => m.id === state.stream.assistantId);
+          if (message) {
+            message.status = "error";
+            message.meta = { ...(message.meta || {}), error: data.message };
+          }
+          toast(data.message, data.hint);
+        }
+      }
+    } catch (error) {
+      if (error.name === "AbortError") {
+        const message = state.messages.find((m) => m.id === state.stream.assistantId);
+        if (message && message.status === "streaming") message.status = "incomplete";
+      } else {
+        reportError(error);
+        const message = state.messages.find((m) => m.id === state.stream.assistantId);
+        if (message && message.status === "streaming") message.status = "incomplete";
+      }
+    } finally {
+      const aborted = controller.signal.aborted;
+      state.stream = null;
+      state.messages = state.messages.filter((m) => m.id !== "pending-user" || !stored);
+      if (!stored && restore !== null && !els.prompt.value) {
+        els.prompt.value = restore;
+        autosize(els.prompt);
+      }
+      if (!stored) {
+        // Nothing was stored: show the conversation as the server has it.
+        state.messages = state.messages.filter((m) => m.id !== "pending-user");
+      }
+      if (state.conversation && state.conversation.id === conversationId) {
+        const stick = isNearBottom();
+        renderMessages({ scroll: stick ? "bottom" : "keep" });
+      }
+      renderComposer();
+      if (finished && !aborted) {
+        await syncAfterStream(conversationId);
+      }
+      refreshListQuietly();
+      if (finished) {
+        for (const delay of TITLE_REFRESH_MS) setTimeout(refreshTitles, delay);
+      }
+    }
+  }
+
+  // After an answer: the stored branch (sibling counts, statuses) as the server has it.
+  async function syncAfterStream(conversationId) {
+    if (!state.conversation || state.conversation.id !== conversationId || state.stream) return;
+    try {
+      const view = await api(`/conversations/${conversationId}`);
+      if (state.stream || !state.conversation || state.conversation.id !== conversationId) return;
+      const stick = isNearBottom();
+      showView(view, { scroll: stick ? "bottom" : "keep" });
+    } catch (error) {
+      reportError(error);
+    }
+  }
+
+  // Titles are written by the model after the first answer, in the background.
+  async function refreshTitles() {
+    try {
+      await loadConversations();
+      if (state.conversation) {
+        const fresh = state.conversations.find((c) => c.id === state.conversation.id);
+        if (fresh && fresh.title !== state.conversation.title) {
+          state.conversation = { ...state.conversation, title: fresh.title };
+          renderHeader();
+        }
+      }
+    } catch {
+      /* the list will be refreshed again later */
+    }
+  }
+
+  function stopStream() {
+    if (state.stream) state.stream.controller.abort();
+  }
+
+  // ------------------------------------------------------------------------ drawer
+
+  function openDrawer() {
+    els.app.classList.add("drawer-open");
+    els.scrim.hidden = false;
+    els.openSidebar.setAttribute("aria-expanded", "true");
+    els.search.focus();
+  }
+
+  function closeDrawer() {
+    if (!els.app.classList.contains("drawer-open")) return;
+    els.app.classList.remove("drawer-open");
+    els.scrim.hidden = true;
+    els.openSidebar.setAttribute("aria-expanded", "false");
+  }
+
+  // ------------------------------------------------------------------------ import
+
+  async function importFile(file) {
+    try {
+      const data = JSON.parse(await file.text());
+      const view = await api("/conversations/import", { method: "POST", json: data });
+      showView(view, { scroll: "bottom" });
+      setRoute(view.conversation.id);
+      await loadConversations();
+      toast("Conversation imported", null, "info");
+    } catch (error) {
+      reportError(error instanceof SyntaxError ? new ApiError("That file is not JSON", "choose an Ember JSON export") : error);
+    }
+  }
+
+  // ------------------------------------------------------------------------- start
+
+  function bind() {
+    els = {
+      app: $("app"),
+      sidebar: $("sidebar"),
+      scrim: $("scrim"),
+      convList: $("conv-list"),
+      convEmpty: $("conv-empty"),
+      search: $("search"),
+      newChat: $("new-chat"),
+      themeToggle: $("theme-toggle"),
+      importFile: $("import-file"),
+      openSidebar: $("open-sidebar"),
+      closeSidebar: $("close-sidebar"),
+      chatTitle: $("chat-title"),
+      modelSelect: $("model-select"),
+      fitBadge: $("fit-badge"),
+      settingsToggle: $("settings-toggle"),
+      settingsPanel: $("settings-panel"),
+      settingsForm: $("settings-form"),
+      settingsCancel: $("settings-cancel"),
+      setSystem: $("set-system"),
+      setTemperature: $("set-temperature"),
+      setMaxTokens: $("set-max-tokens"),
+      setNumCtx: $("set-num-ctx"),
+      exportLinks: $("export-links"),
+      exportJson: $("export-json"),
+      exportMd: $("export-md"),
+      scroller: $("scroller"),
+      welcome: $("welcome"),
+      messages: $("messages"),
+      composer: $("composer"),
+      prompt: $("prompt"),
+      send: $("send"),
+      stop: $("stop"),
+      toasts: $("toasts"),
+    };
+    applyTheme(currentTheme());
+
+    els.themeToggle.addEventListener("click", () => {
+      const next = currentTheme() === "dark" ? "light" : "dark";
+      try {
+        localStorage.setItem(THEME_KEY, next);
+      } catch {
+        /* private mode: the choice lasts for this page */
+      }
+      applyTheme(next);
+    });
+    els.newChat.addEventListener("click", () => {
+      newChat();
+      closeDrawer();
+    });
+    let searchTimer = null;
+    els.search.addEventListener("input", () => {
+      clearTimeout(searchTimer);
+      searchTimer = setTimeout(() => {
+        state.searchQuery = els.search.value;
+        loadConversations().catch(reportError);
+      }, 200);
+    });
+    els.openSidebar.addEventListener("click", openDrawer);
+    els.closeSidebar.addEventListener("click", closeDrawer);
+    els.scrim.addEventListener("click", closeDrawer);
+    els.modelSelect.addEventListener("change", changeModel);
+    els.settingsToggle.addEventListener("click", () => {
+      if (els.settingsPanel.hidden) openSettings();
+      else closeSettings();
+    });
+    els.settingsCancel.addEventListener("click", closeSettings);
+    els.settingsForm.addEventListener("submit", saveSettings);
+    els.importFile.addEventListener("change", () => {
+      const file = els.importFile.files[0];
+      els.importFile.value = "";
+      if (file) importFile(file);
+    });
+
+    els.composer.addEventListener("submit", (event) => {
+      event.preventDefault();
+      sendPrompt();
+    });
+    els.prompt.addEventListener("input", () => {
+      autosize(els.prompt);
+      renderComposer();
+    });
+    els.prompt.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        sendPrompt();
+      }
+    });
+    els.stop.addEventListener("click", stopStream);
+    document.addEventListener("keydown", (event) => {
+      if (event.key !== "Escape") return;
+      if (state.stream) {
+        event.preventDefault();
+        stopStream();
+      } else if (!els.settingsPanel.hidden) {
+        closeSettings();
+      } else {
+        closeDrawer();
+      }
+    });
+    window.addEventListener("hashchange", () => {
+      const id = routeId();
+      if (id && (!state.conversation || state.conversation.id !== id)) {
+        openConversation(id).catch(reportError);
+      } else if (!id && state.conversation) {
+        newChat();
+      }
+    });
+  }
+
+  async function start() {
+    bind();
+    renderAll();
+    const id = routeId();
+    const loads = [loadModels().catch(reportError), loadConversations().catch(reportError)];
+    if (id) {
+      loads.push(
+        openConversation(id).catch((error) => {
+          if (error.status === 404) setRoute(null);
+          reportError(error);
+        }),
+      );
+    }
+    await Promise.all(loads);
+    renderAll({ scroll: "bottom" });
+    document.documentElement.dataset.ready = "true";
+    els.prompt.focus();
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();

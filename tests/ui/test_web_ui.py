@@ -1,0 +1,353 @@
+"""The chat page in a real browser (Debian's Chromium, headless) against a real server
+and SmolLM2-135M: streaming, history, stop, edit and regenerate with branches, models,
+a phone-width screen, answers that contain HTML, themes, and the conversation list."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.ui.conftest import (
+    MODEL,
+    OTHER_MODEL,
+    exchange,
+    import_conversation,
+    new_page,
+    open_app,
+    sync_api,
+)
+
+expect = sync_api.expect
+LONG_PROMPT = "Write a very long story about a lighthouse keeper, with many chapters."
+# Written by the page's own MutationObserver: every text the newest answer showed.
+RECORD_STATES = """() => {
+  window.__states = [];
+  new MutationObserver(() => {
+    const answers = document.querySelectorAll('.msg-assistant .msg-body');
+    const last = answers[answers.length - 1];
+    if (last) window.__states.push(last.textContent);
+  }).observe(document.getElementById('messages'),
+             {childList: true, subtree: true, characterData: true});
+}"""
+LAST_ANSWER_TEXT = """() => {
+  const answers = document.querySelectorAll('.msg-assistant .msg-body');
+  return answers.length ? answers[answers.length - 1].textContent : '';
+}"""
+SCREENSHOTS = os.environ.get("UI_SCREENSHOTS")  # a folder: keep the screenshots there
+
+
+def prompt(page: Any) -> Any:
+    return page.get_by_label("Message", exact=True)
+
+
+def set_chat_settings(page: Any, **values: str) -> None:
+    """Fill the settings panel (labels: 'Max tokens', 'Temperature', ...) and save."""
+    page.get_by_role("button", name="Chat settings").click()
+    for label, value in values.items():
+        page.get_by_label(label.replace("_", " "), exact=True).fill(value)
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#settings-panel")).to_be_hidden()
+
+
+def send(page: Any, text: str) -> None:
+    prompt(page).fill(text)
+    prompt(page).press("Enter")
+
+
+def last_answer(page: Any) -> Any:
+    return page.locator(".msg-assistant").last
+
+
+def test_send_streams_and_history_survives_reload(page: Any) -> None:
+    open_app(page)
+    expect(page.get_by_role("heading", name="How can I help?")).to_be_visible()
+    set_chat_settings(page, Max_tokens="48", Temperature="0")
+    page.evaluate(RECORD_STATES)
+    question = "Name three colours of the rainbow and say one sentence about each."
+    send(page, question)
+
+    expect(page.locator(".msg-user .user-text")).to_have_text(question)
+    expect(page.get_by_role("button", name="Stop generating")).to_be_visible()
+    answer = last_answer(page)
+    expect(answer).to_have_attribute("data-status", "complete", timeout=60_000)
+    expect(page.get_by_role("button", name="Send message")).to_be_visible()
+    final = answer.locator(".msg-body").text_content().strip()
+    assert final
+    states = [s.strip() for s in page.evaluate("window.__states")]
+    distinct = [s for i, s in enumerate(states) if s and s not in states[:i]]
+    assert len(distinct) >= 3, f"the answer did not stream: {distinct}"
+    meta = answer.locator(".msg-meta")
+    expect(meta).to_contain_text(f"local · {MODEL} · TTFT ")
+    expect(meta).to_contain_text(re.compile(r"[\d.]+ tok/s"))
+    assert re.search(r"#/c/\w+$", page.url)
+
+    # The title is written by the model after the first answer; the page picks it up.
+    expect(page.locator("#chat-title")).not_to_have_text(
+        re.compile(r"^(New|Untitled) chat$"), timeout=30_000
+    )
+    title = page.locator("#chat-title").text_content()
+    expect(page.locator(".conv-item.active .conv-title")).to_have_text(title)
+
+    page.reload()
+    page.wait_for_selector("html[data-ready='true']")
+    expect(page.locator(".msg-user .user-text")).to_have_text(question)
+    expect(last_answer(page)).to_have_attribute("data-status", "complete")
+    assert last_answer(page).locator(".msg-body").text_content().strip() == final
+    expect(page.locator("#chat-title")).to_have_text(title)
+
+
+def test_stop_keeps_the_partial_answer(page: Any) -> None:
+    open_app(page)
+    set_chat_settings(page, Max_tokens="1500")
+    send(page, LONG_PROMPT)
+    streaming = last_answer(page).locator(".msg-body")
+    expect(streaming).to_have_text(re.compile(r"\S[\s\S]{40,}"), timeout=60_000)
+    page.keyboard.press("Escape")  # Esc stops, like the Stop button
+
+    answer = last_answer(page)
+    expect(answer).to_have_attribute("data-status", "incomplete")
+    expect(answer.locator(".badge")).to_have_text("incomplete")
+    expect(page.get_by_role("button", name="Send message")).to_be_visible()
+    seen = " ".join(page.evaluate(LAST_ANSWER_TEXT).split())
+
+    page.reload()
+    page.wait_for_selector("html[data-ready='true']")
+    answer = last_answer(page)
+    expect(answer).to_have_attribute("data-status", "incomplete", timeout=15_000)
+    expect(answer.locator(".badge")).to_have_text("incomplete")
+    saved = " ".join(answer.locator(".msg-body").text_content().split())
+    assert len(saved) >= 40
+    assert saved[:30] == seen[:30]
+    expect(page.locator(".msg-user .user-text")).to_have_text(LONG_PROMPT)
+
+
+def test_edit_regenerate_and_siblings(page: Any, base_url: str) -> None:
+    cid = import_conversation(
+        base_url,
+        exchange("Say hello.", "Hello there!"),
+        title="Branches",
+        settings={"max_tokens": 12, "temperature": 0},
+    )
+    open_app(page, f"/#/c/{cid}")
+    user = page.locator(".msg-user")
+    expect(user.locator(".user-text")).to_have_text("Say hello.")
+
+    user.hover()
+    user.get_by_role("button", name="Edit message").click()
+    editor = page.get_by_label("Edit your message")
+    editor.fill("Say goodbye.")
+    editor.press("Enter")
+    expect(user.locator(".user-text")).to_have_text("Say goodbye.")
+    expect(user.locator(".sib-count")).to_have_text("2/2")
+    expect(last_answer(page)).to_have_attribute("data-status", "complete")
+    expect(page.get_by_role("button", name="Regenerate answer")).to_be_enabled()
+
+    page.get_by_role("button", name="Previous message").click()
+    expect(user.locator(".user-text")).to_have_text("Say hello.")
+    expect(user.locator(".sib-count")).to_have_text("1/2")
+    expect(last_answer(page).locator(".msg-body")).to_have_text("Hello there!")
+
+    page.get_by_role("button", name="Regenerate answer").click()
+    expect(last_answer(page).locator(".sib-count")).to_have_text("2/2")
+    expect(last_answer(page)).to_have_attribute("data-status", "complete")
+    regenerated = last_answer(page).locator(".msg-body").text_content()
+    page.get_by_role("button", name="Previous answer").click()
+    expect(last_answer(page).locator(".sib-count")).to_have_text("1/2")
+    expect(last_answer(page).locator(".msg-body")).to_have_text("Hello there!")
+    page.get_by_role("button", name="Next answer").click()
+    expect(last_answer(page).locator(".sib-count")).to_have_text("2/2")
+    expect(last_answer(page).locator(".msg-body")).to_have_text(regenerated)
+
+    page.reload()  # the branch shown is kept on the server
+    page.wait_for_selector("html[data-ready='true']")
+    expect(user.locator(".user-text")).to_have_text("Say hello.")
+    expect(last_answer(page).locator(".sib-count")).to_have_text("2/2")
+
+
+def test_switch_models(page: Any) -> None:
+    open_app(page)
+    picker = page.get_by_label("Model", exact=True)
+    options = picker.locator("option")
+    expect(options).to_have_count(2)
+    expect(picker).to_have_value(MODEL)
+    picker.select_option(OTHER_MODEL)
+    set_chat_settings(page, Max_tokens="8")
+    send(page, "Hi")
+    expect(last_answer(page)).to_have_attribute("data-status", "complete")
+    expect(last_answer(page).locator(".msg-meta")).to_contain_text(f"local · {OTHER_MODEL} ·")
+
+    page.reload()
+    page.wait_for_selector("html[data-ready='true']")
+    expect(picker).to_have_value(OTHER_MODEL)
+    picker.select_option(MODEL)
+    expect(page.locator(".toast")).to_contain_text(f"now uses {MODEL}")
+    send(page, "Hello again")
+    expect(page.locator(".msg-assistant")).to_have_count(2)
+    expect(last_answer(page)).to_have_attribute("data-status", "complete")
+    expect(last_answer(page).locator(".msg-meta")).to_contain_text(f"local · {MODEL} ·")
+    page.reload()
+    page.wait_for_selector("html[data-ready='true']")
+    expect(picker).to_have_value(MODEL)
+
+
+RICH_ANSWER = """Here is a **summary** with a list, a table and some code:
+
+1. First point, with `inline code`
+2. Second point
+
+| Model | Size | Speed |
+|:------|-----:|:-----:|
+| smollm2:135m | 135M | fast |
+| a-much-longer-model-name:with-a-very-long-tag-indeed | 70B | slow |
+
+```python
+def fibonacci(n: int) -> int:
+    a, b = 0, 1
+    for _ in range(n):
+        a, b = b, a + b  # a long comment that goes well past the width of a phone screen
+    return a
+```
+"""
+
+
+def rich_conversation(base_url: str) -> str:
+    meta = {"where": "local", "ttft_s": 0.182, "decode_tps": 57.4, "trimmed": 3}
+    return import_conversation(
+        base_url,
+        exchange("Show me something with Markdown in it.", RICH_ANSWER, meta=meta),
+        title="Markdown showcase",
+    )
+
+
+def test_phone_width_is_usable(browser: Any, base_url: str) -> None:
+    cid = rich_conversation(base_url)
+    ctx, page, errors = new_page(browser, base_url, viewport={"width": 390, "height": 844})
+    try:
+        open_app(page, f"/#/c/{cid}")
+        expect(page.locator(".codeblock")).to_be_visible()
+        expect(prompt(page)).to_be_in_viewport()
+        expect(page.get_by_role("button", name="Send message")).to_be_in_viewport()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        assert page.evaluate("document.body.scrollWidth") <= 390
+        expect(page.locator("#sidebar")).to_be_hidden()
+
+        page.get_by_role("button", name="Open conversation list").click()
+        expect(page.locator("#sidebar")).to_be_visible()
+        expect(page.get_by_role("button", name="Markdown showcase", exact=True)).to_be_visible()
+        page.get_by_role("button", name="New chat", exact=True).click()
+        expect(page.locator("#sidebar")).to_be_hidden()
+        expect(page.get_by_role("heading", name="How can I help?")).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.get_by_role("button", name="Chat settings").click()
+        expect(page.get_by_label("System prompt")).to_be_in_viewport()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    finally:
+        ctx.close()
+    assert errors == []
+
+
+def test_html_in_answers_is_text_not_code(page: Any, base_url: str) -> None:
+    payload = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=1">'
+    cid = import_conversation(
+        base_url,
+        exchange('<img src=x onerror="window.__pwned=1">', payload),
+        title="<b>not bold</b>",
+    )
+    open_app(page, f"/#/c/{cid}")
+    body = last_answer(page).locator(".msg-body")
+    expect(body).to_contain_text("<script>window.__pwned=1</script>")
+    expect(body).to_contain_text('<img src=x onerror="window.__pwned=1">')
+    expect(page.locator(".msg-user .user-text")).to_have_text(
+        '<img src=x onerror="window.__pwned=1">'
+    )
+    expect(page.locator("#chat-title")).to_have_text("<b>not bold</b>")
+    expect(page.locator("#messages img, #messages script, #conv-list b")).to_have_count(0)
+    page.wait_for_load_state("load")
+    assert page.evaluate("typeof window.__pwned") == "undefined"
+
+
+def test_dark_mode_toggles_and_is_remembered(browser: Any, base_url: str) -> None:
+    ctx, page, errors = new_page(browser, base_url, color_scheme="light")
+    try:
+        open_app(page)
+        html = page.locator("html")
+        expect(html).to_have_attribute("data-theme", "light")
+        page.get_by_role("button", name="Switch to dark theme").click()
+        expect(html).to_have_attribute("data-theme", "dark")
+        page.reload()
+        page.wait_for_selector("html[data-ready='true']")
+        expect(html).to_have_attribute("data-theme", "dark")
+        page.get_by_role("button", name="Switch to light theme").click()
+        expect(html).to_have_attribute("data-theme", "light")
+    finally:
+        ctx.close()
+    ctx, page, more = new_page(browser, base_url, color_scheme="dark")
+    try:
+        open_app(page)  # no choice stored: the system's preference
+        expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+    finally:
+        ctx.close()
+    assert errors + more == []
+
+
+def test_search_rename_delete(page: Any, base_url: str) -> None:
+    import_conversation(
+        base_url,
+        exchange("Tell me about the lighthouse.", "The keeper polished the lens every night."),
+        title="Lighthouse notes",
+    )
+    open_app(page)
+    page.get_by_label("Search conversations").fill("polished")
+    item = page.locator(".conv-item", has_text="Lighthouse notes")
+    expect(item.locator("mark")).to_have_text("polished")
+    expect(page.locator(".conv-item")).to_have_count(1)
+    item.get_by_role("button", name="Lighthouse notes", exact=True).click()
+    expect(page.locator("#chat-title")).to_have_text("Lighthouse notes")
+
+    page.get_by_label("Search conversations").fill("")
+    item = page.locator(".conv-item.active")
+    item.get_by_role("button", name="Rename “Lighthouse notes”").click()
+    page.get_by_label("New title").fill("Keeper's log")
+    page.get_by_label("New title").press("Enter")
+    expect(page.locator(".conv-item.active .conv-title")).to_have_text("Keeper's log")
+    expect(page.locator("#chat-title")).to_have_text("Keeper's log")
+
+    page.locator(".conv-item.active").get_by_role("button", name="Delete “Keeper's log”").click()
+    page.get_by_role("button", name="Confirm deleting “Keeper's log”").click()
+    expect(page.get_by_role("button", name="Keeper's log")).to_have_count(0)
+    expect(page.get_by_role("heading", name="How can I help?")).to_be_visible()
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_screenshots(browser: Any, base_url: str, tmp_path: Path, theme: str) -> None:
+    """The main screens, for people to look at (UI_SCREENSHOTS=folder keeps them)."""
+    folder = Path(SCREENSHOTS) if SCREENSHOTS else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    cid = rich_conversation(base_url)
+    for name, viewport in (("desktop", (1280, 860)), ("phone", (390, 844))):
+        ctx, page, errors = new_page(
+            browser,
+            base_url,
+            viewport={"width": viewport[0], "height": viewport[1]},
+            color_scheme=theme,
+        )
+        try:
+            open_app(page)
+            page.screenshot(path=str(folder / f"{name}-{theme}-welcome.png"))
+            open_app(page, f"/#/c/{cid}")
+            expect(page.locator(".codeblock")).to_be_visible()
+            page.screenshot(path=str(folder / f"{name}-{theme}-chat.png"))
+            page.get_by_role("button", name="Chat settings").click()
+            page.screenshot(path=str(folder / f"{name}-{theme}-settings.png"))
+            if name == "phone":
+                page.get_by_role("button", name="Chat settings").click()
+                page.get_by_role("button", name="Open conversation list").click()
+                expect(page.locator("#sidebar")).to_be_visible()
+                page.screenshot(path=str(folder / f"{name}-{theme}-drawer.png"))
+        finally:
+            ctx.close()
+        assert errors == []
