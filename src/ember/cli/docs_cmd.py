@@ -42,7 +42,7 @@ def _library(ctx: typer.Context, model: str | None) -> DocumentLibrary:
 
     runtime = get_state(ctx).runtime()
     return DocumentLibrary(
-        runtime.db, lambda: LlamaTextEmbedder(embedding_model(runtime.models, model))
+        runtime.db, lambda: LlamaTextEmbedder.for_record(embedding_model(runtime.models, model))
     )
 
 

@@ -28,13 +28,18 @@ class TextEmbedder(Protocol):
 
 
 class LlamaTextEmbedder:
-    def __init__(self, record: ModelRecord, *, n_threads: int | None = None) -> None:
+    def __init__(
+        self, path: Path, *, name: str, pooling: str | None = None, n_threads: int | None = None
+    ) -> None:
         from ember.engine.llamacpp.embedder import LlamaCppEmbedder
 
-        pooling = record.info.pooling if record.info else None
-        self.name = record.name
-        self._embedder = LlamaCppEmbedder(
-            record.path, name=record.name, pooling=pooling, n_threads=n_threads
+        self.name = name
+        self._embedder = LlamaCppEmbedder(path, name=name, pooling=pooling, n_threads=n_threads)
+
+    @classmethod
+    def for_record(cls, record: ModelRecord) -> LlamaTextEmbedder:
+        return cls(
+            record.path, name=record.name, pooling=record.info.pooling if record.info else None
         )
 
     def count_tokens(self, text: str) -> int:

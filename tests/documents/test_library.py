@@ -1,0 +1,160 @@
+"""The library end to end with the real all-MiniLM model: ingest, dedupe, re-index,
+remove, limits, and hybrid retrieval on a small corpus."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ember.documents.library import DocumentLibrary, SearchSettings
+from tests.documents.samples import write_docx, write_pdf
+
+HANDBOOK = b"""# Ember handbook
+
+## Installing
+
+Run pip install ember-ai, then start the server with the ember command.
+
+## Backups
+
+The database lives in the Ember home folder. Copy ember.db while the server is stopped
+to keep a spare copy of all your conversations.
+"""
+
+
+def corpus(root: Path) -> Path:
+    root.mkdir()
+    (root / "handbook.md").write_bytes(HANDBOOK)
+    (root / "garden.txt").write_text(
+        "Tomatoes need six to eight hours of direct sunlight every day.\n\n"
+        "Water the plants deeply twice a week rather than a little every day."
+    )
+    (root / "cats.html").write_text(
+        "<html><body><h1>Cats</h1><p>Cats sleep between twelve and sixteen hours a day, "
+        "usually in warm places.</p></body></html>"
+    )
+    write_pdf(
+        root / "lease.pdf",
+        [
+            ["Tenant pays rent on the first day of each month."],
+            ["The landlord must give 30 days notice before any inspection of the flat."],
+        ],
+    )
+    write_docx(
+        root / "policy.docx",
+        [("Travel", ["Employees book flights through the travel desk at least two weeks ahead."])],
+    )
+    return root
+
+
+def test_folder_ingest_search_and_citations(library: DocumentLibrary, tmp_path: Path) -> None:
+    root = corpus(tmp_path / "docs")
+    (root / "broken.pdf").write_bytes(b"%PDF-1.4 truncated garbage")
+    (root / "notes.xyz").write_text("ignored in folders")
+    seen: list[Path] = []
+    results = library.add([root], progress=seen.append)
+    status = {r.path.name: r.status for r in results}
+    assert status == {
+        "broken.pdf": "failed",
+        "cats.html": "added",
+        "garden.txt": "added",
+        "handbook.md": "added",
+        "lease.pdf": "added",
+        "policy.docx": "added",
+    }
+    assert len(seen) == 6
+    assert "cannot read PDF" in next(r.detail for r in results if r.status == "failed")
+
+    def top(question: str) -> tuple[str, int | None, str]:
+        hits = library.search(question)
+        assert hits, question
+        return Path(hits[0].path).name, hits[0].page, hits[0].heading
+
+    assert top("how can I back up my chat history?") == (
+        "handbook.md",
+        None,
+        "Ember handbook > Backups",
+    )
+    assert top("when is the monthly payment due?") == ("lease.pdf", 1, "")
+    assert top("how much warning before the owner visits the apartment?")[:2] == ("lease.pdf", 2)
+    assert top("how long do felines nap?")[0] == "cats.html"
+    assert top("how much sun does a tomato plant want?")[0] == "garden.txt"
+    assert top("how early should staff reserve plane tickets?")[0] == "policy.docx"
+    hit = library.search("how long do felines nap?")[0]
+    assert hit.text == "Cats sleep between twelve and sixteen hours a day, usually in warm places."
+
+    for unrelated in (
+        "what is the capital of Peru?",
+        "explain quantum chromodynamics",
+        "best pizza recipe with pineapple",
+    ):
+        assert library.search(unrelated) == [], unrelated
+
+
+def test_hash_dedupe_reindex_and_remove(library: DocumentLibrary, tmp_path: Path) -> None:
+    a = tmp_path / "a.txt"
+    a.write_text("Solar panels turn sunlight into electricity.")
+    twin = tmp_path / "twin.txt"
+    twin.write_text(a.read_text())
+    b = tmp_path / "b.txt"
+    b.write_text("Bicycles have two wheels and pedals.")
+    assert [r.status for r in library.add([a, twin, b])] == ["added", "duplicate", "added"]
+    assert [r.status for r in library.add([a, b])] == ["unchanged", "unchanged"]
+
+    a.write_text("Wind turbines turn moving air into electricity.")
+    assert [r.status for r in library.add([a, b])] == ["updated", "unchanged"]
+    hits = library.search("how do windmills make power?")
+    assert hits
+    assert hits[0].text.startswith("Wind turbines")
+    assert all("Solar" not in h.text for h in library.search("solar panels"))
+
+    removed = library.remove(str(a))
+    assert [Path(r.path).name for r in removed] == ["a.txt"]
+    assert library.search("wind turbines electricity") == []
+    chunks = library.db.query_one("SELECT COUNT(*) FROM doc_chunks")
+    fts = library.db.query_one(
+        "SELECT COUNT(*) FROM doc_chunks_fts WHERE doc_chunks_fts MATCH 'wind'"
+    )
+    assert chunks is not None
+    assert chunks[0] == 1
+    assert fts is not None
+    assert fts[0] == 0
+
+
+def test_collections_are_separate(library: DocumentLibrary, tmp_path: Path) -> None:
+    a = tmp_path / "a.txt"
+    a.write_text("The quarterly budget review happens every March.")
+    library.add([a], collection="work")
+    library.add([a])  # the same file may live in two collections
+    assert dict(library.collections()) == {"default": 1, "work": 1}
+    assert library.search("when is the budget reviewed?", collection="work")
+    library.remove(str(a), collection="work")
+    assert library.search("when is the budget reviewed?", collection="work") == []
+    assert library.search("when is the budget reviewed?", collection="default")
+
+
+def test_limits_and_unsupported_files_are_reported(
+    library: DocumentLibrary, tmp_path: Path
+) -> None:
+    small = DocumentLibrary(library.db, library._make_embedder, max_file_bytes=10)
+    big = tmp_path / "big.txt"
+    big.write_text("x" * 100)
+    odd = tmp_path / "sheet.xlsx"
+    odd.write_bytes(b"PK")
+    missing = tmp_path / "missing.txt"
+    results = small.add([big, odd, missing])
+    assert [r.status for r in results] == ["failed", "failed", "failed"]
+    assert "limit is" in results[0].detail
+    assert "not supported" in results[1].detail
+    assert "no such file" in results[2].detail
+
+
+@pytest.mark.parametrize("mode", ["bm25", "vector", "hybrid"])
+def test_each_mode_finds_a_keyword_question(
+    library: DocumentLibrary, tmp_path: Path, mode: str
+) -> None:
+    library.add([corpus(tmp_path / "docs")])
+    hits = library.search("tomatoes sunlight", settings=SearchSettings(mode=mode))
+    assert hits
+    assert Path(hits[0].path).name == "garden.txt"
