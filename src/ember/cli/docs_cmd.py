@@ -120,6 +120,8 @@ def list_docs(
             str(r.pages or ""),
         )
     console.print(table)
+    counts = ", ".join(f"{name} ({n})" for name, n in library.collections())
+    console.print(f"Collections: {counts}", highlight=False)
 
 
 @docs_app.command("rm")
