@@ -106,6 +106,8 @@ def test_stop_keeps_the_partial_answer(page: Any) -> None:
     send(page, LONG_PROMPT)
     streaming = last_answer(page).locator(".msg-body")
     expect(streaming).to_have_text(re.compile(r"\S[\s\S]{40,}"), timeout=60_000)
+    if SCREENSHOTS:
+        page.screenshot(path=str(Path(SCREENSHOTS) / "desktop-light-streaming.png"))
     page.keyboard.press("Escape")  # Esc stops, like the Stop button
 
     answer = last_answer(page)
@@ -216,9 +218,14 @@ def fibonacci(n: int) -> int:
 
 def rich_conversation(base_url: str) -> str:
     meta = {"where": "local", "ttft_s": 0.182, "decode_tps": 57.4, "trimmed": 3}
+    stopped = {"id": "a2", "parent_id": "u2", "role": "assistant", "status": "incomplete"}
     return import_conversation(
         base_url,
-        exchange("Show me something with Markdown in it.", RICH_ANSWER, meta=meta),
+        [
+            *exchange("Show me something with Markdown in it.", RICH_ANSWER, meta=meta),
+            {"id": "u2", "parent_id": "a1", "role": "user", "content": "Now a haiku, please."},
+            {**stopped, "content": "Lantern on the coast,\nwaves", "model": MODEL},
+        ],
         title="Markdown showcase",
     )
 
@@ -334,6 +341,7 @@ def test_screenshots(browser: Any, base_url: str, tmp_path: Path, theme: str) ->
             base_url,
             viewport={"width": viewport[0], "height": viewport[1]},
             color_scheme=theme,
+            reduced_motion="reduce",
         )
         try:
             open_app(page)
@@ -351,3 +359,33 @@ def test_screenshots(browser: Any, base_url: str, tmp_path: Path, theme: str) ->
         finally:
             ctx.close()
         assert errors == []
+
+
+def test_copy_code_and_fit_verdict(browser: Any, base_url: str) -> None:
+    cid = rich_conversation(base_url)
+    ctx, page, errors = new_page(
+        browser, base_url, permissions=["clipboard-read", "clipboard-write"]
+    )
+
+    def with_fit(route: Any) -> None:  # the fit verdict another part of Ember will add
+        data = route.fetch().json()
+        for model in data["models"]:
+            model["fit"] = {"verdict": "fits", "tokens_per_s": 61.2}
+        route.fulfill(json=data)
+
+    try:
+        page.route("**/ember/api/models", with_fit)
+        open_app(page, f"/#/c/{cid}")
+        expect(page.locator("#fit-badge")).to_have_text("fits ~61 tok/s")
+        expect(page.get_by_label("Model", exact=True).locator("option").first).to_contain_text(
+            "fits ~61 tok/s"
+        )
+        copy = page.get_by_role("button", name="Copy code")
+        copy.click()
+        expect(page.locator(".copy-code")).to_have_text("Copied")
+        copied = page.evaluate("() => navigator.clipboard.readText()")
+        assert copied.startswith("def fibonacci(n: int) -> int:")
+        assert copied.rstrip().endswith("return a")
+    finally:
+        ctx.close()
+    assert errors == []

@@ -642,7 +642,9 @@
       footer.append(copy, regen);
     }
     footer.append(el("span", { class: "msg-meta", text: parts.join(" · ") }));
-    if (message.status === "incomplete") {
+    if (streaming) {
+      footer.append(el("span", { class: "badge badge-live", text: "writing" }));
+    } else if (message.status === "incomplete") {
       footer.append(el("span", { class: "badge badge-warn", text: "incomplete", title: "Stopped before the end; the text so far is kept" }));
     } else if (message.status === "error") {
       footer.append(el("span", { class: "badge badge-error", text: "error" }));
@@ -689,9 +691,20 @@
 
   // ----------------------------------------------------------------- model picker
 
+  function formatParameters(value) {
+    if (typeof value !== "number") return value || "";
+    for (const [size, unit] of [[1e12, "T"], [1e9, "B"], [1e6, "M"], [1e3, "K"]]) {
+      if (value >= size) {
+        const n = value / size;
+        return `${n >= 10 ? Math.round(n) : n.toFixed(1).replace(/\.0$/, "")}${unit}`;
+      }
+    }
+    return String(value);
+  }
+
   function modelLabel(model) {
     const bits = [model.name];
-    const details = [model.parameters, model.quantization].filter(Boolean).join(" ");
+    const details = [formatParameters(model.parameters), model.quantization].filter(Boolean).join(" ");
     if (details) bits.push(details);
     if (model.fit && model.fit.verdict) bits.push(fitText(model.fit));
     return bits.join(" · ");
@@ -742,7 +755,7 @@
       badge.hidden = true;
     }
     const facts = model
-      ? [model.parameters, model.quantization, formatSize(model.size), model.context_length ? `${model.context_length} ctx` : ""]
+      ? [formatParameters(model.parameters), model.quantization, formatSize(model.size), model.context_length ? `${model.context_length} ctx` : ""]
           .filter(Boolean)
           .join(" · ")
       : "";
