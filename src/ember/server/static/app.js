@@ -803,6 +803,8 @@
     els.setTemperature.value = settings.temperature ?? "";
     els.setMaxTokens.value = settings.max_tokens ?? "";
     els.setNumCtx.value = settings.num_ctx ?? "";
+    const model = state.models.find((m) => m.name === selectedModelName());
+    els.setNumCtx.placeholder = model && model.context_length ? `model default (${model.context_length})` : "model default";
     const conv = state.conversation;
     els.exportLinks.hidden = !conv;
     if (conv) {
