@@ -87,7 +87,7 @@ def test_send_streams_and_history_survives_reload(page: Any) -> None:
 
     # The title is written by the model after the first answer; the page picks it up.
     expect(page.locator("#chat-title")).not_to_have_text(
-        re.compile(r"^(New|Untitled) chat$"), timeout=30_000
+        re.compile(r"^(New|Untitled) chat$"), timeout=60_000
     )
     title = page.locator("#chat-title").text_content()
     expect(page.locator(".conv-item.active .conv-title")).to_have_text(title)
@@ -114,16 +114,16 @@ def test_stop_keeps_the_partial_answer(page: Any) -> None:
     expect(answer).to_have_attribute("data-status", "incomplete")
     expect(answer.locator(".badge")).to_have_text("incomplete")
     expect(page.get_by_role("button", name="Send message")).to_be_visible()
-    seen = " ".join(page.evaluate(LAST_ANSWER_TEXT).split())
+    seen = re.sub(r"\W", "", page.evaluate(LAST_ANSWER_TEXT))  # words, not Markdown marks
 
     page.reload()
     page.wait_for_selector("html[data-ready='true']")
     answer = last_answer(page)
     expect(answer).to_have_attribute("data-status", "incomplete", timeout=15_000)
     expect(answer.locator(".badge")).to_have_text("incomplete")
-    saved = " ".join(answer.locator(".msg-body").text_content().split())
-    assert len(saved) >= 40
-    assert saved[:30] == seen[:30]
+    saved = answer.locator(".msg-body").text_content()
+    assert len(saved.strip()) >= 40
+    assert re.sub(r"\W", "", saved)[:20] == seen[:20]
     expect(page.locator(".msg-user .user-text")).to_have_text(LONG_PROMPT)
 
 

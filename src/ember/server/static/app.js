@@ -57,6 +57,7 @@
     stream: null, // {controller, conversationId, assistantId}
     searchQuery: "",
     pollTimer: null,
+    stopped: new Set(), // answers stopped here: incomplete, whatever the server says yet
   };
 
   const $ = (id) => document.getElementById(id);
@@ -357,6 +358,7 @@
         if (state.conversation && state.conversation.id === conv.id) newChat();
         await loadConversations();
       } catch (error) {
+        item.classList.remove("editing");
         reportError(error);
       }
     });
@@ -390,6 +392,9 @@
   function showView(view, options) {
     state.conversation = view.conversation;
     state.messages = view.messages;
+    for (const message of state.messages) {
+      if (message.status === "streaming" && state.stopped.has(message.id)) message.status = "incomplete";
+    }
     renderAll(options);
     schedulePollIfStreamingElsewhere();
   }
@@ -804,7 +809,7 @@
     els.setMaxTokens.value = settings.max_tokens ?? "";
     els.setNumCtx.value = settings.num_ctx ?? "";
     const model = state.models.find((m) => m.name === selectedModelName());
-    els.setNumCtx.placeholder = model && model.context_length ? `model default (${model.context_length})` : "model default";
+    els.setNumCtx.placeholder = model && model.context_length ? `default (${model.context_length})` : "model default";
     const conv = state.conversation;
     els.exportLinks.hidden = !conv;
     if (conv) {
@@ -1049,6 +1054,7 @@
       }
     } finally {
       const aborted = controller.signal.aborted;
+      const stoppedId = aborted ? state.stream.assistantId : null;
       state.stream = null;
       state.messages = state.messages.filter((m) => m.id !== "pending-user" || !stored);
       if (!stored && restore !== null && !els.prompt.value) {
@@ -1066,6 +1072,10 @@
       renderComposer();
       if (finished && !aborted) {
         await syncAfterStream(conversationId);
+      } else if (stoppedId) {
+        // The server keeps what it had written: show it (rendered) once it has.
+        state.stopped.add(stoppedId);
+        setTimeout(() => syncAfterStream(conversationId), 600);
       }
       refreshListQuietly();
       if (finished) {
