@@ -1,0 +1,56 @@
+"""Unit conversions through pint (its default unit definitions, loaded on first use)."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from ember.tools.registry import ToolError
+
+_ALIASES = {
+    "celsius": "degC", "°c": "degC", "c": "degC", "degrees celsius": "degC",
+    "fahrenheit": "degF", "°f": "degF", "f": "degF", "degrees fahrenheit": "degF",
+    "kelvin": "kelvin", "k": "kelvin", "kph": "km/h", "kmh": "km/h",
+}  # fmt: skip
+
+
+@functools.lru_cache(maxsize=1)
+def _registry() -> Any:
+    import pint
+
+    return pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
+
+
+def _unit(name: str) -> str:
+    key = name.strip()
+    return _ALIASES.get(key.lower(), key)
+
+
+def convert_units(value: float, from_unit: str, to_unit: str) -> str:
+    """Convert a quantity from one unit to another (length, mass, volume, temperature,
+    speed, time, data, ...).
+
+    Args:
+        value: The number to convert, e.g. 5.
+        from_unit: The unit it is in, e.g. "miles", "kg", "degF", "km/h".
+        to_unit: The unit wanted, e.g. "km", "pound", "degC", "mph".
+    """
+    import pint
+
+    ureg = _registry()
+    try:
+        quantity = ureg.Quantity(value, _unit(from_unit))
+        result = quantity.to(_unit(to_unit))
+    except pint.errors.UndefinedUnitError as e:
+        raise ToolError(
+            f"unknown unit {e.unit_names!s}; try a plain name like 'km' or 'pound'"
+        ) from None
+    except pint.errors.DimensionalityError:
+        raise ToolError(
+            f"cannot convert {from_unit} to {to_unit}: they measure different things"
+        ) from None
+    except (pint.errors.PintError, ValueError, AttributeError, TypeError) as e:
+        raise ToolError(f"cannot convert {from_unit!r} to {to_unit!r}: {e}") from None
+    magnitude = float(result.magnitude)
+    text = f"{magnitude:.10g}" if abs(magnitude) < 1e15 else f"{magnitude:.6e}"
+    return f"{text} {result.units:~P}".strip()
