@@ -104,6 +104,29 @@ class Settings(BaseSettings):
         description="Generation requests admitted at once (running plus queued); beyond "
         "this the server answers 503 with Retry-After instead of queueing without bound.",
     )
+    context_length: int | None = Field(
+        default=None,
+        ge=256,
+        description="Tokens one request may use (prompt + answer) for every loaded model; "
+        "empty: the largest that fits this machine (`ember fit` shows it).",
+    )
+    threads: int | None = Field(
+        default=None,
+        ge=1,
+        description="CPU threads llama.cpp uses; empty: the physical cores.",
+    )
+    parallel: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        description="Requests one model serves at once (slots); empty: chosen by fit (4 "
+        "when memory allows).",
+    )
+    gpu_layers: int | None = Field(
+        default=None,
+        ge=0,
+        description="Layers offloaded to the GPU; empty: all that fit (0 without a GPU build).",
+    )
     max_output_tokens: int | None = Field(
         default=None,
         ge=1,

@@ -12,6 +12,7 @@ later), so no caller classifies errors by matching message text.
     ├── ModelExistsError            409  the target name of a copy is taken
     ├── NotAGGUFError               422  the file is not a readable GGUF model
     ├── IntegrityError              422  a download or file does not match its sha256
+    ├── ModelWontFitError           422  a model cannot fit this machine's memory
     ├── DownloadError               502  a source failed while downloading
     ├── SourceUnavailableError      503  a source cannot be reached at all
     └── InsufficientDiskError       507  not enough free disk for a download or import
@@ -88,3 +89,8 @@ class SourceUnavailableError(EmberError):
 class InsufficientDiskError(EmberError):
     status = 507
     code = "insufficient_disk"
+
+
+class ModelWontFitError(EmberError):
+    status = 422
+    code = "model_wont_fit"

@@ -11,7 +11,19 @@ from typing import Annotated
 import typer
 
 from ember import __version__
-from ember.cli import bench, chat, config_cmd, docs_cmd, import_cmd, keys, models, run, serve
+from ember.cli import (
+    bench,
+    chat,
+    config_cmd,
+    docs_cmd,
+    doctor,
+    fit_cmd,
+    import_cmd,
+    keys,
+    models,
+    run,
+    serve,
+)
 from ember.cli.browser import can_open_browser, open_when_ready
 from ember.cli.context import CliState, get_state
 from ember.cli.render import console, print_error
@@ -35,6 +47,8 @@ keys.register(app)
 chat.register(app)
 import_cmd.register(app)
 docs_cmd.register(app)
+fit_cmd.register(app)
+doctor.register(app)
 
 
 def _version(value: bool) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -17,13 +18,22 @@ from ember.runtime import Runtime, build
 class CliState:
     home: Path | None = None
     debug: bool = False
+    # Settings given as command flags (ember serve --ctx …); set before settings() is read.
+    overrides: dict[str, Any] = field(default_factory=dict)
     _settings: Settings | None = field(default=None, repr=False)
     _runtime: Runtime | None = field(default=None, repr=False)
 
     def settings(self) -> Settings:
         if self._settings is None:
-            self._settings = load_settings(home=self.home)
+            self._settings = load_settings(home=self.home, **self.overrides)
         return self._settings
+
+    def override(self, **values: Any) -> None:
+        """Flags that override settings for this command (None: not given)."""
+        given = {k: v for k, v in values.items() if v is not None}
+        if given and self._runtime is None:
+            self.overrides.update(given)
+            self._settings = None
 
     def runtime(self) -> Runtime:
         if self._runtime is None:

@@ -35,11 +35,22 @@ def pull(
     name: Annotated[
         str | None, typer.Option("--name", "-n", help="Store the model under this name.")
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Download even if the model will not fit here.")
+    ] = False,
 ) -> None:
-    """Download or import a model; resumes interrupted downloads and verifies sha256."""
+    """Download or import a model; resumes interrupted downloads and verifies sha256.
+
+    A model that cannot fit this machine's memory is refused before the download
+    (with the numbers and models that do fit); --force downloads it anyway.
+    """
+    from ember.fit.pull_check import FitPullCheck
+    from ember.hardware import probe_machine
+
     runtime = get_state(ctx).runtime()
+    check = None if force else FitPullCheck(probe_machine(runtime.settings.home))
     with RichProgress() as progress:
-        record = runtime.models.pull(model, name=name, progress=progress)
+        record = runtime.models.pull(model, name=name, progress=progress, check=check)
     console.print(
         f"[green]✓[/] {record.name}  {human_size(record.size)}  {record.digest[:19]}",
         highlight=False,

@@ -11,7 +11,6 @@ import typer
 from ember.cli.context import get_state
 from ember.cli.render import err_console
 from ember.engine.base import Engine, GenerateRequest, SamplingParams, Usage
-from ember.engine.llamacpp import LoadOptions
 from ember.engine.loader import open_engine
 
 
@@ -32,7 +31,9 @@ def run(
     seed: Annotated[int | None, typer.Option(help="Random seed for reproducible sampling.")] = None,
     system: Annotated[str | None, typer.Option(help="A system prompt.")] = None,
     n_ctx: Annotated[int | None, typer.Option("--ctx", help="Context length in tokens.")] = None,
-    threads: Annotated[int | None, typer.Option(help="CPU threads (default: all cores).")] = None,
+    threads: Annotated[
+        int | None, typer.Option(help="CPU threads (default: the physical cores).")
+    ] = None,
     raw: Annotated[
         bool, typer.Option("--raw", help="Send the prompt as is, without the chat template.")
     ] = False,
@@ -44,13 +45,12 @@ def run(
     if prompt is None and model is not None and any(c.isspace() for c in model):
         model, prompt = None, model  # `ember run "a question"`: the default model answers
     state = get_state(ctx)
+    state.override(context_length=n_ctx, threads=threads, parallel=1)
     state.register_starters()
     runtime = state.runtime()
     record = runtime.models.get(model or runtime.settings.default_model)
     text = prompt if prompt not in (None, "-") else sys.stdin.read()
-    engine = open_engine(
-        record, runtime.settings, LoadOptions(n_ctx=n_ctx, n_slots=1, n_threads=threads)
-    )
+    engine = open_engine(record, runtime.settings)  # the fit plan, with the flags above
     try:
         sampling = SamplingParams(temperature=temperature, seed=seed)
         if raw:

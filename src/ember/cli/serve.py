@@ -23,6 +23,20 @@ def serve(
     port: Annotated[
         int | None, typer.Option(help="Port (default 11435; 11434 stands in for Ollama).")
     ] = None,
+    n_ctx: Annotated[
+        int | None,
+        typer.Option("--ctx", help="Context tokens per request (default: what fits here)."),
+    ] = None,
+    threads: Annotated[
+        int | None, typer.Option(help="CPU threads (default: the physical cores).")
+    ] = None,
+    parallel: Annotated[
+        int | None, typer.Option(help="Requests one model serves at once (default: fit).")
+    ] = None,
+    gpu_layers: Annotated[
+        int | None,
+        typer.Option("--gpu-layers", help="Layers on the GPU (default: all that fit)."),
+    ] = None,
 ) -> None:
     """Serve the OpenAI (/v1) and Ollama (/api) APIs.
 
@@ -34,6 +48,7 @@ def serve(
     from ember.server.auth import key_required
 
     state = get_state(ctx)
+    state.override(context_length=n_ctx, threads=threads, parallel=parallel, gpu_layers=gpu_layers)
     settings = state.settings()
     bind_host = host or settings.host
     bind_port = port or settings.port

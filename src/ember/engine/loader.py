@@ -3,21 +3,53 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from dataclasses import replace
 
 from ember.config import Settings
 from ember.engine.llamacpp import LlamaCppEngine, LoadOptions
 from ember.engine.llamacpp.embedder import LlamaCppEmbedder
+from ember.engine.llamacpp.native import ModelLoadError
 from ember.engine.pool import Closable, EnginePool
+from ember.fit.options import load_options, pool_budget
+from ember.fit.plan import LoadPlan, fit
+from ember.hardware import Machine, probe_machine
 from ember.models.store import ModelRecord, ModelStore
+
+
+def plan_for(record: ModelRecord, settings: Settings, machine: Machine | None = None) -> LoadPlan:
+    """The fit plan for ``record`` here, with the settings' overrides (--ctx, --threads…)."""
+    if record.info is None:
+        raise ModelLoadError(
+            f"{record.name} has no readable GGUF metadata", hint=f"`ember pull {record.name}`"
+        )
+    return fit(
+        machine or probe_machine(settings.home),
+        record.info,
+        name=record.name,
+        want_ctx=settings.context_length,
+        want_slots=settings.parallel,
+        want_threads=settings.threads,
+        want_gpu_layers=settings.gpu_layers,
+    )
+
+
+def planned_options(record: ModelRecord, settings: Settings) -> LoadOptions:
+    """LoadOptions from the fit plan; a plan that does not fit is refused with its reason."""
+    plan = plan_for(record, settings)
+    if not plan.fits:
+        raise ModelLoadError(
+            f"{record.name} {plan.reason}",
+            hint="`ember fit` lists models that fit; a smaller --ctx may help",
+        )
+    return load_options(plan)
 
 
 def open_engine(
     record: ModelRecord, settings: Settings, options: LoadOptions | None = None
 ) -> LlamaCppEngine:
-    """Load ``record`` for generation; conversation KV states live under EMBER_HOME/kv."""
-    opts = options or LoadOptions()
+    """Load ``record`` for generation (with the fit plan unless ``options`` are given);
+    conversation KV states live under EMBER_HOME/kv."""
+    opts = options or planned_options(record, settings)
     if opts.kv_dir is None:
         opts = replace(opts, kv_dir=settings.home / "kv")
     return LlamaCppEngine(record.path, name=record.name, digest=record.digest, options=opts)
@@ -58,19 +90,12 @@ def open_any(
     return engine, record.size + engine.kv_bytes()
 
 
-def total_memory() -> int:
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return 8 << 30
-
-
-def make_pool(store: ModelStore, settings: Settings) -> EnginePool:
-    """The runtime's pool: 3/4 of RAM as the budget until the fit planner sets it."""
+def make_pool(store: ModelStore, settings: Settings, machine: Machine | None = None) -> EnginePool:
+    """The runtime's pool, with the memory budget fit computes for this machine."""
 
     async def opener(key: str) -> tuple[Closable, int]:
         record = store.get(model_name(key))
         for_embedding = key.endswith(EMBEDDING_SUFFIX)
         return await asyncio.to_thread(open_any, record, settings, for_embedding=for_embedding)
 
-    return EnginePool(opener, memory_budget=total_memory() * 3 // 4)
+    return EnginePool(opener, memory_budget=pool_budget(machine or probe_machine(settings.home)))

@@ -33,6 +33,18 @@ class PackageSpec:
 
 
 @dataclass(frozen=True)
+class ModelShape:
+    """A transformer's size as its GGUF header states it, for planning before a download."""
+
+    layers: int
+    embedding: int
+    heads: int
+    kv_heads: int
+    head_dim: int
+    vocab: int
+
+
+@dataclass(frozen=True)
 class CatalogueEntry:
     name: str
     family: str
@@ -47,6 +59,7 @@ class CatalogueEntry:
     description: str
     package: PackageSpec | None
     bits_per_weight: float
+    shape: ModelShape | None = None
 
     def estimated_size(self, quant: str | None = None) -> int:
         """Bytes, estimated from parameters x bits per weight (confirmed at the source later)."""
@@ -101,6 +114,9 @@ def load_catalogue() -> tuple[CatalogueEntry, ...]:
                 description=item.get("description", ""),
                 package=spec,
                 bits_per_weight=bits.get(item["default_quant"].upper(), 5.0),
+                shape=ModelShape(**{k: int(v) for k, v in item["shape"].items()})
+                if "shape" in item
+                else None,
             )
         )
     return tuple(entries)

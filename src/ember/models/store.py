@@ -13,7 +13,7 @@ import sqlite3
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -56,6 +56,18 @@ class ModelRecord:
     @property
     def available(self) -> bool:
         return self.path.is_file()
+
+
+class PullCheck(Protocol):
+    """Refuses (by raising) a model that cannot run here, before it is downloaded."""
+
+    def entry(self, entry: CatalogueEntry) -> None: ...
+
+    def size(self, size: int, what: str) -> None: ...
+
+
+def _no_check(size: int, what: str) -> None:
+    return None
 
 
 class ModelStore:
@@ -110,16 +122,31 @@ class ModelStore:
     # ---------------------------------------------------------------- writing
 
     def pull(
-        self, text: str, *, name: str | None = None, progress: Progress | None = None
+        self,
+        text: str,
+        *,
+        name: str | None = None,
+        progress: Progress | None = None,
+        check: PullCheck | None = None,
     ) -> ModelRecord:
-        """Fetch ``text`` from its source, verify it, and store it under ``name``."""
+        """Fetch ``text`` from its source, verify it, and store it under ``name``.
+
+        ``check`` (the fit planner, injected by the caller) may refuse the model before
+        any byte is downloaded: from the catalogue's numbers, or from the file size a
+        source confirms. Packages and local files are not checked (nothing to download).
+        """
         progress = progress or NullProgress()
         ref, target = self._resolve(text, name)
         source = self.sources.get(ref.kind)
         if source is None:
             raise ModelNotFoundError(f"no source can provide {text!r}")
+        check_size = check.size if check is not None else _no_check
+        entry = find_entry(text) if not text.strip().lower().endswith(".gguf") else None
+        if check is not None and entry is not None and ref.kind not in ("package", "local"):
+            check.entry(entry)
+            check_size = _no_check  # the catalogue's shape was more precise than a size
         with self._client() as http:
-            ctx = PullContext(self.blobs, progress, self.settings, http)
+            ctx = PullContext(self.blobs, progress, self.settings, http, check_size)
             fetched = source.fetch(ref, ctx)
         return self._register(target, source.kind, fetched, progress)
 

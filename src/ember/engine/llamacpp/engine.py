@@ -45,6 +45,12 @@ class LoadOptions:
     # SmolLM2) but its results depend on batch composition, so concurrent answers would
     # differ from single ones at temperature 0. None lets llama.cpp decide.
     flash_attn: bool | None = False
+    # KV cache element type: "f16", or "q8_0" (half the memory; llama.cpp needs flash
+    # attention for a quantized V cache, so q8_0 turns it on).
+    kv_type: str = "f16"
+
+
+KV_TYPES = {"f16": (ll.GGML_TYPE_F16, 2.0), "q8_0": (ll.GGML_TYPE_Q8_0, 34 / 32)}
 
 
 def llama_build_id() -> str:
@@ -83,7 +89,11 @@ class LlamaCppEngine:
         params.n_threads_batch = self.n_threads
         params.kv_unified = True
         params.no_perf = True
-        params.flash_attn_type = {None: -1, True: 1, False: 0}[opts.flash_attn]
+        kv_type, _ = KV_TYPES[opts.kv_type]
+        params.type_k = kv_type
+        params.type_v = kv_type
+        flash = True if opts.kv_type != "f16" else opts.flash_attn
+        params.flash_attn_type = {None: -1, True: 1, False: 0}[flash]
         self.ctx = ll.llama_init_from_model(self.model.ptr, params)
         if not self.ctx:
             raise ModelLoadError(
@@ -192,13 +202,13 @@ class LlamaCppEngine:
         self.scheduler.clear_cache()
 
     def kv_bytes(self) -> int:
-        """Bytes of KV cache this context holds (f16 keys and values, every layer and slot)."""
+        """Bytes of KV cache this context holds (keys and values, every layer and slot)."""
         n_layer = int(ll.llama_model_n_layer(self.model.ptr))
         n_head_kv = int(ll.llama_model_n_head_kv(self.model.ptr))
         n_head = int(ll.llama_model_n_head(self.model.ptr)) or 1
         head_dim = self.model.n_embd // n_head
-        per_token = 2 * n_layer * n_head_kv * head_dim * 2
-        return per_token * self.n_ctx * self.options.n_slots
+        per_token = 2 * n_layer * n_head_kv * head_dim * KV_TYPES[self.options.kv_type][1]
+        return int(per_token * self.n_ctx * self.options.n_slots)
 
     def info(self) -> EngineInfo:
         return EngineInfo(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -36,6 +37,9 @@ class PullContext:
     progress: Progress
     settings: Settings
     http: httpx.Client
+    # Called with a file's size (and what it is) once known, before its bytes are
+    # downloaded; raises to refuse a model that cannot fit (ember pull without --force).
+    check_size: Callable[[int, str], None] = field(default=lambda size, what: None)
 
 
 class Source(Protocol):

@@ -84,6 +84,7 @@ class HuggingFaceSource:
         cached = _from_hf_cache(repo, confirmed, ctx, source_ref)
         if cached is not None:
             return cached
+        ctx.check_size(confirmed.size, f"{repo}/{confirmed.path}")
         return _download(repo, confirmed, ctx, source_ref)
 
 

@@ -96,6 +96,7 @@ class OllamaSource:
                 if sha256_bytes(data) != normalize_digest(lay["digest"]):
                     raise IntegrityError(f"the {key} layer of {ref.raw} failed verification")
                 texts[key] = data.decode("utf-8", errors="replace")
+        ctx.check_size(int(layer["size"]), ref.raw)
         result = download_blob(
             ctx.http,
             f"{base}/v2/{ref.repo}/blobs/{layer['digest']}",
