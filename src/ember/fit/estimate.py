@@ -28,11 +28,11 @@ N_BATCH = 512  # the engine's batch (LoadOptions.n_batch)
 
 # Decode: effective share of the measured copy bandwidth llama.cpp reaches reading
 # weights, and a fixed cost per layer per token (thread hand-offs, small kernels).
-DECODE_EFFICIENCY = 0.70
-DECODE_LAYER_SECONDS = 0.00016
+DECODE_EFFICIENCY = 0.64
+DECODE_LAYER_SECONDS = 0.00022
 GPU_DECODE_EFFICIENCY = 0.6
-# Prompt: quantized matmuls reach about this multiple of numpy's float32 FLOP/s.
-PROMPT_EFFICIENCY = 1.2
+# Prompt: llama.cpp reached ~0.3-0.5 of numpy's float32 matmul FLOP/s on the starters.
+PROMPT_EFFICIENCY = 0.4
 
 
 @dataclass(frozen=True)

@@ -95,7 +95,13 @@ def fit(
             f"asked for {want_ctx:,} tokens but {_name(info, name)} was trained on "
             f"{trained:,}; using {trained:,}"
         )
-    layout = _choose_layout(shape, info, trained, capacity, want_ctx, want_slots)
+    layout = None
+    if vram > 0:  # everything on the GPU is much faster than a split: try that first
+        on_gpu = _choose_layout(shape, info, trained, vram, want_ctx, want_slots, share=0.9)
+        if on_gpu is not None and (on_gpu.chosen or on_gpu.n_ctx >= min(CONTEXT_FLOOR, trained)):
+            layout = on_gpu
+    if layout is None:
+        layout = _choose_layout(shape, info, trained, capacity, want_ctx, want_slots)
     if layout is None:
         return _wont_fit(machine, info, shape, trained, capacity, name, want_ctx, want_slots)
     return _plan(
@@ -110,6 +116,7 @@ def _choose_layout(
     capacity: int | None,
     want_ctx: int | None,
     want_slots: int | None,
+    share: float = GROWTH_SHARE,
 ) -> _Layout | None:
     layouts = [(kv, want_slots or slots) for kv, slots in _LAYOUTS]
     layouts = list(dict.fromkeys(layouts))
@@ -128,7 +135,7 @@ def _choose_layout(
     for kv, slots in layouts:
         largest = _largest_ctx(shape, slots, kv, capacity, cap)
         if largest >= floor:
-            comfortable = _largest_ctx(shape, slots, kv, int(capacity * GROWTH_SHARE), cap)
+            comfortable = _largest_ctx(shape, slots, kv, int(capacity * share), cap)
             return _Layout(max(floor, min(comfortable, largest)), slots, kv)
     kv, slots = layouts[-1]
     largest = _largest_ctx(shape, slots, kv, capacity, cap)

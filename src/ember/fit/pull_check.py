@@ -43,7 +43,7 @@ class FitPullCheck:
         )
         hint = f"models that fit here: {names}; " if names else ""
         return ModelWontFitError(
-            f"{name} will not fit on this machine: {plan.reason}",
+            f"{name} will not fit on this machine: {plan.reason.removeprefix('does not fit: ')}",
             hint=hint + "`ember fit` shows them all; --force downloads it anyway",
         )
 
