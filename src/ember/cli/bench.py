@@ -61,6 +61,93 @@ def engine(
         err_console.print(f"[dim]report written to {output}[/]")
 
 
+@bench_app.command("quality")
+def quality(
+    ctx: typer.Context,
+    models: Annotated[
+        list[str] | None,
+        typer.Option("--model", "-m", help="Models to measure (default: the starters)."),
+    ] = None,
+    modes: Annotated[
+        list[str] | None,
+        typer.Option("--mode", help="no-tools and/or tools (default: both)."),
+    ] = None,
+    families: Annotated[
+        list[str] | None,
+        typer.Option("--family", "-f", help="arithmetic, letters, dates, units (default: all)."),
+    ] = None,
+    per_family: Annotated[int, typer.Option(help="Items generated per family.")] = 60,
+    limit: Annotated[
+        int | None, typer.Option(help="Ask only the first N items of each family.")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Item generator seed.")] = None,
+    tool_choice: Annotated[
+        str, typer.Option(help="required: the first step must call a tool; auto: may answer.")
+    ] = "required",
+    parallel: Annotated[int, typer.Option(help="Items asked at once (batched).")] = 2,
+    max_steps: Annotated[int, typer.Option(help="Tool-call rounds before the answer.")] = 1,
+    result_note: Annotated[
+        bool, typer.Option(help="Tell the model, after a tool result, to answer now.")
+    ] = True,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write the JSON report here (and a .txt beside it)."),
+    ] = None,
+) -> None:
+    """Accuracy on exact-answer questions (arithmetic, letters, dates, units), with and
+    without Ember's built-in tools."""
+    import asyncio
+
+    from ember.bench.quality import MODES, RunOptions, dumps, render_text, report, run_items
+    from ember.bench.quality import run_record as record_of
+    from ember.bench.quality_items import DEFAULT_SEED, FAMILIES, generate
+    from ember.chat.service import ChatService
+    from ember.tools import builtin_registry
+
+    chosen_families = tuple(families or FAMILIES)
+    chosen_modes = modes or list(MODES)
+    for value, allowed in ((chosen_families, FAMILIES), (chosen_modes, MODES)):
+        unknown = set(value) - set(allowed)
+        if unknown:
+            raise typer.BadParameter(f"unknown: {', '.join(sorted(unknown))}")
+    items = generate(per_family, seed or DEFAULT_SEED, chosen_families)
+    if limit is not None:
+        items = [i for i in items if int(i.id.rsplit("-", 1)[1]) <= limit]
+    state = get_state(ctx)
+    state.register_starters()
+    runtime = state.runtime()
+    chat = ChatService(runtime.engines)
+    options = RunOptions(
+        tool_choice=tool_choice, parallel=parallel, max_steps=max_steps, result_note=result_note
+    )
+
+    def tick(outcome: Any) -> None:
+        mark = "✓" if outcome.correct else "✗"
+        err_console.print(
+            f"[dim]  {mark} {outcome.id} {outcome.extracted!s} ({outcome.seconds:.1f} s)[/]"
+        )
+
+    async def measure() -> list[dict[str, Any]]:
+        runs = []
+        for model in models or ["qwen2.5-coder:0.5b", "smollm2:135m"]:
+            for mode in chosen_modes:
+                err_console.print(f"[dim]{model}, {mode}: {len(items)} items…[/]")
+                registry = builtin_registry() if mode == "tools" else None
+                outcomes = await run_items(chat, model, items, registry, options, tick)
+                runs.append(record_of(model, mode, outcomes))
+        return runs
+
+    runs = asyncio.run(measure())
+    data = report(runs, seed=seed or DEFAULT_SEED, per_family=len(items) // len(chosen_families),
+                  options=options)  # fmt: skip
+    text = render_text(data)
+    console.print(text)
+    if output is not None:
+        output.write_text(dumps(data))
+        output.with_suffix(".txt").write_text(text)
+        err_console.print(f"[dim]report written to {output}[/]")
+
+
 def _print(r: dict[str, Any]) -> None:
     table = Table(title=f"{r['model']}", title_justify="left")
     table.add_column("measure")

@@ -140,7 +140,7 @@ async def run_snippet(code: str, limits: CodeLimits | None = None) -> RunOutcome
             output, stopped = await _collect(proc, limits)
         finally:
             _kill_group(proc)
-            await proc.wait()
+            await proc.communicate()  # drains and closes the pipe, reaps the process
         return RunOutcome(output, proc.returncode, stopped)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -197,10 +197,9 @@ def make_run_python(limits: CodeLimits | None = None) -> Callable[[str], object]
     chosen = limits or CodeLimits()
 
     async def run_python(code: str) -> str:
-        """Run a Python program and return what it prints (stdout and stderr).
-
-        Use print() to show results. No network, no files outside a temporary folder,
-        a few seconds of CPU time.
+        """Run a Python program and return what it prints (stdout and stderr); use
+        print() to show results. No network, no files outside a temporary folder, a few
+        seconds of CPU time.
 
         Args:
             code: The complete Python program to run.

@@ -11,6 +11,10 @@ _ALIASES = {
     "celsius": "degC", "°c": "degC", "c": "degC", "degrees celsius": "degC",
     "fahrenheit": "degF", "°f": "degF", "f": "degF", "degrees fahrenheit": "degF",
     "kelvin": "kelvin", "k": "kelvin", "kph": "km/h", "kmh": "km/h",
+    "us gallon": "gallon", "us gallons": "gallon", "us_gallon": "gallon",
+    "imperial gallon": "imperial_gallon", "imperial gallons": "imperial_gallon",
+    "fluid ounce": "fluid_ounce", "fluid ounces": "fluid_ounce", "fl oz": "fluid_ounce",
+    "degree celsius": "degC", "degree fahrenheit": "degF",
 }  # fmt: skip
 
 
@@ -22,7 +26,7 @@ def _registry() -> Any:
 
 
 def _unit(name: str) -> str:
-    key = name.strip()
+    key = " ".join(name.split())
     return _ALIASES.get(key.lower(), key)
 
 
@@ -42,14 +46,14 @@ def convert_units(value: float, from_unit: str, to_unit: str) -> str:
         quantity = ureg.Quantity(value, _unit(from_unit))
         result = quantity.to(_unit(to_unit))
     except pint.errors.UndefinedUnitError as e:
-        raise ToolError(
-            f"unknown unit {e.unit_names!s}; try a plain name like 'km' or 'pound'"
-        ) from None
+        names = e.unit_names if isinstance(e.unit_names, (tuple, list)) else (e.unit_names,)
+        unknown = ", ".join(repr(str(n)) for n in names)
+        raise ToolError(f"unknown unit {unknown}; try a plain name like 'km' or 'pound'") from None
     except pint.errors.DimensionalityError:
         raise ToolError(
             f"cannot convert {from_unit} to {to_unit}: they measure different things"
         ) from None
-    except (pint.errors.PintError, ValueError, AttributeError, TypeError) as e:
+    except (pint.errors.PintError, ValueError, AttributeError, TypeError, AssertionError) as e:
         raise ToolError(f"cannot convert {from_unit!r} to {to_unit!r}: {e}") from None
     magnitude = float(result.magnitude)
     text = f"{magnitude:.10g}" if abs(magnitude) < 1e15 else f"{magnitude:.6e}"
