@@ -13,20 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from ember.cli.app import app, main
-from ember.config import load_settings
-from ember.runtime import build
 
 runner = CliRunner()
-
-
-@pytest.fixture(scope="session")
-def starter_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An Ember home with both starter models registered (done once: Qwen is 491 MB)."""
-    home = tmp_path_factory.mktemp("starter-home")
-    rt = build(load_settings(home=home))
-    rt.models.ensure_starter_models()
-    rt.close()
-    return home
 
 
 def invoke(*args: str) -> tuple[int, str]:

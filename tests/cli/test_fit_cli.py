@@ -14,10 +14,8 @@ from typer.testing import CliRunner
 
 import ember.hardware
 from ember.cli.app import app, main
-from ember.config import load_settings
 from ember.errors import ModelWontFitError
 from ember.hardware import GiB, Machine, speed_probe
-from ember.runtime import build
 from tests.hubs.ollama_registry import RegistryState, ollama_registry
 
 runner = CliRunner()
@@ -25,14 +23,10 @@ runner = CliRunner()
 TINY_MACHINE = Machine(total_ram=256 << 20, available_ram=200 << 20, physical_cores=1)
 
 
-@pytest.fixture(scope="module")
-def fit_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A home with the starter models registered (once: the Qwen file is 491 MB)."""
-    home = tmp_path_factory.mktemp("fit-home")
-    rt = build(load_settings(home=home))
-    rt.models.ensure_starter_models()
-    rt.close()
-    return home
+@pytest.fixture
+def fit_home(starter_home: Path) -> Path:
+    """The session's home with both starter models (registering Qwen is paid once)."""
+    return starter_home
 
 
 @pytest.fixture(autouse=True)

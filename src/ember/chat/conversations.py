@@ -155,14 +155,19 @@ class ConversationStore:
             fields["system"] = system
         if settings is not _UNSET:
             fields["settings"] = json.dumps(settings)
-        if fields:
-            assignments = ", ".join(f"{name} = ?" for name in fields)
-            with self.db.transaction() as tx:
-                tx.execute(
-                    f"UPDATE conversations SET {assignments}, updated_at = {_NOW} WHERE id = ?",
-                    (*fields.values(), conversation_id),
-                )
+        self._set("conversations", conversation_id, fields)
         return self.get(conversation_id)
+
+    def _set(self, table: str, row_id: str, fields: dict[str, Any]) -> None:
+        """Write ``fields`` (column -> value) of one row and stamp ``updated_at``."""
+        if not fields:
+            return
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        with self.db.transaction() as tx:
+            tx.execute(
+                f"UPDATE {table} SET {assignments}, updated_at = {_NOW} WHERE id = ?",
+                (*fields.values(), row_id),
+            )
 
     def delete(self, conversation_id: str) -> None:
         self.get(conversation_id)
@@ -225,14 +230,7 @@ class ConversationStore:
             fields["status"] = status
         if meta is not None:
             fields["meta"] = json.dumps(meta)
-        if not fields:
-            return
-        assignments = ", ".join(f"{name} = ?" for name in fields)
-        with self.db.transaction() as tx:
-            tx.execute(
-                f"UPDATE messages SET {assignments}, updated_at = {_NOW} WHERE id = ?",
-                (*fields.values(), message_id),
-            )
+        self._set("messages", message_id, fields)
 
     def message(self, message_id: str) -> StoredMessage:
         row = self.db.query_one("SELECT * FROM messages WHERE id = ?", (message_id,))

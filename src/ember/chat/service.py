@@ -172,11 +172,9 @@ class ChatService:
         *,
         truncate: bool = False,
     ) -> tuple[list[list[float]], int]:
-        """Vectors for ``texts`` and the number of tokens they were. A chat model is
-        opened a second time as a mean-pooled embedder, as Ollama allows."""
-        async with self.engines.use(model, keep_alive) as engine:
-            if isinstance(engine, LlamaCppEmbedder):
-                return await _embed(engine, texts, truncate)
+        """Vectors for ``texts`` and the number of tokens they were. Embedding models and
+        chat models alike are opened under their embedding key, so a chat model gets a
+        second, mean-pooled context (as Ollama allows) without loading it for chat."""
         async with self.engines.use(embedding_key(model), keep_alive) as engine:
             return await _embed(engine, texts, truncate)
 
