@@ -3,6 +3,7 @@ Chromium driven by Playwright, shared by the web UI tests of a module."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,18 +11,22 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright import sync_api
 
 from ember.config import load_settings
 from ember.runtime import build
 from tests.server.conftest import serving
-
-sync_api = pytest.importorskip("playwright.sync_api")
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 MODEL = "smollm2:135m"
 OTHER_MODEL = "smollm2:copy"
 EXPORT_FORMAT = "ember.conversation.v1"
 
+if not Path(CHROMIUM).exists() and os.environ.get("CI"):
+    pytest.fail(
+        "Debian's chromium is missing; scripts/check installs it (apt-get install chromium)",
+        pytrace=False,
+    )
 if not Path(CHROMIUM).exists():
     pytest.skip(
         "Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True
