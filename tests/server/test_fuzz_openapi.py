@@ -39,9 +39,7 @@ def api_schema(tmp_path_factory: pytest.TempPathFactory, smollm2_path: Path) -> 
 def test_openapi_document_describes_request_bodies(api_schema: Any) -> None:
     raw = api_schema.raw_schema
     body = raw["paths"]["/v1/chat/completions"]["post"]["requestBody"]
-    assert body["content"]["application/json"]["schema"]["$ref"].endswith(
-        "ChatCompletionRequest"
-    )
+    assert body["content"]["application/json"]["schema"]["$ref"].endswith("ChatCompletionRequest")
     assert "ChatBody" in raw["components"]["schemas"]
 
 

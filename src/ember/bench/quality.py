@@ -21,10 +21,10 @@ from typing import Any
 from ember.bench.quality_check import check
 from ember.bench.quality_items import FAMILIES, QualityItem
 from ember.chat.service import ChatService
-from ember.chat.types import ChatRequest, Message, Tool, ToolChoice
+from ember.chat.types import ChatRequest, Message, ToolChoice
 from ember.engine.base import SamplingParams
 from ember.errors import EmberError
-from ember.tools.registry import ToolRegistry, ToolResult
+from ember.tools.registry import ToolRegistry
 
 SYSTEM = (
     "You are a precise assistant. Answer the user's question. End your reply with a final "
@@ -36,26 +36,6 @@ SYSTEM_TOOLS = (
     "not call another tool: reply with the line 'Answer: ' followed by the result."
 )
 MODES = ("no-tools", "tools")
-# Appended to each successful tool result when ``result_note`` is on. Measured here:
-# with bare results ("1") Qwen2.5-Coder-0.5B repeats the same correct call until the
-# step limit and then writes the call as text; with this note it answers.
-RESULT_NOTE = "(This is the tool's result. Answer the user now; do not call the tool again.)"
-
-
-class NotedResults:
-    """A tool runner that appends :data:`RESULT_NOTE` to successful results."""
-
-    def __init__(self, registry: ToolRegistry) -> None:
-        self.registry = registry
-
-    def tools(self) -> tuple[Tool, ...]:
-        return self.registry.tools()
-
-    async def call(self, name: str, arguments: str | dict[str, Any]) -> ToolResult:
-        result = await self.registry.call(name, arguments)
-        if result.is_error:
-            return result
-        return ToolResult(f"{result.content}\n{RESULT_NOTE}")
 
 
 @dataclass
@@ -102,7 +82,7 @@ async def run_item(
     registry: ToolRegistry | None,
     options: RunOptions,
 ) -> ItemOutcome:
-    from ember.chat.tool_loop import complete_with_tools
+    from ember.chat.tool_loop import RESULT_NOTE, complete_with_tools
 
     start = time.perf_counter()
     request = _request(model, item, registry is not None, options)
@@ -112,8 +92,10 @@ async def run_item(
         if registry is None:
             reply = (await chat.complete(request)).content
         else:
-            runner = NotedResults(registry) if options.result_note else registry
-            result = await complete_with_tools(chat, request, runner, max_steps=options.max_steps)
+            note = RESULT_NOTE if options.result_note else None
+            result = await complete_with_tools(
+                chat, request, registry, max_steps=options.max_steps, result_note=note
+            )
             reply = result.done.content
             calls = [
                 {

@@ -109,9 +109,7 @@ class ChatService:
             messages, trimmed = list(plan.messages), 0
             if request.trim_to_fit:
                 budget = engine.n_ctx - answer_reserve(engine.n_ctx, request.max_tokens)
-                messages, trimmed = trim_to_fit(
-                    messages, lambda ms: len(prompt_tokens(ms)), budget
-                )
+                messages, trimmed = trim_to_fit(messages, lambda ms: len(prompt_tokens(ms)), budget)
             generate = GenerateRequest(
                 prompt_tokens=prompt_tokens(messages),
                 max_tokens=self._capped(request.max_tokens),
@@ -179,9 +177,7 @@ class ChatService:
             return await _embed(engine, texts, truncate)
 
 
-async def _embed(
-    engine: object, texts: list[str], truncate: bool
-) -> tuple[list[list[float]], int]:
+async def _embed(engine: object, texts: list[str], truncate: bool) -> tuple[list[list[float]], int]:
     assert isinstance(engine, LlamaCppEmbedder)
     vectors = await engine.embed(texts, truncate=truncate)
     tokens = sum(min(len(engine.model.tokenize(t)), engine.n_ctx) for t in texts)

@@ -197,7 +197,7 @@ class Scheduler:
             if not free:
                 return
             job = self._waiting.popleft()
-            slot = max(free, key=lambda s: (common_prefix(s.cached, job.tokens), -s.last_used))
+            slot = free[pick_slot([(s.cached, s.last_used) for s in free], job.tokens)]
             try:
                 self._place(slot, job)
             except Exception as exc:  # noqa: BLE001 - a bad request must not stop the others
@@ -421,3 +421,22 @@ class Scheduler:
         written = ll.llama_state_seq_get_data(self.ctx, buf, size, slot.id)
         if written:
             self.kv_store.save(list(slot.cached), bytes(buf)[:written])
+
+
+# How many cached tokens a reused prefix token is worth: reusing a slot throws away what
+# it holds past the shared prefix, so a short request sharing only a system prompt with
+# a long cached one (a tool loop's last step, a title) goes to another slot instead of
+# evicting a prefix the next request would reuse.
+WASTE_WEIGHT = 0.1
+
+
+def pick_slot(candidates: list[tuple[list[int], float]], tokens: list[int]) -> int:
+    """Index of the free slot (cached tokens, last used) to run ``tokens`` in: the most
+    shared prefix, less a tenth of what would be discarded; ties go to the least recent."""
+
+    def score(index: int) -> tuple[float, float]:
+        cached, last_used = candidates[index]
+        shared = common_prefix(cached, tokens)
+        return (shared - WASTE_WEIGHT * (len(cached) - shared), -last_used)
+
+    return max(range(len(candidates)), key=score)
