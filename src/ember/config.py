@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -133,11 +133,44 @@ class Settings(BaseSettings):
         description="Most tokens one answer may generate, whatever the request asks "
         "(empty: until the model stops or its context is full).",
     )
+    embedding_model: str | None = Field(
+        default=None,
+        description="Embedding model for documents (`ember docs`, chat with documents); "
+        "empty: all-minilm-l6-v2, imported from the starter package on first use.",
+    )
+    tools: bool = Field(
+        default=True,
+        description="Offer Ember's tools (calculator, text, dates, units, document search, "
+        "and the MCP servers' tools) in Ember's own chat: the web page and `ember chat`. "
+        "A conversation can turn them off.",
+    )
+    api_tools: bool = Field(
+        default=False,
+        description="Also offer Ember's tools to API callers (/v1/chat/completions, "
+        "/api/chat) whose request brings no tools of its own: Ember runs the calls and "
+        "returns the final answer.",
+    )
+    mcp_servers: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="stdio MCP servers whose tools join Ember's, one table each in "
+        'config.toml: [[mcp_servers]] name = "time", command = ["mcp-server-time"], '
+        "env = {} (optional).",
+    )
     cors_origins: list[str] = Field(
         default_factory=list,
         description="Browser origins allowed to call the APIs from other sites (CORS); "
         "empty: same-origin only. '*' allows any origin.",
     )
+
+    @field_validator("mcp_servers")
+    @classmethod
+    def _check_mcp_servers(cls, servers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        from ember.tools.mcp import McpServerConfig
+
+        names = [McpServerConfig.from_dict(s).name for s in servers]
+        if len(set(names)) != len(names):
+            raise ValueError("two MCP servers have the same name")
+        return servers
 
     @classmethod
     def settings_customise_sources(

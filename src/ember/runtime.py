@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from ember.auth.keys import KeyStore
 from ember.config import Settings
+from ember.documents.embedding import LlamaTextEmbedder, TextEmbedder, embedding_model
+from ember.documents.library import DocumentLibrary
 from ember.engine.loader import make_pool
 from ember.engine.pool import EnginePool
 from ember.models.store import ModelStore
@@ -23,9 +25,11 @@ class Runtime:
     models: ModelStore
     engines: EnginePool
     keys: KeyStore
+    documents: DocumentLibrary  # its embedding model loads on first use
 
     def close(self) -> None:
         self.engines.close()
+        self.documents.close()
         self.db.close()
 
 
@@ -34,10 +38,15 @@ def build(settings: Settings) -> Runtime:
     settings.home.mkdir(parents=True, exist_ok=True)
     db = Database(settings.database_path)
     models = ModelStore(db, settings)
+
+    def embedder() -> TextEmbedder:
+        return LlamaTextEmbedder.for_record(embedding_model(models, settings.embedding_model))
+
     return Runtime(
         settings=settings,
         db=db,
         models=models,
         engines=make_pool(models, settings),
         keys=KeyStore(db),
+        documents=DocumentLibrary(db, embedder),
     )

@@ -41,6 +41,8 @@ def _library(ctx: typer.Context, model: str | None) -> DocumentLibrary:
     from ember.documents.library import DocumentLibrary
 
     runtime = get_state(ctx).runtime()
+    if model is None:
+        return runtime.documents
     return DocumentLibrary(
         runtime.db, lambda: LlamaTextEmbedder.for_record(embedding_model(runtime.models, model))
     )
