@@ -148,6 +148,73 @@ def quality(
         err_console.print(f"[dim]report written to {output}[/]")
 
 
+_QUESTIONS = Path(__file__).resolve().parents[3] / "bench" / "retrieval" / "questions.json"
+
+
+@bench_app.command("retrieval")
+def retrieval(
+    ctx: typer.Context,
+    questions: Annotated[
+        Path | None,
+        typer.Option(help="Questions JSON (default: bench/retrieval/questions.json)."),
+    ] = None,
+    topics: Annotated[
+        list[str] | None,
+        typer.Option("--topic", "-t", help="Ingest only these pydoc topics (default: all)."),
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option("--model", "-m", help="Embedding model (default: all-minilm-l6-v2)."),
+    ] = None,
+    threads: Annotated[
+        int | None, typer.Option(help="Embedding threads (default: all cores).")
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write the JSON report here (and a .txt beside it)."),
+    ] = None,
+) -> None:
+    """Recall@5 and MRR of BM25, vectors and hybrid search on CPython's documentation
+    topics with hand-written questions; ingest speed and query latency. Uses a throwaway
+    database: your document library is untouched."""
+    import tempfile
+
+    from ember.bench.retrieval import corpus, dumps, load_questions, render_text, run
+    from ember.documents.embedding import LlamaTextEmbedder, TextEmbedder, embedding_model
+    from ember.documents.library import DocumentLibrary
+    from ember.errors import EmberError
+    from ember.storage import Database
+
+    path = questions or _QUESTIONS
+    if not path.is_file():
+        raise EmberError(f"no questions file at {path}", hint="pass --questions PATH")
+    items = load_questions(path)
+    texts = corpus(topics)
+    runtime = get_state(ctx).runtime()
+    record = embedding_model(runtime.models, model or runtime.settings.embedding_model)
+
+    def embedder() -> TextEmbedder:
+        pooling = record.info.pooling if record.info else None
+        return LlamaTextEmbedder(record.path, name=record.name, pooling=pooling, n_threads=threads)
+
+    with tempfile.TemporaryDirectory(prefix="ember-bench-retrieval-") as tmp:
+        db = Database(Path(tmp) / "bench.db")
+        library = DocumentLibrary(db, embedder)
+        try:
+            data = run(library, texts, items, Path(tmp) / "topics",
+                       progress=lambda m: err_console.print(f"[dim]{m}[/]"))  # fmt: skip
+            data["embedding_threads"] = threads or os.cpu_count()
+        finally:
+            library.close()
+            db.close()
+    text = render_text(data)
+    console.print(text, highlight=False, soft_wrap=True)
+    if output is not None:
+        output.write_text(dumps(data))
+        output.with_suffix(".txt").write_text(text)
+        err_console.print(f"[dim]report written to {output}[/]")
+
+
 def _print(r: dict[str, Any]) -> None:
     table = Table(title=f"{r['model']}", title_justify="left")
     table.add_column("measure")
