@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI
 from pydantic import BaseModel
 
+from ember.server.routes_documents import UPLOAD_SCHEMA, SearchBody
 from ember.server.wire_ollama_models import (
     ChatBody,
     CopyBody,
@@ -42,6 +43,11 @@ REQUEST_BODIES: dict[tuple[str, str], type[BaseModel]] = {
     ("/api/pull", "post"): PullBody,
     ("/api/delete", "delete"): DeleteBody,
     ("/api/copy", "post"): CopyBody,
+    ("/api/documents/search", "post"): SearchBody,
+}
+# Bodies that are not JSON: (path, method) -> (media type, schema).
+OTHER_BODIES: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
+    ("/api/documents", "post"): ("multipart/form-data", UPLOAD_SCHEMA),
 }
 
 REF = "#/components/schemas/{model}"
@@ -61,6 +67,10 @@ def with_request_bodies(document: dict[str, Any]) -> dict[str, Any]:
             "required": True,
             "content": {"application/json": {"schema": {"$ref": REF.format(model=model.__name__)}}},
         }
+    for (path, method), (media_type, raw) in OTHER_BODIES.items():
+        operation = document.get("paths", {}).get(path, {}).get(method)
+        if operation is not None:
+            operation["requestBody"] = {"required": True, "content": {media_type: {"schema": raw}}}
     return document
 
 

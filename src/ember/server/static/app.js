@@ -8,6 +8,7 @@
 
 (() => {
   const API = "/ember/api";
+  const DOCS_API = "/api/documents";
   const THEME_KEY = "ember.theme";
   const TITLE_REFRESH_MS = [2500, 6000];
   const SVG_NS = "http://www.w3.org/2000/svg";
@@ -58,6 +59,9 @@
     searchQuery: "",
     pollTimer: null,
     stopped: new Set(), // answers stopped here: incomplete, whatever the server says yet
+    collections: [], // the document collections on the server: {name, documents}
+    docLimits: null, // {max_file_bytes, max_body_bytes, types} from the server
+    passageShown: null, // the citation whose passage is open
   };
 
   const $ = (id) => document.getElementById(id);
@@ -91,6 +95,7 @@
     left: ["M15 6l-6 6 6 6"],
     right: ["M9 6l6 6-6 6"],
     close: ["M6 6l12 12M18 6L6 18"],
+    file: ["M7 3h7l5 5v13H7z", "M14 3v5h5"],
   };
 
   function icon(name) {
@@ -137,7 +142,9 @@
     let hint = null;
     try {
       const body = await response.json();
-      if (body && body.error) {
+      if (body && typeof body.error === "string") {
+        message = body.error; // Ollama's shape, used under /api
+      } else if (body && body.error) {
         message = body.error.message || message;
         hint = body.error.hint || null;
       }
@@ -147,18 +154,21 @@
     return new ApiError(message, hint, response.status);
   }
 
-  async function api(path, options) {
+  async function request(url, options) {
     const init = { method: "GET", headers: {}, ...(options || {}) };
     if (init.json !== undefined) {
       init.body = JSON.stringify(init.json);
       init.headers["Content-Type"] = "application/json";
       delete init.json;
     }
-    const response = await fetch(API + path, init);
+    const response = await fetch(url, init);
     if (!response.ok) throw await errorOf(response);
     if (response.status === 204) return null;
     return response.json();
   }
+
+  const api = (path, options) => request(API + path, options);
+  const docsApi = (path, options) => request(DOCS_API + path, options);
 
   function reportError(error) {
     if (error && error.name === "AbortError") return;
@@ -432,6 +442,7 @@
     renderMessages(options);
     renderConversationList();
     renderComposer();
+    renderDocBar();
   }
 
   function renderHeader() {
@@ -500,9 +511,11 @@
       );
     }
     const body = el("div", { class: "msg-body markdown" });
-    setAnswerHtml(body, message.html || "");
+    const citations = citationsOf(message);
+    setAnswerHtml(body, message.html || "", citations);
     if (streaming && !message.content) body.append(typingDots());
     node.append(body);
+    if (citations.length) node.append(sourcesNode(citations));
     if (Array.isArray(meta.tool_calls) && meta.tool_calls.length) {
       for (const call of meta.tool_calls) {
         node.append(
@@ -528,9 +541,10 @@
 
   // The one place HTML from outside this file enters the page: the server's rendering
   // of a model answer, already sanitised against an allow-list (server/markdown.py).
-  function setAnswerHtml(body, html) {
+  function setAnswerHtml(body, html, citations) {
     body.innerHTML = html;
     decorateAnswer(body);
+    if (citations && citations.length) decorateCitations(body, citations);
   }
 
   function decorateAnswer(body) {
@@ -1117,6 +1131,431 @@
     if (state.stream) state.stream.controller.abort();
   }
 
+  // -------------------------------------------------------------------- citations
+
+  // An answer from documents carries meta.citations: [{n, chunk_id, path, title, page,
+  // heading, collection, text}]. Its markers ([1], [1][2]) become buttons that open the
+  // passage, and the sources are listed under the answer.
+  const CITE_MARK = /\[(\d{1,3})\]/g;
+
+  function citationsOf(message) {
+    const list = message && message.meta && message.meta.citations;
+    if (!Array.isArray(list)) return [];
+    return list
+      .filter((c) => c && typeof c === "object" && Number.isInteger(c.n))
+      .sort((a, b) => a.n - b.n);
+  }
+
+  function baseName(path) {
+    return String(path || "").split(/[\\/]/).pop() || "";
+  }
+
+  function citationTitle(citation) {
+    return citation.title || baseName(citation.path) || `Source ${citation.n}`;
+  }
+
+  function citationWhere(citation) {
+    const bits = [];
+    if (Number.isInteger(citation.page)) bits.push(`page ${citation.page}`);
+    if (citation.heading) bits.push(citation.heading);
+    if (citation.collection) bits.push(`collection ${citation.collection}`);
+    return bits.join(" · ");
+  }
+
+  function citeButton(citation) {
+    const page = Number.isInteger(citation.page) ? `, page ${citation.page}` : "";
+    const label = `${citationTitle(citation)}${page}`;
+    return el("button", {
+      type: "button",
+      class: "cite",
+      text: String(citation.n),
+      title: label,
+      "aria-label": `Source ${citation.n}: ${label}`,
+      dataset: { n: String(citation.n) },
+      onclick: () => openPassage(citation),
+    });
+  }
+
+  function decorateCitations(body, citations) {
+    const byNumber = new Map(citations.map((c) => [c.n, c]));
+    const nodes = [];
+    const walker = document.createTreeWalker(body, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      if (node.parentElement.closest("pre, code, a, .cite")) continue;
+      CITE_MARK.lastIndex = 0;
+      if (CITE_MARK.test(node.nodeValue)) nodes.push(node);
+    }
+    for (const node of nodes) {
+      const text = node.nodeValue;
+      const out = document.createDocumentFragment();
+      let at = 0;
+      CITE_MARK.lastIndex = 0;
+      for (let match = CITE_MARK.exec(text); match; match = CITE_MARK.exec(text)) {
+        const citation = byNumber.get(Number(match[1]));
+        if (!citation) continue; // not a source of this answer: left as written
+        if (match.index > at) out.append(text.slice(at, match.index));
+        out.append(citeButton(citation));
+        at = match.index + match[0].length;
+      }
+      if (at === 0) continue;
+      if (at < text.length) out.append(text.slice(at));
+      node.replaceWith(out);
+    }
+  }
+
+  function sourcesNode(citations) {
+    const list = el("ol", { class: "sources-list" });
+    for (const citation of citations) {
+      const page = Number.isInteger(citation.page) ? `p. ${citation.page}` : "";
+      list.append(
+        el(
+          "li",
+          {},
+          el(
+            "button",
+            {
+              type: "button",
+              class: "source",
+              title: citation.path || "",
+              "aria-label": `Open source ${citation.n}: ${citationTitle(citation)}${page ? `, ${page}` : ""}`,
+              onclick: () => openPassage(citation),
+            },
+            el("span", { class: "source-n", text: String(citation.n) }),
+            el("span", { class: "source-title", text: citationTitle(citation) }),
+            page ? el("span", { class: "source-page", text: page }) : null,
+            citation.heading ? el("span", { class: "source-heading", text: citation.heading }) : null,
+          ),
+        ),
+      );
+    }
+    return el("section", { class: "sources", "aria-label": "Sources" }, el("span", { class: "sources-label", text: "Sources" }), list);
+  }
+
+  function showPassage(citation, text) {
+    els.passageTitle.textContent = `[${citation.n}] ${citationTitle(citation)}`;
+    els.passageWhere.textContent = citationWhere(citation);
+    els.passagePath.textContent = citation.path || "";
+    els.passageText.textContent = text;
+  }
+
+  async function openPassage(citation) {
+    state.passageShown = citation;
+    const known = typeof citation.text === "string" && citation.text.trim() !== "";
+    showPassage(citation, known ? citation.text : "Loading the passage…");
+    els.passage.classList.toggle("loading", !known);
+    if (!els.passage.open) els.passage.showModal();
+    if (known) return;
+    try {
+      if (!Number.isInteger(citation.chunk_id)) throw new ApiError("This source has no passage to show.");
+      const found = await docsApi(`/passages/${citation.chunk_id}`);
+      if (state.passageShown !== citation) return;
+      const merged = {
+        ...citation,
+        path: citation.path || found.path,
+        page: Number.isInteger(citation.page) ? citation.page : found.page,
+        heading: citation.heading || found.heading,
+        collection: citation.collection || found.collection,
+      };
+      showPassage(merged, found.text);
+    } catch (error) {
+      if (state.passageShown !== citation) return;
+      els.passageText.textContent =
+        error.status === 404
+          ? "This passage is no longer in your documents: it was removed or re-indexed."
+          : error.message || String(error);
+    } finally {
+      if (state.passageShown === citation) els.passage.classList.remove("loading");
+    }
+  }
+
+  function closePassage() {
+    state.passageShown = null;
+    if (els.passage.open) els.passage.close();
+  }
+
+  // -------------------------------------------------------------------- documents
+
+  function chatCollection() {
+    return state.conversation ? `chat-${state.conversation.id}` : null;
+  }
+
+  function collectionLabel(name) {
+    return name === chatCollection() ? "Files of this chat" : name;
+  }
+
+  function attachedCollections() {
+    const { settings } = currentSettings();
+    const names = settings && settings.collections;
+    return Array.isArray(names) ? names.filter((n) => typeof n === "string") : [];
+  }
+
+  function renderDocBar() {
+    const names = attachedCollections();
+    els.docAttached.replaceChildren(
+      ...names.map((name) =>
+        el(
+          "li",
+          { class: "doc-chip", dataset: { name } },
+          el("span", { class: "doc-chip-name", text: collectionLabel(name), title: name }),
+          iconButton("close", `Stop answering from ${collectionLabel(name)}`, () => {
+            setCollections(names.filter((n) => n !== name)).catch(reportError);
+          }),
+        ),
+      ),
+    );
+    els.docsToggle.classList.toggle("active", names.length > 0);
+    if (!els.docsMenu.hidden) renderDocsMenu();
+  }
+
+  // The conversation answers from settings.collections (stored with it).
+  async function setCollections(names) {
+    const unique = [...new Set(names)];
+    if (!state.conversation) {
+      state.draft.settings = { ...state.draft.settings, collections: unique };
+      renderDocBar();
+      return;
+    }
+    const settings = { ...(state.conversation.settings || {}), collections: unique };
+    const view = await api(`/conversations/${state.conversation.id}`, { method: "PATCH", json: { settings } });
+    state.conversation = view.conversation;
+    renderDocBar();
+  }
+
+  async function loadCollections() {
+    const data = await docsApi("/collections");
+    state.collections = data.collections || [];
+    state.docLimits = { max_file_bytes: data.max_file_bytes, max_body_bytes: data.max_body_bytes, types: data.types || [] };
+  }
+
+  function renderDocsMenu() {
+    const attached = attachedCollections();
+    const counts = new Map();
+    for (const c of state.collections) {
+      // Other chats' upload collections would only clutter the list.
+      if (c.name.startsWith("chat-") && c.name !== chatCollection() && !attached.includes(c.name)) continue;
+      counts.set(c.name, c.documents);
+    }
+    for (const name of attached) if (!counts.has(name)) counts.set(name, null);
+    const items = [];
+    for (const [name, count] of counts) {
+      const box = el("input", { type: "checkbox", checked: attached.includes(name), dataset: { name } });
+      box.addEventListener("change", () => {
+        const now = attachedCollections();
+        const next = box.checked ? [...now, name] : now.filter((n) => n !== name);
+        setCollections(next).catch((error) => {
+          box.checked = !box.checked;
+          reportError(error);
+        });
+      });
+      const docs = count === null ? "not found" : `${count} document${count === 1 ? "" : "s"}`;
+      items.push(
+        el(
+          "li",
+          {},
+          el("label", { class: "docs-option" }, box, el("span", { class: "docs-option-name", text: collectionLabel(name), title: name }), el("span", { class: "docs-option-count", text: docs })),
+        ),
+      );
+    }
+    els.docsCollections.replaceChildren(...items);
+    els.docsEmpty.hidden = items.length > 0;
+  }
+
+  async function openDocsMenu() {
+    els.docsMenu.hidden = false;
+    els.docsToggle.setAttribute("aria-expanded", "true");
+    renderDocsMenu();
+    try {
+      await loadCollections();
+      if (!els.docsMenu.hidden) renderDocsMenu();
+    } catch (error) {
+      reportError(error);
+    }
+  }
+
+  function closeDocsMenu() {
+    els.docsMenu.hidden = true;
+    els.docsToggle.setAttribute("aria-expanded", "false");
+  }
+
+  const UPLOAD_DONE = {
+    added: (r) => `added · ${r.chunks} passage${r.chunks === 1 ? "" : "s"}`,
+    updated: (r) => `updated · ${r.chunks} passage${r.chunks === 1 ? "" : "s"}`,
+    unchanged: () => "already added",
+    duplicate: (r) => `already here (${r.detail || "same content"})`,
+  };
+
+  function uploadRow(file) {
+    const bar = el("progress", { max: "1", value: "0", "aria-label": `Upload of ${file.name}` });
+    const status = el("span", { class: "upload-status", text: "waiting" });
+    const row = el(
+      "li",
+      { class: "upload", dataset: { state: "waiting" } },
+      icon("file"),
+      el("span", { class: "upload-name", text: file.name, title: file.name }),
+      el("span", { class: "upload-size", text: formatSize(file.size) }),
+      bar,
+      status,
+    );
+    els.uploads.append(row);
+    els.uploads.hidden = false;
+    const settle = (kind, text) => {
+      row.dataset.state = kind;
+      bar.remove();
+      status.textContent = text;
+      if (kind === "failed") {
+        row.setAttribute("role", "alert");
+        row.append(iconButton("close", `Dismiss ${file.name}`, () => removeUploadRow(row)));
+      } else {
+        setTimeout(() => removeUploadRow(row), 10000);
+      }
+    };
+    return {
+      progress(fraction) {
+        row.dataset.state = "sending";
+        bar.value = fraction;
+        status.textContent = fraction < 1 ? `${Math.round(fraction * 100)}%` : "indexing…";
+      },
+      done(result) {
+        if (result.status === "failed") settle("failed", result.detail || "could not be added");
+        else settle("done", (UPLOAD_DONE[result.status] || (() => result.status))(result));
+      },
+      fail(message) {
+        settle("failed", message);
+      },
+    };
+  }
+
+  function removeUploadRow(row) {
+    row.remove();
+    els.uploads.hidden = els.uploads.children.length === 0;
+  }
+
+  // One file per request: its own progress, and one too big is refused alone.
+  function uploadOne(file, collection, onProgress) {
+    return new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open("POST", DOCS_API);
+      xhr.responseType = "json";
+      xhr.upload.addEventListener("progress", (event) => {
+        if (event.lengthComputable && event.total) onProgress(event.loaded / event.total);
+      });
+      xhr.upload.addEventListener("load", () => onProgress(1));
+      xhr.addEventListener("load", () => {
+        const body = xhr.response;
+        if (xhr.status >= 200 && xhr.status < 300 && body && Array.isArray(body.results)) {
+          resolve(body.results[0] || { status: "failed", detail: "the server sent no result" });
+          return;
+        }
+        const error = body && body.error;
+        const message = typeof error === "string" ? error : (error && error.message) || `${xhr.status} ${xhr.statusText}`;
+        reject(new ApiError(message, null, xhr.status));
+      });
+      xhr.addEventListener("error", () => {
+        reject(new ApiError("the upload was cut off (the server may refuse files this large)"));
+      });
+      const form = new FormData();
+      form.append("collection", collection);
+      form.append("files", file, file.name);
+      xhr.send(form);
+    });
+  }
+
+  function refusal(file) {
+    const limits = state.docLimits;
+    if (!limits) return "";
+    const dot = file.name.lastIndexOf(".");
+    const suffix = dot > 0 ? file.name.slice(dot).toLowerCase() : "";
+    if (limits.types.length && !limits.types.includes(suffix)) {
+      return `${suffix || "files without an extension"} ${suffix ? "files are" : "are"} not supported (supported: ${limits.types.join(", ")})`;
+    }
+    const max = Math.min(limits.max_file_bytes || Infinity, (limits.max_body_bytes || Infinity) - 65536);
+    if (file.size > max) return `${formatSize(file.size)} is over the limit of ${formatSize(max)}`;
+    return "";
+  }
+
+  // Files go to this chat's own collection, which the chat then answers from.
+  async function uploadFiles(files) {
+    if (!files.length) return;
+    let conversation;
+    try {
+      conversation = await ensureConversation();
+      renderDocBar();
+    } catch (error) {
+      reportError(error);
+      return;
+    }
+    const collection = `chat-${conversation.id}`;
+    if (!state.docLimits) await loadCollections().catch(() => {});
+    const rows = files.map(uploadRow);
+    let added = false;
+    for (const [i, file] of files.entries()) {
+      const row = rows[i];
+      const refused = refusal(file);
+      if (refused) {
+        row.fail(refused);
+        continue;
+      }
+      try {
+        const result = await uploadOne(file, collection, (f) => row.progress(f));
+        row.done(result);
+        if (result.status !== "failed") added = true;
+      } catch (error) {
+        row.fail(error.message || String(error));
+      }
+    }
+    if (!added) return;
+    try {
+      if (state.conversation && state.conversation.id === conversation.id && !attachedCollections().includes(collection)) {
+        await setCollections([...attachedCollections(), collection]);
+      }
+      await loadCollections();
+      if (!els.docsMenu.hidden) renderDocsMenu();
+    } catch (error) {
+      reportError(error);
+    }
+  }
+
+  function hasFiles(event) {
+    return Boolean(event.dataTransfer) && Array.from(event.dataTransfer.types || []).includes("Files");
+  }
+
+  function bindDrop() {
+    let depth = 0;
+    const hide = () => {
+      depth = 0;
+      els.dropZone.hidden = true;
+    };
+    els.chat.addEventListener("dragenter", (event) => {
+      if (!hasFiles(event)) return;
+      event.preventDefault();
+      depth += 1;
+      els.dropZone.hidden = false;
+    });
+    els.chat.addEventListener("dragover", (event) => {
+      if (!hasFiles(event)) return;
+      event.preventDefault();
+      event.dataTransfer.dropEffect = "copy";
+    });
+    els.chat.addEventListener("dragleave", (event) => {
+      if (!hasFiles(event)) return;
+      depth = Math.max(0, depth - 1);
+      if (depth === 0) hide();
+    });
+    els.chat.addEventListener("drop", (event) => {
+      if (!hasFiles(event)) return;
+      event.preventDefault();
+      hide();
+      uploadFiles(Array.from(event.dataTransfer.files || []));
+    });
+    // A file dropped elsewhere on the page must not replace the page.
+    for (const type of ["dragover", "drop"]) {
+      window.addEventListener(type, (event) => {
+        if (hasFiles(event)) event.preventDefault();
+      });
+    }
+    window.addEventListener("dragend", hide);
+  }
+
   // ------------------------------------------------------------------------ drawer
 
   function openDrawer() {
@@ -1185,6 +1624,22 @@
       send: $("send"),
       stop: $("stop"),
       toasts: $("toasts"),
+      chat: $("chat"),
+      dropZone: $("drop-zone"),
+      docsToggle: $("docs-toggle"),
+      docAttached: $("doc-attached"),
+      docsMenu: $("docs-menu"),
+      docsCollections: $("docs-collections"),
+      docsEmpty: $("docs-empty"),
+      uploads: $("uploads"),
+      attach: $("attach"),
+      attachFile: $("attach-file"),
+      passage: $("passage"),
+      passageTitle: $("passage-title"),
+      passageWhere: $("passage-where"),
+      passagePath: $("passage-path"),
+      passageText: $("passage-text"),
+      passageClose: $("passage-close"),
     };
     applyTheme(currentTheme());
 
@@ -1240,9 +1695,30 @@
       }
     });
     els.stop.addEventListener("click", stopStream);
+    els.attach.addEventListener("click", () => els.attachFile.click());
+    els.attachFile.addEventListener("change", () => {
+      const files = Array.from(els.attachFile.files || []);
+      els.attachFile.value = "";
+      uploadFiles(files);
+    });
+    els.docsToggle.addEventListener("click", () => {
+      if (els.docsMenu.hidden) openDocsMenu();
+      else closeDocsMenu();
+    });
+    els.passageClose.addEventListener("click", closePassage);
+    els.passage.addEventListener("close", () => {
+      state.passageShown = null;
+    });
+    els.passage.addEventListener("click", (event) => {
+      if (event.target === els.passage) closePassage(); // the backdrop
+    });
+    bindDrop();
     document.addEventListener("keydown", (event) => {
       if (event.key !== "Escape") return;
-      if (state.stream) {
+      if (els.passage.open) return; // the dialog closes itself
+      if (!els.docsMenu.hidden) {
+        closeDocsMenu();
+      } else if (state.stream) {
         event.preventDefault();
         stopStream();
       } else if (!els.settingsPanel.hidden) {
