@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -273,17 +273,21 @@ class DocumentLibrary:
     def search(
         self,
         question: str,
-        collection: str | None = None,
+        collection: str | Sequence[str] | None = None,
         settings: SearchSettings | None = None,
     ) -> list[Hit]:
-        """The best chunks for ``question``: BM25 and vector rankings fused by reciprocal
-        rank; chunks unrelated to the question (cosine below the threshold) are dropped,
-        so an unrelated question retrieves nothing."""
+        """The best chunks for ``question`` in ``collection`` (a name, several, or None
+        for all): BM25 and vector rankings fused by reciprocal rank; chunks unrelated to
+        the question (cosine below the threshold) are dropped, so an unrelated question
+        retrieves nothing."""
         s = settings or SearchSettings()
         where, params = "d.model = ?", [self.embedder.name]
         if collection is not None:
-            where += " AND c.name = ?"
-            params.append(collection)
+            names = [collection] if isinstance(collection, str) else list(collection)
+            if not names:
+                return []
+            where += f" AND c.name IN ({', '.join('?' * len(names))})"
+            params.extend(names)
         rows = self.db.query(
             "SELECT ch.id, ch.embedding FROM doc_chunks ch JOIN documents d ON d.id ="
             f" ch.document_id JOIN doc_collections c ON c.id = d.collection_id WHERE {where}",

@@ -20,6 +20,7 @@ from ember import __version__
 from ember.chat.assistant import Assistant
 from ember.chat.conversations import ConversationStore
 from ember.chat.service import ChatService
+from ember.chat.tool_calls import tool_format
 from ember.errors import EmberError
 from ember.runtime import Runtime
 from ember.server import openapi, web
@@ -32,6 +33,7 @@ from ember.server.routes_ollama import router as ollama_router
 from ember.server.routes_openai import router as openai_router
 from ember.server.routes_ui import router as ui_router
 from ember.server.wire_common import InvalidRequestError
+from ember.tools.toolbox import Toolbox
 
 __all__ = ["BindRefusedError", "check_bind", "create_app", "is_loopback", "render_error"]
 
@@ -40,15 +42,20 @@ def create_app(runtime: Runtime, *, host: str | None = None) -> FastAPI:
     """The app for a server bound to ``host`` (default: the ``host`` setting), which
     decides whether requests need an API key (see server/auth.py)."""
     conversations = ConversationStore(runtime.db)
+    settings = runtime.settings
+    toolbox = Toolbox(
+        enabled=settings.tools, mcp_servers=settings.mcp_servers, documents=runtime.documents
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         conversations.recover_interrupted()  # answers cut off when a server last died
+        await toolbox.start()
         yield
+        await toolbox.aclose()
         runtime.engines.close()
 
     app = FastAPI(title="Ember", version=__version__, lifespan=lifespan)
-    settings = runtime.settings
     metrics = Metrics(runtime.engines)
     app.state.runtime = runtime
     app.state.metrics = metrics
@@ -57,8 +64,15 @@ def create_app(runtime: Runtime, *, host: str | None = None) -> FastAPI:
         on_usage=metrics.observe,
         max_output_tokens=settings.max_output_tokens,
     )
+    app.state.toolbox = toolbox
     app.state.assistant = Assistant(
-        conversations, app.state.chat, default_model=settings.default_model
+        conversations,
+        app.state.chat,
+        default_model=settings.default_model,
+        tools_for=lambda conversation: toolbox.for_settings(
+            conversation.settings,
+            model_knows_tools=knows_tools(runtime, conversation.model or settings.default_model),
+        ),
     )
     app.state.started = time.time()
     # Added first, so it runs inside the limits (its 401s are counted) and inside CORS
@@ -109,6 +123,15 @@ def create_app(runtime: Runtime, *, host: str | None = None) -> FastAPI:
     web.install(app)
     openapi.install(app)
     return app
+
+
+def knows_tools(runtime: Runtime, model: str) -> bool:
+    """Whether the model's chat template teaches tool calls (Ollama's "tools" capability)."""
+    try:
+        info = runtime.models.get(model).info
+    except EmberError:
+        return False
+    return info is not None and tool_format(info.chat_template) == "tagged"
 
 
 def render_error(request: Request, exc: EmberError) -> JSONResponse:

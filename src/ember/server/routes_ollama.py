@@ -13,6 +13,7 @@ from fastapi.responses import StreamingResponse
 
 from ember import __version__
 from ember.chat.grammar import grammar_for
+from ember.chat.tool_calls import tool_format
 from ember.chat.types import ChatDelta, ChatDone, ChatEvent
 from ember.engine.base import Chunk, FinishReason
 from ember.engine.loader import model_name
@@ -22,6 +23,7 @@ from ember.models.store import ModelRecord
 from ember.server import wire_ollama as wire
 from ember.server.pull_progress import PullProgress
 from ember.server.streaming import (
+    chat_events,
     chat_of,
     epoch_seconds,
     json_body,
@@ -57,7 +59,7 @@ async def chat(request: Request) -> Any:
         return await _load_or_unload(request, body.model, body.keep_alive, action, "chat")
     chat_request = resolve_model(runtime_of(request), wire.chat_to_request(body))
     model = body.model
-    events = await started(chat_of(request).stream(chat_request))
+    events = await started(chat_events(request, chat_request))
     if not chat_request.stream:
         async for event in events:
             if isinstance(event, ChatDone):
@@ -105,7 +107,7 @@ async def generate(request: Request) -> Any:
         chunks = await _raw_chunks(request, converted)
     else:
         chat_request = resolve_model(runtime_of(request), converted)
-        chunks = _as_chunks(await started(chat_of(request).stream(chat_request)))
+        chunks = _as_chunks(await started(chat_events(request, chat_request)))
 
     def final(text: str, last: Chunk, streamed: bool) -> dict[str, Any]:
         return wire.generate_response(
@@ -304,7 +306,11 @@ async def show(request: Request) -> dict[str, Any]:
                 f"{arch}.attention.head_count_kv": info.head_count_kv,
             }
         )
-    capabilities = ("embedding",) if info and info.is_embedding_model else ("completion",)
+    capabilities: tuple[str, ...] = (
+        ("embedding",) if info and info.is_embedding_model else ("completion",)
+    )
+    if info is not None and tool_format(info.chat_template) == "tagged":
+        capabilities += ("tools",)
     return wire.show_response(
         details=_details(record),
         model_info=model_info,

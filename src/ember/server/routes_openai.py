@@ -15,6 +15,7 @@ from ember.engine.base import Chunk, TokenLogprob, Usage
 from ember.errors import EmberError
 from ember.server import wire_openai as wire
 from ember.server.streaming import (
+    chat_events,
     chat_of,
     epoch_seconds,
     json_body,
@@ -44,7 +45,7 @@ async def chat_completions(request: Request) -> Any:
         f"chatcmpl-{uuid.uuid4().hex}",
         int(time.time()),
     )
-    events = await started(chat_of(request).stream(chat_request))
+    events = await started(chat_events(request, chat_request))
     if not chat_request.stream:
         logprobs: list[TokenLogprob] = []
         async for event in events:

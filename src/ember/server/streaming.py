@@ -11,9 +11,11 @@ from typing import Any, TypeVar, cast
 from fastapi import Request
 
 from ember.chat.service import ChatService
-from ember.chat.types import ChatDone, ChatRequest
+from ember.chat.tool_loop import run_with_tools
+from ember.chat.types import ChatDelta, ChatDone, ChatRequest
 from ember.errors import EmberError
 from ember.runtime import Runtime
+from ember.tools.toolbox import Toolbox
 
 T = TypeVar("T")
 
@@ -38,6 +40,31 @@ def runtime_of(request: Request) -> Runtime:
 def chat_of(request: Request) -> ChatService:
     chat: ChatService = request.app.state.chat
     return chat
+
+
+async def chat_events(
+    request: Request, chat_request: ChatRequest
+) -> AsyncIterator[ChatDelta | ChatDone]:
+    """The answer's events. With the ``api_tools`` setting on and no tools in the
+    request, Ember's own tools are offered and run here; the caller sees only the text
+    and the final answer."""
+    chat = chat_of(request)
+    toolbox: Toolbox | None = getattr(request.app.state, "toolbox", None)
+    use_tools = (
+        toolbox is not None
+        and runtime_of(request).settings.api_tools
+        and not chat_request.tools
+        and chat_request.tool_choice != "none"
+        and chat_request.response_format.type == "text"
+        and chat_request.n == 1
+    )
+    if not use_tools or toolbox is None:
+        async for event in chat.stream(chat_request):
+            yield event
+        return
+    async for step in run_with_tools(chat, chat_request, toolbox.runner()):
+        if isinstance(step, ChatDelta | ChatDone):
+            yield step
 
 
 def resolve_model(runtime: Runtime, chat_request: ChatRequest) -> ChatRequest:
