@@ -7,6 +7,7 @@ tests build one over a temporary EMBER_HOME and every collaborator can be swappe
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ember.auth.keys import KeyStore
 from ember.config import Settings
@@ -16,6 +17,12 @@ from ember.engine.loader import make_pool
 from ember.engine.pool import EnginePool
 from ember.models.store import ModelStore
 from ember.storage import Database
+
+if TYPE_CHECKING:
+    from ember.chat.assistant import Assistant
+    from ember.chat.conversations import ConversationStore
+    from ember.chat.service import ChatService
+    from ember.tools.toolbox import Toolbox
 
 
 @dataclass
@@ -50,3 +57,44 @@ def build(settings: Settings) -> Runtime:
         keys=KeyStore(db),
         documents=DocumentLibrary(db, embedder),
     )
+
+
+def make_toolbox(runtime: Runtime) -> Toolbox:
+    """The tools of Ember's chat: built-ins, MCP servers (started by ``await
+    toolbox.start()``) and document search, as the settings say."""
+    from ember.tools.toolbox import Toolbox
+
+    s = runtime.settings
+    return Toolbox(enabled=s.tools, mcp_servers=s.mcp_servers, documents=runtime.documents)
+
+
+def make_assistant(
+    runtime: Runtime, store: ConversationStore, chat: ChatService, toolbox: Toolbox
+) -> Assistant:
+    """Ember's own chat (web page, ``ember chat``): stored conversations, tools for models
+    that know them, answers from the documents attached to a conversation."""
+    from ember.chat.assistant import Assistant
+
+    default = runtime.settings.default_model
+    return Assistant(
+        store,
+        chat,
+        default_model=default,
+        tools_for=lambda conversation: toolbox.for_settings(
+            conversation.settings,
+            model_knows_tools=knows_tools(runtime, conversation.model or default),
+        ),
+        documents=runtime.documents,
+    )
+
+
+def knows_tools(runtime: Runtime, model: str) -> bool:
+    """Whether the model's chat template teaches tool calls (Ollama's "tools" capability)."""
+    from ember.chat.tool_calls import tool_format
+    from ember.errors import EmberError
+
+    try:
+        info = runtime.models.get(model).info
+    except EmberError:
+        return False
+    return info is not None and tool_format(info.chat_template) == "tagged"

@@ -26,10 +26,10 @@ class Library:
     """Records which collections each search was scoped to."""
 
     def __init__(self) -> None:
-        self.searches: list[tuple[str, list[str]]] = []
+        self.searches: list[tuple[str, list[str] | None]] = []
 
-    def search(self, question: str, collection: Sequence[str]) -> Sequence[Passage]:
-        self.searches.append((question, list(collection)))
+    def search(self, question: str, collection: Sequence[str] | None) -> Sequence[Passage]:
+        self.searches.append((question, None if collection is None else list(collection)))
         return [Passage("/docs/handbook.pdf", "Holidays: 27 days a year.", page=4)]
 
 
@@ -53,18 +53,20 @@ def test_code_tool_only_when_the_conversation_enables_it() -> None:
     assert "run_python" in names(Toolbox().for_settings({"code_tool": True}))
 
 
-def test_document_search_is_scoped_to_the_attached_collections() -> None:
+def test_api_callers_get_document_search_over_every_collection() -> None:
     library = Library()
     box = Toolbox(documents=library)
     assert "search_documents" not in names(box.for_settings({}))
-    runner = box.for_settings({"collections": ["default", "chat-1"]})
-    assert runner is not None
+    runner = box.for_api()
     assert "search_documents" in names(runner)
     result = asyncio.run(runner.call("search_documents", {"query": "holidays"}))
     assert not result.is_error
     assert "[1] /docs/handbook.pdf, page 4" in result.content
     assert "27 days" in result.content
-    assert library.searches == [("holidays", ["default", "chat-1"])]
+    assert library.searches == [("holidays", None)]
+    scoped = box.runner(collections=["chat-1"])
+    asyncio.run(scoped.call("search_documents", {"query": "pay"}))
+    assert library.searches[-1] == ("pay", ["chat-1"])
 
 
 def test_calls_go_to_the_registry_that_owns_the_tool() -> None:

@@ -10,12 +10,13 @@ saved and marked ``incomplete``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
 
 from ember.chat.conversations import (
     Conversation,
@@ -23,10 +24,24 @@ from ember.chat.conversations import (
     MessageStatus,
     StoredMessage,
 )
+from ember.chat.grounding import (
+    NOT_FOUND,
+    SOURCE_SHARE,
+    Passage,
+    Source,
+    choose_sources,
+    cited,
+    clean_query,
+    estimate_tokens,
+    last_question,
+    needs_rewrite,
+    rewrite_prompt,
+    with_sources,
+)
 from ember.chat.service import ChatService
 from ember.chat.tool_loop import LoopEvent, ToolCallResult, ToolRunner, ToolStep, run_with_tools
 from ember.chat.types import ChatDelta, ChatDone, ChatRequest, Message, ToolCall
-from ember.engine.base import SamplingParams
+from ember.engine.base import SamplingParams, Usage
 from ember.errors import EmberError
 
 TITLE_PROMPT = (
@@ -77,6 +92,21 @@ ReplyEvent = ReplyStarted | ReplyDelta | ReplyToolCalls | ReplyToolResult | Repl
 ToolsFor = Callable[[Conversation], ToolRunner | None]
 
 
+class DocumentSearch(Protocol):
+    """What answering from documents needs of :class:`ember.documents.library.DocumentLibrary`."""
+
+    def search(self, question: str, collection: Sequence[str]) -> Sequence[Passage]: ...
+
+    def whole_document(self, chunk_id: int) -> Sequence[Passage]: ...
+
+
+def attached_collections(settings: dict[str, Any]) -> list[str]:
+    """The document collections a conversation answers from (its ``collections`` setting)."""
+    value = settings.get("collections") or []
+    names = [value] if isinstance(value, str) else value
+    return [str(n) for n in names if str(n).strip()]
+
+
 class Assistant:
     def __init__(
         self,
@@ -86,8 +116,10 @@ class Assistant:
         default_model: str,
         flush_interval: float = 0.25,
         tools_for: ToolsFor | None = None,
+        documents: DocumentSearch | None = None,
     ) -> None:
         self.tools_for = tools_for
+        self.documents = documents
         self.store = store
         self.chat = chat
         self.default_model = default_model
@@ -162,13 +194,8 @@ class Assistant:
         runner = self.tools_for(conversation) if self.tools_for is not None else None
         answer = _Answer(self, conversation.id, request.model, parent_id=question.id)
         yield ReplyStarted(user=user, assistant=answer.start())
-        events: AsyncIterator[LoopEvent] = (
-            run_with_tools(self.chat, request, runner)
-            if runner is not None
-            else self.chat.stream(request)
-        )
         try:
-            async for event in events:
+            async for event in self._events(conversation, request, runner, answer):
                 if isinstance(event, ChatDelta):
                     if not event.content:
                         continue
@@ -191,6 +218,66 @@ class Assistant:
             answer.keep_partial()  # stopped, disconnected or cancelled: keep what was seen
         if answer.finished and not conversation.title and user is not None:
             self._title_later(conversation.id, user.content)
+
+    def _events(
+        self,
+        conversation: Conversation,
+        request: ChatRequest,
+        runner: ToolRunner | None,
+        answer: _Answer,
+    ) -> AsyncIterator[LoopEvent]:
+        """The model's events; with documents attached, it answers from their sources
+        (without tools, so a small model does not wander off the sources), and when
+        nothing relevant is found the answer is :data:`NOT_FOUND`, without the model."""
+        collections = attached_collections(conversation.settings)
+        if collections and self.documents is not None:
+            return self._grounded_events(request, collections, answer)
+        if runner is not None:
+            return run_with_tools(self.chat, request, runner)
+        return self.chat.stream(request)
+
+    async def _grounded_events(
+        self, request: ChatRequest, collections: list[str], answer: _Answer
+    ) -> AsyncIterator[LoopEvent]:
+        answer.sources, answer.retrieval = await self._ground(request, collections)
+        if not answer.sources:
+            yield ChatDelta(content=NOT_FOUND)
+            yield ChatDone("stop", Usage(0, 0, 0, 0.0, 0.0, 0.0), content=NOT_FOUND)
+            return
+        grounded = replace(request, messages=tuple(with_sources(request.messages, answer.sources)))
+        async for event in self.chat.stream(grounded):
+            yield event
+
+    async def _ground(
+        self, request: ChatRequest, collections: list[str]
+    ) -> tuple[list[Source], dict[str, Any]]:
+        """The sources for the question (rewritten first when it is a follow-up)."""
+        assert self.documents is not None
+        library = self.documents
+        question = last_question(request.messages)
+        query = question
+        if needs_rewrite(request.messages):
+            rewrite = ChatRequest(
+                model=request.model,
+                messages=(Message(role="user", content=rewrite_prompt(request.messages)),),
+                sampling=SamplingParams(temperature=0, seed=0),
+                max_tokens=48,
+            )
+            with contextlib.suppress(EmberError):
+                query = clean_query((await self.chat.complete(rewrite)).content, question)
+        hits = await asyncio.to_thread(library.search, query, collections)
+        if not hits and query != question:
+            hits = await asyncio.to_thread(library.search, question, collections)
+        retrieval: dict[str, Any] = {"query": query, "collections": collections}
+        if not hits:
+            return [], {**retrieval, "mode": "none"}
+        n_ctx = await self.chat.context_length(request.model)
+        history = sum(estimate_tokens(m.content) for m in request.messages)
+        budget = max(int(n_ctx * SOURCE_SHARE) - history, 256)
+        sources, mode = await asyncio.to_thread(
+            choose_sources, hits, lambda hit: library.whole_document(hit.chunk_id), budget
+        )
+        return sources, {**retrieval, "mode": mode}
 
     # --------------------------------------------------------------------- titles
 
@@ -303,6 +390,8 @@ class _Answer:
         self.text = ""
         self.flushed_at = time.monotonic()
         self.finished = False
+        self.sources: list[Source] = []  # what the model read from the user's documents
+        self.retrieval: dict[str, Any] | None = None
 
     def start(self) -> StoredMessage:
         self.message = self.store.add_message(
@@ -360,7 +449,12 @@ class _Answer:
     def finish(self, done: ChatDone) -> StoredMessage:
         self.finished = True
         status: MessageStatus = "error" if done.finish_reason == "error" else "complete"
-        return self._close(done.content or self.text, status, _done_meta(done))
+        content = done.content or self.text
+        meta = _done_meta(done)
+        if self.retrieval is not None:
+            meta["retrieval"] = self.retrieval
+            meta["citations"] = [s.citation() for s in cited(content, self.sources)]
+        return self._close(content, status, meta)
 
     def fail(self, error: str) -> StoredMessage:
         self.finished = True

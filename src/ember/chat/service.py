@@ -145,6 +145,11 @@ class ChatService:
                     self._observe(model, chunk.usage)
                 yield chunk
 
+    async def context_length(self, model: str) -> int:
+        """Tokens one request may use with ``model`` (loading it if needed)."""
+        async with self.engines.use(model) as engine:
+            return int(getattr(engine, "n_ctx", 0) or 2048)
+
     async def complete(self, request: ChatRequest) -> ChatDone:
         """The whole answer at once (non-streaming clients)."""
         async for event in self.stream(request):

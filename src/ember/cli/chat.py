@@ -23,6 +23,8 @@ from ember.errors import EmberError
 HELP = """Commands:
   /model [NAME]    switch model (without a name: list them)
   /system [TEXT]   set the system prompt (without text: remove it)
+  /docs [NAMES]    answer from these document collections (`ember docs add`);
+                   without names: stop using documents
   /clear           start a new conversation
   /save [FILE]     save the conversation as Markdown
   /help            this help
@@ -42,6 +44,15 @@ def chat(
     local: Annotated[
         bool, typer.Option("--local", help="Run in this process even if a server is running.")
     ] = False,
+    docs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--docs",
+            "-d",
+            help="Answer from this document collection (`ember docs add`), citing sources; "
+            "repeat for several.",
+        ),
+    ] = None,
 ) -> None:
     """Chat in the terminal. Uses the running Ember server if there is one (the chat then
     shows in the web UI too), otherwise runs the model in this process."""
@@ -56,7 +67,10 @@ def chat(
             state.register_starters()
         backend = LocalBackend(state.runtime())
     try:
-        ChatSession(backend, model, system).run(interactive=sys.stdin.isatty())
+        session = ChatSession(backend, model, system)
+        if docs:
+            session.use_documents(docs)
+        session.run(interactive=sys.stdin.isatty())
     finally:
         backend.close()
 
@@ -66,7 +80,13 @@ class ChatSession:
         self.backend = backend
         self.model = model
         self.system = system
+        self.collections: list[str] = []
         self.conversation = backend.new_conversation(model, system)
+
+    def use_documents(self, collections: list[str]) -> None:
+        """Answer from these collections (none: answer without documents)."""
+        self.collections = collections
+        self.backend.update(self.conversation, settings={"collections": collections})
 
     def run(self, *, interactive: bool) -> None:
         if interactive:
@@ -106,8 +126,17 @@ class ChatSession:
             self.system = arg or None
             self.backend.update(self.conversation, system=self.system)
             console.print("System prompt set." if arg else "System prompt removed.")
+        elif name == "/docs":
+            self.use_documents(arg.split())
+            console.print(
+                f"Answering from: {', '.join(self.collections)}."
+                if self.collections
+                else "Answering without documents."
+            )
         elif name == "/clear":
             self.conversation = self.backend.new_conversation(self.model, self.system)
+            if self.collections:
+                self.use_documents(self.collections)
             console.print("New conversation.")
         elif name == "/save":
             path = Path(arg or "ember-chat.md").expanduser()
@@ -158,7 +187,22 @@ class ChatSession:
             console.print(f"[red]error:[/] {exc}")
             return
         if done is not None:
+            for line in _source_lines(done):
+                console.print(line, style="cyan", highlight=False)
             console.print(_footer(done), style="dim")
+
+
+def _source_lines(message: dict[str, Any]) -> list[str]:
+    """The documents an answer cites, numbered as in the answer."""
+    lines = []
+    for c in message.get("meta", {}).get("citations", ()):
+        where = c.get("path") or c.get("title") or "?"
+        if c.get("page"):
+            where += f", page {c['page']}"
+        if c.get("heading"):
+            where += f" — {c['heading']}"
+        lines.append(f"  [{c.get('n')}] {where}")
+    return lines
 
 
 def _tool_line(tool: dict[str, Any]) -> str:

@@ -107,18 +107,19 @@ class LocalBackend:
     """No server running: the same chat service in this process."""
 
     def __init__(self, runtime: Runtime) -> None:
-        from ember.chat.assistant import Assistant
         from ember.chat.conversations import ConversationStore
         from ember.chat.service import ChatService
+        from ember.runtime import make_assistant, make_toolbox
 
         self.where = "this process"
         self.runtime = runtime
         self.loop = asyncio.new_event_loop()
         store = ConversationStore(runtime.db)
         store.recover_interrupted()
-        self.assistant = Assistant(
-            store, ChatService(runtime.engines), default_model=runtime.settings.default_model
-        )
+        self.toolbox = make_toolbox(runtime)
+        self.loop.run_until_complete(self.toolbox.start())
+        chat = ChatService(runtime.engines)
+        self.assistant = make_assistant(runtime, store, chat, self.toolbox)
 
     def models(self) -> list[str]:
         return [
@@ -160,6 +161,7 @@ class LocalBackend:
 
     def close(self) -> None:
         self.loop.run_until_complete(self.assistant.wait_for_titles())
+        self.loop.run_until_complete(self.toolbox.aclose())
         self.loop.close()
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,19 +101,24 @@ class DocumentLibrary:
         self.db = db
         self._make_embedder = embedder
         self._embedder: TextEmbedder | None = None
+        # One llama.cpp context embeds one batch at a time: the web API, the chat and the
+        # CLI may call from different threads.
+        self._lock = threading.RLock()
         self.spec = spec or ChunkSpec()
         self.max_file_bytes = max_file_bytes
 
     @property
     def embedder(self) -> TextEmbedder:
-        if self._embedder is None:
-            self._embedder = self._make_embedder()
-        return self._embedder
+        with self._lock:
+            if self._embedder is None:
+                self._embedder = self._make_embedder()
+            return self._embedder
 
     def close(self) -> None:
-        if self._embedder is not None:
-            self._embedder.close()
-            self._embedder = None
+        with self._lock:
+            if self._embedder is not None:
+                self._embedder.close()
+                self._embedder = None
 
     # ------------------------------------------------------------ collections
 
@@ -149,7 +155,8 @@ class DocumentLibrary:
         results = []
         for path in files:
             try:
-                results.append(self._add_file(path, cid))
+                with self._lock:
+                    results.append(self._add_file(path, cid))
             except DocumentError as exc:
                 results.append(IngestResult(path, "failed", detail=exc.message))
             if progress is not None:
@@ -280,7 +287,12 @@ class DocumentLibrary:
         for all): BM25 and vector rankings fused by reciprocal rank; chunks unrelated to
         the question (cosine below the threshold) are dropped, so an unrelated question
         retrieves nothing."""
-        s = settings or SearchSettings()
+        with self._lock:
+            return self._search(question, collection, settings or SearchSettings())
+
+    def _search(
+        self, question: str, collection: str | Sequence[str] | None, s: SearchSettings
+    ) -> list[Hit]:
         where, params = "d.model = ?", [self.embedder.name]
         if collection is not None:
             names = [collection] if isinstance(collection, str) else list(collection)
@@ -322,6 +334,15 @@ class DocumentLibrary:
             self._hit(cid, score, similarity[cid], bm25_pos.get(cid), vec_pos.get(cid))
             for cid, score in kept
         ]
+
+    def whole_document(self, chunk_id: int) -> list[Hit]:
+        """Every chunk of the document that holds ``chunk_id``, in document order."""
+        rows = self.db.query(
+            "SELECT id FROM doc_chunks WHERE document_id ="
+            " (SELECT document_id FROM doc_chunks WHERE id = ?) ORDER BY seq",
+            (chunk_id,),
+        )
+        return [self._hit(int(r[0]), 0.0, 0.0, None, None) for r in rows]
 
     def _bm25(self, match: str, where: str, params: list[str], limit: int) -> list[int]:
         if not match:

@@ -17,12 +17,10 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from ember import __version__
-from ember.chat.assistant import Assistant
 from ember.chat.conversations import ConversationStore
 from ember.chat.service import ChatService
-from ember.chat.tool_calls import tool_format
 from ember.errors import EmberError
-from ember.runtime import Runtime
+from ember.runtime import Runtime, make_assistant, make_toolbox
 from ember.server import openapi, web
 from ember.server.auth import ApiKeyAuth, BindRefusedError, check_bind, is_loopback
 from ember.server.limits import RequestLimits, error_response
@@ -33,7 +31,6 @@ from ember.server.routes_ollama import router as ollama_router
 from ember.server.routes_openai import router as openai_router
 from ember.server.routes_ui import router as ui_router
 from ember.server.wire_common import InvalidRequestError
-from ember.tools.toolbox import Toolbox
 
 __all__ = ["BindRefusedError", "check_bind", "create_app", "is_loopback", "render_error"]
 
@@ -43,9 +40,7 @@ def create_app(runtime: Runtime, *, host: str | None = None) -> FastAPI:
     decides whether requests need an API key (see server/auth.py)."""
     conversations = ConversationStore(runtime.db)
     settings = runtime.settings
-    toolbox = Toolbox(
-        enabled=settings.tools, mcp_servers=settings.mcp_servers, documents=runtime.documents
-    )
+    toolbox = make_toolbox(runtime)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -65,15 +60,7 @@ def create_app(runtime: Runtime, *, host: str | None = None) -> FastAPI:
         max_output_tokens=settings.max_output_tokens,
     )
     app.state.toolbox = toolbox
-    app.state.assistant = Assistant(
-        conversations,
-        app.state.chat,
-        default_model=settings.default_model,
-        tools_for=lambda conversation: toolbox.for_settings(
-            conversation.settings,
-            model_knows_tools=knows_tools(runtime, conversation.model or settings.default_model),
-        ),
-    )
+    app.state.assistant = make_assistant(runtime, conversations, app.state.chat, toolbox)
     app.state.started = time.time()
     # Added first, so it runs inside the limits (its 401s are counted) and inside CORS
     # (preflights pass, and refusals carry CORS headers a browser can read).
@@ -123,15 +110,6 @@ def create_app(runtime: Runtime, *, host: str | None = None) -> FastAPI:
     web.install(app)
     openapi.install(app)
     return app
-
-
-def knows_tools(runtime: Runtime, model: str) -> bool:
-    """Whether the model's chat template teaches tool calls (Ollama's "tools" capability)."""
-    try:
-        info = runtime.models.get(model).info
-    except EmberError:
-        return False
-    return info is not None and tool_format(info.chat_template) == "tagged"
 
 
 def render_error(request: Request, exc: EmberError) -> JSONResponse:

@@ -62,7 +62,7 @@ async def chat_events(
         async for event in chat.stream(chat_request):
             yield event
         return
-    async for step in run_with_tools(chat, chat_request, toolbox.runner()):
+    async for step in run_with_tools(chat, chat_request, toolbox.for_api()):
         if isinstance(step, ChatDelta | ChatDone):
             yield step
 

@@ -1,10 +1,11 @@
 """The tools Ember offers in its own chat (and to API callers when allowed).
 
-One :class:`Toolbox` per server: the built-ins, the MCP servers' tools (started once,
-with the server), and per conversation the extras it enables: ``run_python`` when the
-conversation's ``code_tool`` setting is on, and ``search_documents`` over the
-collections attached to it. A conversation's ``tools`` setting (default: the ``tools``
-setting) turns them all off.
+One :class:`Toolbox` per server: the built-ins and the MCP servers' tools (started once,
+with the server); per conversation, ``run_python`` when its ``code_tool`` setting is on.
+A conversation's ``tools`` setting (default: the ``tools`` setting, for models whose
+template teaches tool calls) turns them all off. A conversation with documents attached
+answers from them directly (:mod:`ember.chat.grounding`); ``search_documents`` is for
+API callers (the ``api_tools`` setting), over every collection.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 class CollectionSearch(Protocol):
     """What document search needs of :class:`ember.documents.library.DocumentLibrary`."""
 
-    def search(self, question: str, collection: Sequence[str]) -> Sequence[HitLike]: ...
+    def search(self, question: str, collection: Sequence[str] | None) -> Sequence[HitLike]: ...
 
 
 class ToolSet:
@@ -47,9 +48,9 @@ class ToolSet:
 
 
 class _Scoped:
-    def __init__(self, library: CollectionSearch, collections: Sequence[str]) -> None:
+    def __init__(self, library: CollectionSearch, collections: Sequence[str] | None) -> None:
         self.library = library
-        self.collections = list(collections)
+        self.collections = None if collections is None else list(collections)
 
     def search(self, question: str) -> Sequence[HitLike]:
         return self.library.search(question, self.collections)
@@ -90,11 +91,13 @@ class Toolbox:
         if self._servers is not None:
             await self._servers.aclose()
 
-    def runner(self, *, code: bool = False, collections: Sequence[str] = ()) -> ToolSet:
+    def runner(self, *, code: bool = False, collections: Sequence[str] | None = ()) -> ToolSet:
+        """The tools, with ``run_python`` when ``code``, and ``search_documents`` over
+        ``collections`` (None: all of them; empty: no document search)."""
         parts = [self.builtins, self.mcp]
         if code:
             parts.append(self.code)
-        if collections and self.documents is not None:
+        if (collections is None or collections) and self.documents is not None:
             search = ToolRegistry()
             scoped = _Scoped(self.documents, collections)
             search.register(make_search_documents(scoped), name="search_documents")
@@ -104,14 +107,16 @@ class Toolbox:
     def for_settings(
         self, settings: Mapping[str, Any], *, model_knows_tools: bool = True
     ) -> ToolSet | None:
-        """The tools for a conversation with these settings (``tools``, ``code_tool``,
-        ``collections``), or None when it uses none. Unless the conversation asks for
-        tools, they are offered only to models whose chat template teaches tool calls
-        (measured: SmolLM2-135M answers worse with them, 0% against 10%)."""
+        """The tools for a conversation with these settings (``tools``, ``code_tool``),
+        or None when it uses none. Unless the conversation asks for tools, they are
+        offered only to models whose chat template teaches tool calls (measured:
+        SmolLM2-135M answers worse with them, 0% against 10%)."""
         wanted = settings.get("tools")
         if not (self.enabled and model_knows_tools if wanted is None else wanted):
             return None
-        collections = settings.get("collections") or ()
-        if isinstance(collections, str):
-            collections = (collections,)
-        return self.runner(code=bool(settings.get("code_tool")), collections=collections)
+        return self.runner(code=bool(settings.get("code_tool")))
+
+    def for_api(self) -> ToolSet:
+        """The tools offered to API callers (``api_tools``): the built-ins, the MCP
+        servers' tools and document search over every collection."""
+        return self.runner(collections=None)
