@@ -8,6 +8,7 @@ calls the model must answer (tool_choice ``none``), so a loop always ends.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
@@ -87,8 +88,10 @@ async def run_with_tools(
     """Stream the answer; between steps, :class:`ToolStep` and :class:`ToolCallResult`."""
     offered = request.tools or runner.tools()
     messages = list(request.messages)
+    made: set[tuple[str, str]] = set()
+    answer_now = False
     for step in range(max_steps + 1):
-        choice = request.tool_choice if step < max_steps else "none"
+        choice = "none" if step == max_steps or answer_now else request.tool_choice
         turn = replace(request, messages=tuple(messages), tools=offered, tool_choice=choice)
         done: ChatDone | None = None
         async for event in chat.stream(turn):
@@ -101,6 +104,13 @@ async def run_with_tools(
         if not done.tool_calls:
             yield done
             return
+        keys = {(call.name, _canonical(call.arguments)) for call in done.tool_calls}
+        if keys <= made:
+            # Measured with Qwen2.5-Coder-0.5B: having the result, it asks for the same
+            # call again instead of answering. It already has those results: answer now.
+            answer_now = True
+            continue
+        made |= keys
         yield ToolStep(done)
         results = []
         for call in done.tool_calls:
@@ -110,6 +120,13 @@ async def run_with_tools(
         messages += tool_messages(done, results, result_note)
         if request.tool_choice not in ("auto", "none"):
             request = replace(request, tool_choice="auto")  # forced once, then free
+
+
+def _canonical(arguments: str) -> str:
+    try:
+        return json.dumps(json.loads(arguments), sort_keys=True)
+    except ValueError:
+        return arguments.strip()
 
 
 async def complete_with_tools(

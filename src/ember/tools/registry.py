@@ -114,6 +114,11 @@ class ToolRegistry:
         if isinstance(args, ToolResult):
             return args
         if entry.validator is not None:
+            # Small models copy schema words into the call ("type": "string"): arguments
+            # the tool does not take are dropped, not an error (the grammar forbids them
+            # in forced calls; this is for calls written freely).
+            fields = entry.validator.model_fields
+            args = {k: v for k, v in args.items() if k in fields}
             try:
                 validated = entry.validator.model_validate(args)
             except pydantic.ValidationError as e:

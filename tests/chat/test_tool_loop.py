@@ -1,0 +1,87 @@
+"""The tool loop's decisions, with a scripted model (the real model runs in the e2e tests)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from ember.chat.tool_loop import RESULT_NOTE, complete_with_tools
+from ember.chat.types import ChatDone, ChatRequest, Message, ToolCall
+from ember.engine.base import Usage
+from ember.tools.registry import ToolRegistry
+
+USAGE = Usage(1, 1, 0, 0.0, 0.0, 0.0)
+
+
+def add(a: int, b: int) -> int:
+    """Add two integers.
+
+    Args:
+        a: The first.
+        b: The second.
+    """
+    return a + b
+
+
+class ScriptedChat:
+    """Answers each step with the next scripted ChatDone; records the requests."""
+
+    def __init__(self, *steps: ChatDone) -> None:
+        self.steps = list(steps)
+        self.requests: list[ChatRequest] = []
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[ChatDone]:
+        self.requests.append(request)
+        yield self.steps.pop(0)
+
+
+def call(arguments: str, id: str = "c1") -> ChatDone:
+    return ChatDone("tool_calls", USAGE, (ToolCall(id=id, name="add", arguments=arguments),))
+
+
+def run(chat: ScriptedChat, max_steps: int = 4) -> Any:
+    registry = ToolRegistry()
+    registry.register(add)
+    request = ChatRequest(model="m", messages=(Message(role="user", content="1+2?"),))
+    return asyncio.run(complete_with_tools(chat, request, registry, max_steps=max_steps))  # type: ignore[arg-type]
+
+
+def test_a_repeated_call_is_not_run_again_and_the_model_must_answer() -> None:
+    chat = ScriptedChat(
+        call('{"a": 1, "b": 2}'),
+        call('{"b": 2, "a": 1}', id="c2"),  # the same call, keys in another order
+        ChatDone("stop", USAGE, content="3"),
+    )
+    result = run(chat)
+    assert [outcome.content for _, outcome in result.calls] == ["3"]
+    assert result.done.content == "3"
+    assert [r.tool_choice for r in chat.requests] == ["auto", "auto", "none"]
+    tool_message = chat.requests[1].messages[-1]
+    assert tool_message.role == "tool"
+    assert tool_message.content == f"3\n{RESULT_NOTE}"
+
+
+def test_a_new_call_after_a_result_still_runs() -> None:
+    chat = ScriptedChat(
+        call('{"a": 1, "b": 2}'),
+        call('{"a": 3, "b": 4}', id="c2"),
+        ChatDone("stop", USAGE, content="3 and 7"),
+    )
+    result = run(chat)
+    assert [outcome.content for _, outcome in result.calls] == ["3", "7"]
+
+
+def test_extra_arguments_a_small_model_invents_are_dropped() -> None:
+    chat = ScriptedChat(
+        call('{"a": 1, "b": 2, "type": "string"}'), ChatDone("stop", USAGE, content="3")
+    )
+    result = run(chat)
+    assert not result.calls[0][1].is_error
+    assert result.calls[0][1].content == "3"
+
+
+def test_the_last_step_offers_no_tools() -> None:
+    chat = ScriptedChat(call('{"a": 1, "b": 2}'), ChatDone("stop", USAGE, content="3"))
+    run(chat, max_steps=1)
+    assert [r.tool_choice for r in chat.requests] == ["auto", "none"]
