@@ -6,8 +6,8 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-from ember.chat.tool_loop import RESULT_NOTE, complete_with_tools
-from ember.chat.types import ChatDone, ChatRequest, Message, ToolCall
+from ember.chat.tool_loop import RESULT_NOTE, complete_with_tools, run_with_tools
+from ember.chat.types import ChatDelta, ChatDone, ChatRequest, Message, ToolCall
 from ember.engine.base import Usage
 from ember.tools.registry import ToolRegistry
 
@@ -31,9 +31,13 @@ class ScriptedChat:
         self.steps = list(steps)
         self.requests: list[ChatRequest] = []
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[ChatDone]:
+    async def stream(self, request: ChatRequest) -> AsyncIterator[ChatDelta | ChatDone]:
         self.requests.append(request)
-        yield self.steps.pop(0)
+        step = self.steps.pop(0)
+        if step.content and not step.tool_calls:
+            for i in range(0, len(step.content), 7):
+                yield ChatDelta(content=step.content[i : i + 7])
+        yield step
 
 
 def call(arguments: str, id: str = "c1") -> ChatDone:
@@ -85,3 +89,39 @@ def test_the_last_step_offers_no_tools() -> None:
     chat = ScriptedChat(call('{"a": 1, "b": 2}'), ChatDone("stop", USAGE, content="3"))
     run(chat, max_steps=1)
     assert [r.tool_choice for r in chat.requests] == ["auto", "none"]
+
+
+def test_a_call_written_out_as_the_final_answer_becomes_the_results() -> None:
+    written = '{"name": "add", "arguments": {"a": 1, "b": 2}}'
+    chat = ScriptedChat(
+        call('{"a": 1, "b": 2}'),
+        call('{"a": 1, "b": 2}', id="c2"),
+        ChatDone("stop", USAGE, content=written),
+    )
+    registry = ToolRegistry()
+    registry.register(add)
+    request = ChatRequest(model="m", messages=(Message(role="user", content="1+2?"),))
+
+    async def collect() -> list[Any]:
+        return [e async for e in run_with_tools(chat, request, registry)]  # type: ignore[arg-type]
+
+    events = asyncio.run(collect())
+    shown = "".join(e.content for e in events if isinstance(e, ChatDelta))
+    final = events[-1]
+    assert isinstance(final, ChatDone)
+    assert final.content == shown == "add(a=1, b=2) = 3"
+
+
+def test_a_normal_final_answer_streams_unchanged() -> None:
+    chat = ScriptedChat(call('{"a": 1, "b": 2}'), ChatDone("stop", USAGE, content="The sum is 3."))
+    registry = ToolRegistry()
+    registry.register(add)
+    request = ChatRequest(model="m", messages=(Message(role="user", content="1+2?"),))
+
+    async def collect() -> list[Any]:
+        return [e async for e in run_with_tools(chat, request, registry, max_steps=1)]  # type: ignore[arg-type]
+
+    events = asyncio.run(collect())
+    shown = "".join(e.content for e in events if isinstance(e, ChatDelta))
+    assert shown == "The sum is 3."
+    assert events[-1].content == "The sum is 3."

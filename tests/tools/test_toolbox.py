@@ -53,11 +53,12 @@ def test_code_tool_only_when_the_conversation_enables_it() -> None:
     assert "run_python" in names(Toolbox().for_settings({"code_tool": True}))
 
 
-def test_api_callers_get_document_search_over_every_collection() -> None:
+def test_document_search_over_every_collection_or_some() -> None:
     library = Library()
     box = Toolbox(documents=library)
     assert "search_documents" not in names(box.for_settings({}))
-    runner = box.for_api()
+    assert "search_documents" not in names(box.for_api())
+    runner = box.runner(collections=None)
     assert "search_documents" in names(runner)
     result = asyncio.run(runner.call("search_documents", {"query": "holidays"}))
     assert not result.is_error

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from ember.chat.service import ChatService
+from ember.chat.tool_calls import ToolCallHoldback, parse_tool_calls
 from ember.chat.types import ChatDelta, ChatDone, ChatRequest, Message, Tool, ToolCall
 from ember.errors import EmberError
 
@@ -89,18 +90,30 @@ async def run_with_tools(
     offered = request.tools or runner.tools()
     messages = list(request.messages)
     made: set[tuple[str, str]] = set()
+    answered: list[ToolCallResult] = []
     answer_now = False
     for step in range(max_steps + 1):
         choice = "none" if step == max_steps or answer_now else request.tool_choice
         turn = replace(request, messages=tuple(messages), tools=offered, tool_choice=choice)
+        # The last answer after tool results is held back while it looks like a call:
+        # a small model may write one out as text even when it may not call.
+        holdback = ToolCallHoldback() if choice == "none" and answered else None
         done: ChatDone | None = None
         async for event in chat.stream(turn):
             if isinstance(event, ChatDone):
                 done = event
+            elif holdback is not None and isinstance(event, ChatDelta):
+                shown = holdback.feed(event.content)
+                if shown:
+                    yield ChatDelta(content=shown)
             else:
                 yield event
         if done is None:
             raise EmberError("the generation ended without a result")
+        if holdback is not None:
+            done, tail = _settle_held(done, holdback, offered, answered)
+            if tail:
+                yield ChatDelta(content=tail)
         if not done.tool_calls:
             yield done
             return
@@ -117,9 +130,42 @@ async def run_with_tools(
             result = ToolCallResult(call, await runner.call(call.name, call.arguments))
             results.append(result)
             yield result
+        answered += results
         messages += tool_messages(done, results, result_note)
         if request.tool_choice not in ("auto", "none"):
             request = replace(request, tool_choice="auto")  # forced once, then free
+
+
+def _settle_held(
+    done: ChatDone,
+    holdback: ToolCallHoldback,
+    offered: Sequence[Tool],
+    answered: Sequence[ToolCallResult],
+) -> tuple[ChatDone, str]:
+    """The final answer and the part of it not yet shown. When the model wrote a call
+    out as text instead of answering, the answer is the tool results themselves
+    (exact, which is what the user asked for) rather than JSON."""
+    released = holdback.text[: len(holdback.text) - len(holdback.held())]
+    remaining, calls = parse_tool_calls(holdback.held(), offered)
+    if not calls or remaining.strip():
+        return done, holdback.held()
+    lines = [
+        f"{r.call.name}({_arguments_text(r.call.arguments)}) = {r.result.content}"
+        for r in answered
+        if not r.result.is_error
+    ]
+    tail = "\n".join(lines) or "The tools gave no result."
+    return replace(done, content=released + tail, tool_calls=()), tail
+
+
+def _arguments_text(arguments: str) -> str:
+    try:
+        values = json.loads(arguments)
+    except ValueError:
+        return arguments
+    if not isinstance(values, dict):
+        return arguments
+    return ", ".join(f"{k}={v!r}" if isinstance(v, str) else f"{k}={v}" for k, v in values.items())
 
 
 def _canonical(arguments: str) -> str:
