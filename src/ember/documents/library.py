@@ -209,7 +209,8 @@ class DocumentLibrary:
         chunks = chunk_document(doc, self.embedder.count_tokens, self.spec)
         if not chunks:
             raise DocumentReadError(f"{path.name}: no text found (a scanned PDF needs OCR)")
-        vectors = self.embedder.embed([_embed_text(c) for c in chunks])
+        context = document_context(doc.title, doc.text, path)
+        vectors = self.embedder.embed([_embed_text(c, context) for c in chunks])
         with self.db.transaction() as tx:
             if existing is not None:
                 tx.execute("DELETE FROM documents WHERE id = ?", (existing["id"],))
@@ -381,9 +382,24 @@ class DocumentLibrary:
         )
 
 
-def _embed_text(chunk: Chunk) -> str:
-    """What is embedded: the heading path gives a chunk its context."""
-    return f"{chunk.heading}\n{chunk.text}" if chunk.heading else chunk.text
+def document_context(title: str | None, text: str, path: Path) -> str:
+    """What a chunk is part of: the document's title, else its first line, else its
+    file name (at most 100 characters)."""
+    if title and title.strip():
+        return title.strip()[:100]
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return (first or path.stem)[:100]
+
+
+def _embed_text(chunk: Chunk, context: str) -> str:
+    """What is embedded: the document's title and the chunk's heading path before its
+    text, so a passage that never names its subject still embeds near questions about
+    it. Measured offline on the retrieval benchmark's stored rankings: vector recall@5
+    0.738 -> 0.775 with the title (bench/results, docs/documents.md)."""
+    lines = [context] if context and not chunk.text.startswith(context) else []
+    if chunk.heading and chunk.heading != context:
+        lines.append(chunk.heading)
+    return "\n".join([*lines, chunk.text])
 
 
 __all__ = ["DocumentLibrary", "Hit", "IngestResult", "SearchSettings", "UnsupportedFileError"]
