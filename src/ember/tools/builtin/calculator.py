@@ -29,7 +29,8 @@ APPROX_DIGITS = 20
 def calculator(expression: str) -> str:
     """Evaluate an arithmetic expression exactly: + - * / ** (or ^), parentheses,
     decimals, percentages ("15% of 80", "80 + 15%") and sqrt(). Use it for any
-    calculation instead of computing in your head.
+    calculation instead of computing in your head; for converting units use
+    convert_units.
 
     Args:
         expression: The expression, e.g. "(1234 + 5678) * 3" or "17.5% of 240".

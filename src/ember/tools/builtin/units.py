@@ -31,8 +31,9 @@ def _unit(name: str) -> str:
 
 
 def convert_units(value: float, from_unit: str, to_unit: str) -> str:
-    """Convert a quantity from one unit to another (length, mass, volume, temperature,
-    speed, time, data, ...).
+    """Convert a measurement from one unit to another: "how many inches is 20 cm",
+    "degrees Fahrenheit in Celsius", "hours in seconds", "km in miles" (length, mass,
+    volume, temperature, speed, time, data, ...). Use it for every unit conversion.
 
     Args:
         value: The number to convert, e.g. 5.
