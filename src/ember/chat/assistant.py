@@ -10,13 +10,12 @@ saved and marked ``incomplete``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any
 
 from ember.chat.conversations import (
     Conversation,
@@ -24,18 +23,11 @@ from ember.chat.conversations import (
     MessageStatus,
     StoredMessage,
 )
+from ember.chat.document_sources import DocumentSearch, DocumentSources, attached_collections
 from ember.chat.grounding import (
     NOT_FOUND,
-    SOURCE_SHARE,
-    Passage,
     Source,
-    choose_sources,
     cited,
-    clean_query,
-    estimate_tokens,
-    last_question,
-    needs_rewrite,
-    rewrite_prompt,
     with_sources,
 )
 from ember.chat.service import ChatService
@@ -92,21 +84,6 @@ ReplyEvent = ReplyStarted | ReplyDelta | ReplyToolCalls | ReplyToolResult | Repl
 ToolsFor = Callable[[Conversation], ToolRunner | None]
 
 
-class DocumentSearch(Protocol):
-    """What answering from documents needs of :class:`ember.documents.library.DocumentLibrary`."""
-
-    def search(self, question: str, collection: Sequence[str]) -> Sequence[Passage]: ...
-
-    def whole_document(self, chunk_id: int) -> Sequence[Passage]: ...
-
-
-def attached_collections(settings: dict[str, Any]) -> list[str]:
-    """The document collections a conversation answers from (its ``collections`` setting)."""
-    value = settings.get("collections") or []
-    names = [value] if isinstance(value, str) else value
-    return [str(n) for n in names if str(n).strip()]
-
-
 class Assistant:
     def __init__(
         self,
@@ -119,7 +96,7 @@ class Assistant:
         documents: DocumentSearch | None = None,
     ) -> None:
         self.tools_for = tools_for
-        self.documents = documents
+        self.sources = DocumentSources(chat, documents) if documents is not None else None
         self.store = store
         self.chat = chat
         self.default_model = default_model
@@ -231,16 +208,20 @@ class Assistant:
         (without tools, so a small model does not wander off the sources), and when
         nothing relevant is found the answer is :data:`NOT_FOUND`, without the model."""
         collections = attached_collections(conversation.settings)
-        if collections and self.documents is not None:
-            return self._grounded_events(request, collections, answer)
+        if collections and self.sources is not None:
+            return self._grounded_events(self.sources, request, collections, answer)
         if runner is not None:
             return run_with_tools(self.chat, request, runner)
         return self.chat.stream(request)
 
     async def _grounded_events(
-        self, request: ChatRequest, collections: list[str], answer: _Answer
+        self,
+        sources: DocumentSources,
+        request: ChatRequest,
+        collections: list[str],
+        answer: _Answer,
     ) -> AsyncIterator[LoopEvent]:
-        answer.sources, answer.retrieval = await self._ground(request, collections)
+        answer.sources, answer.retrieval = await sources.find(request, collections)
         if not answer.sources:
             yield ChatDelta(content=NOT_FOUND)
             yield ChatDone("stop", Usage(0, 0, 0, 0.0, 0.0, 0.0), content=NOT_FOUND)
@@ -252,37 +233,6 @@ class Assistant:
             grounded = replace(grounded, sampling=replace(grounded.sampling, temperature=0.0))
         async for event in self.chat.stream(grounded):
             yield event
-
-    async def _ground(
-        self, request: ChatRequest, collections: list[str]
-    ) -> tuple[list[Source], dict[str, Any]]:
-        """The sources for the question (rewritten first when it is a follow-up)."""
-        assert self.documents is not None
-        library = self.documents
-        question = last_question(request.messages)
-        query = question
-        if needs_rewrite(request.messages):
-            rewrite = ChatRequest(
-                model=request.model,
-                messages=(Message(role="user", content=rewrite_prompt(request.messages)),),
-                sampling=SamplingParams(temperature=0, seed=0),
-                max_tokens=48,
-            )
-            with contextlib.suppress(EmberError):
-                query = clean_query((await self.chat.complete(rewrite)).content, question)
-        hits = await asyncio.to_thread(library.search, query, collections)
-        if not hits and query != question:
-            hits = await asyncio.to_thread(library.search, question, collections)
-        retrieval: dict[str, Any] = {"query": query, "collections": collections}
-        if not hits:
-            return [], {**retrieval, "mode": "none"}
-        n_ctx = await self.chat.context_length(request.model)
-        history = sum(estimate_tokens(m.content) for m in request.messages)
-        budget = max(int(n_ctx * SOURCE_SHARE) - history, 256)
-        sources, mode = await asyncio.to_thread(
-            choose_sources, hits, lambda hit: library.whole_document(hit.chunk_id), budget
-        )
-        return sources, {**retrieval, "mode": mode}
 
     # --------------------------------------------------------------------- titles
 

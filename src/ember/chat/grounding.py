@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any, Protocol
 
-from ember.chat.types import Message
+from ember.chat.types import Message, with_system_text
 
 NOT_FOUND = "I don't find this in your documents."
 # Share of the context window the sources may take (the rest: history and the answer).
@@ -203,11 +203,7 @@ def with_sources(messages: Sequence[Message], sources: Sequence[Source]) -> list
     just before the question, in the last user message (where a small model reads
     them best: measured with Qwen2.5-Coder-0.5B, which answered "[2]" alone when the
     sources sat in the system prompt)."""
-    out = list(messages)
-    if out and out[0].role == "system":
-        out[0] = Message(role="system", content=f"{out[0].content}\n\n{INSTRUCTIONS}")
-    else:
-        out.insert(0, Message(role="system", content=INSTRUCTIONS))
+    out = with_system_text(messages, INSTRUCTIONS)
     last = max((i for i, m in enumerate(out) if m.role == "user"), default=None)
     block = sources_block(sources)
     if last is None:

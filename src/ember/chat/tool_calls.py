@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from ember.chat.types import Message, Tool, ToolCall, ToolChoice
+from ember.chat.types import Message, Tool, ToolCall, ToolChoice, with_system_text
 
 ToolFormat = Literal["tagged", "json"]
 
@@ -52,13 +52,7 @@ def tools_system_prompt(tools: Sequence[Tool]) -> str:
 
 def with_tool_prompt(messages: Sequence[Message], tools: Sequence[Tool]) -> list[Message]:
     """``messages`` with the tool description added to (or as) the system message."""
-    prompt = tools_system_prompt(tools)
-    out = list(messages)
-    if out and out[0].role == "system":
-        out[0] = Message(role="system", content=f"{out[0].content}\n\n{prompt}")
-    else:
-        out.insert(0, Message(role="system", content=prompt))
-    return out
+    return with_system_text(messages, tools_system_prompt(tools))
 
 
 def tool_schema(tool: Tool) -> dict[str, Any]:

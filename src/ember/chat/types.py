@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -44,6 +45,16 @@ class Message:
         if self.name:
             out["name"] = self.name
         return out
+
+
+def with_system_text(messages: Sequence[Message], text: str) -> list[Message]:
+    """``messages`` with ``text`` appended to the system message (or as a new one)."""
+    out = list(messages)
+    if out and out[0].role == "system":
+        out[0] = Message(role="system", content=f"{out[0].content}\n\n{text}")
+    else:
+        out.insert(0, Message(role="system", content=text))
+    return out
 
 
 def _template_arguments(arguments: str) -> Any:

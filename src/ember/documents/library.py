@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -358,18 +359,24 @@ class DocumentLibrary:
         )
         return [int(r[0]) for r in rows]
 
-    def _hit(self, cid: int, score: float, sim: float, bm25: int | None, vec: int | None) -> Hit:
-        r = self.db.query_one(
-            "SELECT ch.text, ch.heading, ch.page, ch.start, ch.end, d.path, c.name"
+    def passage(self, chunk_id: int) -> dict[str, Any] | None:
+        """One chunk with its document and collection (what a citation opens), or None."""
+        row = self.db.query_one(
+            "SELECT ch.id, ch.text, ch.heading, ch.page, ch.start, ch.end,"
+            " d.id AS document_id, d.path, d.title, c.name AS collection"
             " FROM doc_chunks ch JOIN documents d ON d.id = ch.document_id"
             " JOIN doc_collections c ON c.id = d.collection_id WHERE ch.id = ?",
-            (cid,),
+            (chunk_id,),
         )
+        return None if row is None else dict(row)
+
+    def _hit(self, cid: int, score: float, sim: float, bm25: int | None, vec: int | None) -> Hit:
+        r = self.passage(cid)
         assert r is not None
         return Hit(
             cid,
             r["path"],
-            r["name"],
+            r["collection"],
             r["text"],
             r["heading"],
             r["page"],

@@ -352,13 +352,7 @@ async def search(request: Request) -> dict[str, Any]:
 @router.get("/passages/{chunk_id}")
 async def passage(chunk_id: IdParam, request: Request) -> dict[str, Any]:
     """One passage by its chunk id (what a citation points at), with its document."""
-    row = library_of(request).db.query_one(
-        "SELECT ch.id, ch.text, ch.heading, ch.page, ch.start, ch.end, d.id AS document_id,"
-        " d.path, d.title, c.name AS collection FROM doc_chunks ch"
-        " JOIN documents d ON d.id = ch.document_id"
-        " JOIN doc_collections c ON c.id = d.collection_id WHERE ch.id = ?",
-        (chunk_id,),
-    )
+    row = library_of(request).passage(chunk_id)
     if row is None:
         raise PassageNotFoundError(
             f"no passage with id {chunk_id}", hint="its document was removed or re-indexed"
