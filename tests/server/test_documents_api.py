@@ -203,3 +203,42 @@ def test_delete_removes_the_document_its_passages_and_its_file(
     assert httpx.delete(f"{url}/api/documents/{document['id']}").status_code == 404
     docs = httpx.get(f"{url}/api/documents", params={"collection": "scratch"}).json()
     assert docs["documents"] == []
+
+
+def test_delete_collection_removes_its_documents_and_uploaded_files(url: str, home: Path) -> None:
+    files = [
+        ("files", ("a.txt", b"Notes on the migration of arctic terns.", "text/plain")),
+        ("files", ("b.txt", b"Notes on the keeping of honey bees.", "text/plain")),
+    ]
+    added = httpx.post(f"{url}/api/documents", files=files, data={"collection": "birds"})
+    paths = [Path(r["document"]["path"]) for r in added.json()["results"]]
+    assert all(p.is_file() for p in paths)
+
+    response = httpx.delete(f"{url}/api/documents/collections/birds")
+    assert response.status_code == 200, response.text
+    assert response.json()["deleted"] == {"name": "birds", "documents": 2}
+    assert not any(p.exists() for p in paths)
+    assert not (home / "uploads" / "birds").exists()
+    names = [c["name"] for c in httpx.get(f"{url}/api/documents/collections").json()["collections"]]
+    assert "birds" not in names
+    assert httpx.delete(f"{url}/api/documents/collections/birds").status_code == 404
+
+
+def test_the_default_collection_cannot_be_deleted(url: str) -> None:
+    response = httpx.delete(f"{url}/api/documents/collections/default")
+    assert response.status_code == 400
+    assert "default collection" in response.json()["error"]
+
+
+def test_deleting_a_conversation_deletes_the_files_uploaded_into_it(url: str, home: Path) -> None:
+    conversation = httpx.post(f"{url}/ember/api/conversations", json={}).json()["conversation"]
+    collection = f"chat-{conversation['id']}"
+    files = [("files", ("trip.txt", b"The ferry to the island leaves at nine.", "text/plain"))]
+    added = httpx.post(f"{url}/api/documents", files=files, data={"collection": collection})
+    path = Path(added.json()["results"][0]["document"]["path"])
+    assert path.is_file()
+
+    assert httpx.delete(f"{url}/ember/api/conversations/{conversation['id']}").status_code == 204
+    assert not path.exists()
+    names = [c["name"] for c in httpx.get(f"{url}/api/documents/collections").json()["collections"]]
+    assert collection not in names

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from ember.cli.context import get_state
 from ember.cli.render import console, human_size
+from ember.errors import EmberError
 
 if TYPE_CHECKING:
     from ember.documents.embedding import TextEmbedder
@@ -129,15 +130,47 @@ def list_docs(
 @docs_app.command("rm")
 def rm(
     ctx: typer.Context,
-    targets: Annotated[list[str], typer.Argument(help="Paths (a folder: all under it) or ids.")],
+    targets: Annotated[
+        list[str] | None,
+        typer.Argument(help="Paths (a folder: all under it) or ids. None: the whole collection."),
+    ] = None,
     collection: CollectionOpt = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Remove a whole collection without asking.")
+    ] = False,
 ) -> None:
-    """Remove documents and their chunks from the index (the files are not touched)."""
-    from ember.documents.library import DocumentLibrary
+    """Remove documents and their passages from the index. Your files are not touched;
+    files uploaded through the web page are deleted with their documents.
 
-    library = DocumentLibrary(get_state(ctx).runtime().db, _no_embedder)
+    `ember docs rm -c NAME` with no paths removes the collection NAME."""
+    from ember.documents.library import DocumentLibrary
+    from ember.documents.uploads import drop_collection, is_upload
+
+    runtime = get_state(ctx).runtime()
+    library = DocumentLibrary(runtime.db, _no_embedder)
+    if not targets:
+        if collection is None:
+            raise EmberError(
+                "name the documents to remove, or a collection with --collection",
+                hint="ember docs list shows them",
+            )
+        if collection not in {name for name, _ in library.collections()}:
+            raise EmberError(f"no collection named {collection!r}", hint="ember docs list")
+        if not yes:
+            typer.confirm(
+                f"Remove the collection {collection!r} and its "
+                f"{len(library.documents(collection))} documents?",
+                abort=True,
+            )
+        count = drop_collection(library, runtime.settings.home, collection)
+        console.print(
+            f"[green]✓[/] removed collection {collection} ({count} documents)", highlight=False
+        )
+        return
     removed = [row for target in targets for row in library.remove(target, collection)]
     for row in removed:
+        if is_upload(runtime.settings.home, Path(row.path)):
+            Path(row.path).unlink(missing_ok=True)
         console.print(f"[green]✓[/] removed {row.path} ({row.collection})", highlight=False)
     if not removed:
         console.print("Nothing matched; see [bold]ember docs list[/].")

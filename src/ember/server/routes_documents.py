@@ -27,6 +27,7 @@ from starlette.formparsers import MultiPartException
 from ember.documents.errors import DocumentError
 from ember.documents.extract import EXTRACTORS, supported
 from ember.documents.library import DEFAULT_COLLECTION, DocumentLibrary, DocumentRow, SearchSettings
+from ember.documents.uploads import drop_collection, is_upload, uploads_root
 from ember.runtime import Runtime
 from ember.server.streaming import json_body, runtime_of
 from ember.server.wire_common import InvalidRequestError, parse_body
@@ -96,10 +97,6 @@ def _lock(request: Request) -> asyncio.Lock:
     if lock is None:
         lock = request.app.state.documents_lock = asyncio.Lock()
     return lock
-
-
-def uploads_root(runtime: Runtime) -> Path:
-    return runtime.settings.home / "uploads"
 
 
 def safe_filename(raw: str) -> str:
@@ -211,7 +208,7 @@ def _store_and_ingest(
     runtime: Runtime, collection: str, files: list[UploadFile]
 ) -> list[dict[str, Any]]:
     library = runtime.documents
-    folder = uploads_root(runtime) / collection
+    folder = uploads_root(runtime.settings.home) / collection
     results: list[dict[str, Any] | None] = []
     saved: list[tuple[int, str, Path, bool]] = []  # (slot, filename, path, existed before)
     taken: set[str] = set()
@@ -307,9 +304,28 @@ async def delete_document(document_id: IdParam, request: Request) -> dict[str, A
         raise DocumentNotFoundError(f"no document with id {document_id}")
     library.remove(row.path, row.collection)
     path = Path(row.path)
-    if path.is_relative_to(uploads_root(runtime).resolve()):
+    if is_upload(runtime.settings.home, path):
         path.unlink(missing_ok=True)
     return {"deleted": document_view(row)}
+
+
+@router.delete("/collections/{name}")
+async def delete_collection(name: str, request: Request) -> dict[str, Any]:
+    """Remove a collection with its documents and passages; files uploaded into it are
+    deleted, files indexed from the user's folders are not touched."""
+    runtime = runtime_of(request)
+    existing_collection(runtime.documents, name)
+    if name == DEFAULT_COLLECTION:
+        raise InvalidRequestError(
+            "the default collection cannot be removed; delete its documents instead",
+            param="name",
+            code="invalid_value",
+        )
+    async with _lock(request):
+        removed = await run_in_threadpool(
+            drop_collection, runtime.documents, runtime.settings.home, name
+        )
+    return {"deleted": {"name": name, "documents": removed}}
 
 
 # ---------------------------------------------------------------------- search

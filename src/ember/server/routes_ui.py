@@ -30,6 +30,7 @@ from ember.chat.assistant import (
     ReplyToolResult,
 )
 from ember.chat.conversations import StoredMessage
+from ember.documents.uploads import conversation_collection, drop_collection
 from ember.errors import EmberError
 from ember.server.markdown import render_markdown
 from ember.server.streaming import json_body, runtime_of, started
@@ -136,7 +137,12 @@ async def update_conversation(conversation_id: str, request: Request) -> dict[st
 
 @router.delete("/conversations/{conversation_id}", status_code=204)
 async def delete_conversation(conversation_id: str, request: Request) -> Response:
+    """Delete a conversation with its messages and the files uploaded into it."""
     assistant_of(request).store.delete(conversation_id)
+    runtime = runtime_of(request)
+    uploads = conversation_collection(conversation_id)
+    if uploads in {name for name, _ in runtime.documents.collections()}:
+        drop_collection(runtime.documents, runtime.settings.home, uploads)
     return Response(status_code=204)
 
 
