@@ -11,7 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from ember.cli.app import app
+from ember.config import load_settings
+from ember.documents.library import EMBED_VERSION
 from ember.errors import EmberError
+from ember.runtime import build
 
 runner = CliRunner()
 
@@ -84,3 +87,21 @@ def test_rm_errors_are_clear(args: tuple[str, ...], message: str) -> None:
     """Errors are EmberErrors: ``ember``'s entry point prints them with their hint."""
     with pytest.raises(EmberError, match=message):
         invoke(*args)
+
+
+def test_reindex_re_embeds_out_of_date_documents(notes: Path) -> None:
+    invoke("docs", "add", str(notes))
+    code, out = invoke("docs", "reindex")
+    assert code == 0
+    assert "every document is up to date" in out
+
+    runtime = build(load_settings())
+    with runtime.db.transaction() as tx:
+        tx.execute("UPDATE documents SET embed_version = 1 WHERE path LIKE '%boat.md'")
+    code, out = invoke("docs", "reindex")
+    assert code == 0, out
+    assert "re-embedded 1 of 1 documents" in out
+    assert "re-embedded 2 of 2 documents" in invoke("docs", "reindex", "--all")[1]
+    versions = {r["embed_version"] for r in json.loads(invoke("docs", "list", "--json")[1])}
+    assert versions == {EMBED_VERSION}
+    runtime.close()

@@ -158,3 +158,44 @@ def test_each_mode_finds_a_keyword_question(
     hits = library.search("tomatoes sunlight", settings=SearchSettings(mode=mode))
     assert hits
     assert Path(hits[0].path).name == "garden.txt"
+
+
+def _embedding_of(library: DocumentLibrary, path: Path) -> bytes:
+    row = library.db.query_one(
+        "SELECT ch.embedding FROM doc_chunks ch JOIN documents d ON d.id = ch.document_id"
+        " WHERE d.path = ?",
+        (str(path.resolve()),),
+    )
+    assert row is not None
+    return bytes(row[0])
+
+
+def test_documents_from_another_model_or_older_text_are_re_embedded(
+    library: DocumentLibrary, tmp_path: Path
+) -> None:
+    kept = tmp_path / "kept.md"
+    kept.write_text("# Ferries\n\nThe island ferry leaves at nine and returns at six.")
+    gone = tmp_path / "gone.md"
+    gone.write_text("# Bakery\n\nThe bakery sells rye bread on Saturdays only.")
+    library.add([kept, gone])
+    fresh = {p.name: _embedding_of(library, p) for p in (kept, gone)}
+    assert library.stale() == []
+
+    # As if embedded by an older Ember (no title in the embedded text) and another model.
+    with library.db.transaction() as tx:
+        tx.execute("UPDATE documents SET embed_version = 1, model = 'old-embedder'")
+        tx.execute("UPDATE doc_chunks SET embedding = ?", (bytes(len(fresh["kept.md"])),))
+    assert library.search("when does the boat to the island leave?") == []  # other model
+    assert {Path(d.path).name for d in library.stale()} == {"kept.md", "gone.md"}
+    gone.unlink()
+
+    results = {r.path.name: r for r in library.reindex(library.stale())}
+    assert results["kept.md"].status == "updated"
+    assert results["gone.md"].status == "updated"
+    assert "stored text" in results["gone.md"].detail  # the file is gone: passages re-embedded
+    assert library.stale() == []
+    assert {p.name: _embedding_of(library, p) for p in (kept, gone)} == fresh
+    hits = library.search("when does the boat to the island leave?")
+    assert hits
+    assert Path(hits[0].path).name == "kept.md"
+    assert [r.status for r in library.add([kept])] == ["unchanged"]

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from ember.documents.library import DocumentLibrary
 
 docs_app = typer.Typer(
-    help="Your documents, indexed on this machine: add, list, rm, search.",
+    help="Your documents, indexed on this machine: add, list, rm, search, reindex.",
     no_args_is_help=True,
 )
 
@@ -174,6 +174,45 @@ def rm(
         console.print(f"[green]✓[/] removed {row.path} ({row.collection})", highlight=False)
     if not removed:
         console.print("Nothing matched; see [bold]ember docs list[/].")
+        raise typer.Exit(1)
+
+
+@docs_app.command("reindex")
+def reindex(
+    ctx: typer.Context,
+    collection: CollectionOpt = None,
+    everything: Annotated[
+        bool, typer.Option("--all", help="Every document, not only the out-of-date ones.")
+    ] = False,
+    model: ModelOpt = None,
+) -> None:
+    """Embed documents again: those embedded by another model or an older Ember (the
+    server also does this at start), or all of them with --all."""
+    library = _library(ctx, model)
+    try:
+        rows = library.documents(collection) if everything else library.stale(collection)
+        if not rows:
+            console.print("[green]✓[/] every document is up to date")
+            return
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=console,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("re-embedding", total=len(rows))
+            results = library.reindex(rows, progress=lambda path: bar.update(task, advance=1))
+    finally:
+        library.close()
+    for r in results:
+        if r.status == "failed":
+            console.print(f"[red]✗[/] {r.path}: {r.detail}", highlight=False)
+        elif r.detail:
+            console.print(f"[yellow]![/] {r.path}: {r.detail}", highlight=False)
+    done = sum(r.status != "failed" for r in results)
+    console.print(f"[green]✓[/] re-embedded {done} of {len(rows)} documents", highlight=False)
+    if done < len(rows):
         raise typer.Exit(1)
 
 

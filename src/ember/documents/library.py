@@ -39,6 +39,11 @@ from ember.errors import EmberError
 from ember.storage import Database
 
 DEFAULT_COLLECTION = "default"
+# What is embedded for a chunk (see _embed_text). Raise it when that changes: documents
+# embedded by an older version are re-embedded (`reindex`, `ember docs reindex`, and the
+# server at start).
+# 1: the chunk's heading path and text; 2: the document's title before them.
+EMBED_VERSION = 2
 MAX_FILE_BYTES = 50 * 1024 * 1024
 Progress = Callable[[Path], None]
 
@@ -63,6 +68,7 @@ class DocumentRow:
     title: str | None
     model: str
     added_at: str
+    embed_version: int
 
 
 @dataclass(frozen=True)
@@ -180,7 +186,7 @@ class DocumentLibrary:
             else:
                 yield path
 
-    def _add_file(self, path: Path, cid: int) -> IngestResult:
+    def _add_file(self, path: Path, cid: int, *, force: bool = False) -> IngestResult:
         if not path.is_file():
             raise DocumentError(f"{path}: no such file")
         if not supported(path):
@@ -195,10 +201,16 @@ class DocumentLibrary:
         digest = hashlib.sha256(data).hexdigest()
         model = self.embedder.name
         existing = self.db.query_one(
-            "SELECT id, sha256, model FROM documents WHERE collection_id = ? AND path = ?",
+            "SELECT id, sha256, model, embed_version FROM documents"
+            " WHERE collection_id = ? AND path = ?",
             (cid, str(path)),
         )
-        if existing is not None and existing["sha256"] == digest and existing["model"] == model:
+        if (
+            not force
+            and existing is not None
+            and (existing["sha256"], existing["model"], existing["embed_version"])
+            == (digest, model, EMBED_VERSION)
+        ):
             return IngestResult(path, "unchanged")
         twin = self.db.query_one(
             "SELECT path FROM documents WHERE collection_id = ? AND sha256 = ? AND path != ?",
@@ -217,8 +229,19 @@ class DocumentLibrary:
                 tx.execute("DELETE FROM documents WHERE id = ?", (existing["id"],))
             cur = tx.execute(
                 "INSERT INTO documents (collection_id, path, sha256, size, kind, title, pages,"
-                " model, chunks) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (cid, str(path), digest, size, doc.kind, doc.title, doc.pages, model, len(chunks)),
+                " model, chunks, embed_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    cid,
+                    str(path),
+                    digest,
+                    size,
+                    doc.kind,
+                    doc.title,
+                    doc.pages,
+                    model,
+                    len(chunks),
+                    EMBED_VERSION,
+                ),
             )
             tx.executemany(
                 "INSERT INTO doc_chunks (document_id, seq, text, heading, page, start, end,"
@@ -245,7 +268,7 @@ class DocumentLibrary:
     def documents(self, collection: str | None = None) -> list[DocumentRow]:
         sql = (
             "SELECT d.id, c.name AS collection, d.path, d.kind, d.size, d.chunks, d.pages,"
-            " d.title, d.model, d.added_at FROM documents d"
+            " d.title, d.model, d.added_at, d.embed_version FROM documents d"
             " JOIN doc_collections c ON c.id = d.collection_id"
         )
         params: tuple[str, ...] = ()
@@ -268,6 +291,86 @@ class DocumentLibrary:
         with self.db.transaction() as tx:
             tx.executemany("DELETE FROM documents WHERE id = ?", [(d.id,) for d in rows])
         return rows
+
+    # ------------------------------------------------------------ re-embedding
+
+    def stale(self, collection: str | None = None) -> list[DocumentRow]:
+        """Documents whose vectors came from another embedding model or an older version
+        of the embedded text; a search does not see those from another model."""
+        model = self.embedder.name
+        return [
+            d
+            for d in self.documents(collection)
+            if d.model != model or d.embed_version < EMBED_VERSION
+        ]
+
+    def reindex(
+        self,
+        rows: Sequence[DocumentRow],
+        progress: Progress | None = None,
+        stop: threading.Event | None = None,
+    ) -> list[IngestResult]:
+        """Embed ``rows`` again with the present model and text: from the file when it is
+        still there (read, chunked and embedded anew), else from the stored passages.
+        ``stop`` ends it between documents (a server shutting down)."""
+        results = []
+        for row in rows:
+            if stop is not None and stop.is_set():
+                break
+            path = Path(row.path)
+            cid = self._collection_id(row.collection, create=False)
+            try:
+                with self._lock:
+                    if cid is None:
+                        continue  # its collection was removed meanwhile
+                    if path.is_file():
+                        result = self._add_file(path, cid, force=True)
+                    else:
+                        result = self._reembed_stored(row)
+                results.append(
+                    IngestResult(path, "updated", result.chunks, result.detail)
+                    if result.status == "added"
+                    else result
+                )
+            except DocumentError as exc:
+                results.append(IngestResult(path, "failed", detail=exc.message))
+            if progress is not None:
+                progress(path)
+        return results
+
+    def _reembed_stored(self, row: DocumentRow) -> IngestResult:
+        stored = self.db.query(
+            "SELECT id, text, heading, page, start, end, tokens FROM doc_chunks"
+            " WHERE document_id = ? ORDER BY seq",
+            (row.id,),
+        )
+        ids = [int(r["id"]) for r in stored]
+        chunks = [
+            Chunk(
+                r["text"],
+                r["start"],
+                r["end"],
+                r["page"],
+                tuple(r["heading"].split(" > ")) if r["heading"] else (),
+                r["tokens"],
+            )
+            for r in stored
+        ]
+        first = chunks[0].text if chunks else ""
+        context = document_context(row.title, first, Path(row.path))
+        vectors = self.embedder.embed([_embed_text(c, context) for c in chunks])
+        with self.db.transaction() as tx:
+            tx.executemany(
+                "UPDATE doc_chunks SET embedding = ? WHERE id = ?",
+                [(to_blob(v), cid) for cid, v in zip(ids, vectors, strict=True)],
+            )
+            tx.execute(
+                "UPDATE documents SET model = ?, embed_version = ? WHERE id = ?",
+                (self.embedder.name, EMBED_VERSION, row.id),
+            )
+        return IngestResult(
+            Path(row.path), "updated", len(chunks), "the file is gone: its stored text was used"
+        )
 
     def remove_collection(self, name: str) -> int:
         if name == DEFAULT_COLLECTION:

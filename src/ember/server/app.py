@@ -7,6 +7,9 @@ API keys and the bind check live in server/auth.py.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,6 +22,7 @@ from fastapi.responses import JSONResponse
 from ember import __version__
 from ember.chat.conversations import ConversationStore
 from ember.chat.service import ChatService
+from ember.documents.library import DocumentLibrary
 from ember.errors import EmberError
 from ember.runtime import Runtime, make_assistant, make_toolbox
 from ember.server import openapi, web
@@ -34,6 +38,25 @@ from ember.server.wire_common import InvalidRequestError
 
 __all__ = ["BindRefusedError", "check_bind", "create_app", "is_loopback", "render_error"]
 
+log = logging.getLogger(__name__)
+
+
+def reindex_stale_documents(library: DocumentLibrary, stop: threading.Event) -> None:
+    """Re-embed, in the background, documents embedded by another model or an older
+    version of the embedded text (searches meanwhile use the vectors there are)."""
+    if not library.documents():
+        return  # nothing to check: do not load the embedding model
+    try:
+        stale = library.stale()
+        if stale:
+            log.info("re-embedding %d documents (embedding model or text changed)", len(stale))
+            results = library.reindex(stale, stop=stop)
+            failed = [r for r in results if r.status == "failed"]
+            for r in failed:
+                log.warning("could not re-embed %s: %s", r.path, r.detail)
+    except EmberError as exc:
+        log.warning("documents were not re-embedded: %s", exc)
+
 
 def create_app(runtime: Runtime, *, host: str | None = None) -> FastAPI:
     """The app for a server bound to ``host`` (default: the ``host`` setting), which
@@ -46,8 +69,18 @@ def create_app(runtime: Runtime, *, host: str | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         conversations.recover_interrupted()  # answers cut off when a server last died
         await toolbox.start()
+        stop_reindex = threading.Event()
+        reindexing = threading.Thread(
+            target=reindex_stale_documents,
+            args=(runtime.documents, stop_reindex),
+            name="ember-reindex",
+            daemon=True,
+        )
+        reindexing.start()
         yield
+        stop_reindex.set()
         await toolbox.aclose()
+        await asyncio.to_thread(reindexing.join)
         runtime.engines.close()
 
     app = FastAPI(title="Ember", version=__version__, lifespan=lifespan)

@@ -187,7 +187,19 @@ def m004_documents(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [m001_models, m003_conversations, m002_api_keys, m004_documents]
+def m005_embed_version(db: sqlite3.Connection) -> None:
+    """Which version of the embedded text (``library.EMBED_VERSION``) a document's vectors
+    were made from; documents from before this column are version 1 and get re-embedded."""
+    db.execute("ALTER TABLE documents ADD COLUMN embed_version INTEGER NOT NULL DEFAULT 1")
+
+
+MIGRATIONS: list[Migration] = [
+    m001_models,
+    m003_conversations,
+    m002_api_keys,
+    m004_documents,
+    m005_embed_version,
+]
 
 
 def apply_migrations(
