@@ -28,6 +28,8 @@ from ember.documents.errors import (
 )
 from ember.documents.extract import extract, supported
 from ember.documents.retrieval import (
+    BM25_WEIGHT,
+    RRF_K,
     cosine_top,
     from_blob,
     fts_query,
@@ -94,6 +96,8 @@ class SearchSettings:
     min_similarity: float = 0.30  # below: unrelated (all-MiniLM: unrelated pairs ≤ 0.15)
     keyword_similarity: float = 0.15  # floor for chunks that contain every query term
     mode: str = "hybrid"  # hybrid | bm25 | vector
+    rrf_k: int = RRF_K
+    bm25_weight: float = BM25_WEIGHT  # the vector ranking's weight is 1
 
 
 class DocumentLibrary:
@@ -420,13 +424,16 @@ class DocumentLibrary:
         terms = query_terms(question)
         bm25_ranking = self._bm25(fts_query(terms), where, params, s.candidates) if terms else []
         every_term = set(self._bm25(fts_query(terms, all_terms=True), where, params, 1000))
-        rankings = {
-            "hybrid": [bm25_ranking, vector_ranking],
-            "bm25": [bm25_ranking],
-            "vector": [vector_ranking],
+        rankings, weights = {
+            "hybrid": ([bm25_ranking, vector_ranking], [s.bm25_weight, 1.0]),
+            "bm25": ([bm25_ranking], [1.0]),
+            "vector": ([vector_ranking], [1.0]),
         }[s.mode]
         # Equal fused scores (common in small collections) are ordered by similarity.
-        fused = sorted(rrf(rankings), key=lambda kv: (-round(kv[1], 12), -similarity[kv[0]]))
+        fused = sorted(
+            rrf(rankings, s.rrf_k, weights),
+            key=lambda kv: (-round(kv[1], 12), -similarity[kv[0]]),
+        )
         kept = [
             (cid, score)
             for cid, score in fused

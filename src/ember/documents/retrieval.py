@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 RRF_K = 60
+BM25_WEIGHT = 1.0
 
 _TERM = re.compile(r"\w+", re.UNICODE)
 _STOPWORDS_TEXT = """
@@ -40,13 +41,18 @@ def fts_query(terms: Sequence[str], *, all_terms: bool = False) -> str:
     return (" AND " if all_terms else " OR ").join(quoted)
 
 
-def rrf(rankings: Sequence[Sequence[int]], k: int = RRF_K) -> list[tuple[int, float]]:
-    """Reciprocal rank fusion: ids ordered by the sum of 1/(k + rank) over the rankings
-    (rank from 1); ties keep the order in which ids were first seen."""
+def rrf(
+    rankings: Sequence[Sequence[int]],
+    k: int = RRF_K,
+    weights: Sequence[float] | None = None,
+) -> list[tuple[int, float]]:
+    """Reciprocal rank fusion: ids ordered by the sum of weight/(k + rank) over the
+    rankings (rank from 1; weights 1 by default); ties keep the order in which ids were
+    first seen."""
     scores: dict[int, float] = {}
-    for ranking in rankings:
+    for ranking, weight in zip(rankings, weights or [1.0] * len(rankings), strict=True):
         for rank, item in enumerate(ranking, start=1):
-            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+            scores[item] = scores.get(item, 0.0) + weight / (k + rank)
     return sorted(scores.items(), key=lambda kv: -kv[1])
 
 

@@ -1,0 +1,49 @@
+"""The pure parts of hybrid retrieval: query terms, the FTS5 expression, reciprocal rank
+fusion (weighted) and cosine ranking."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ember.documents.retrieval import cosine_top, fts_query, query_terms, rrf
+
+
+def test_query_terms_drop_stopwords_and_repeats() -> None:
+    assert query_terms("How do I back up the back-up of my Chat history?") == [
+        "back",
+        "chat",
+        "history",
+    ]
+    assert query_terms("what is 7 of 12?") == ["7", "12"]
+
+
+def test_fts_query_quotes_every_term() -> None:
+    assert fts_query(["near", 'say"hi']) == '"near" OR "say""hi"'
+    assert fts_query(["a", "b"], all_terms=True) == '"a" AND "b"'
+
+
+def test_rrf_sums_reciprocal_ranks() -> None:
+    fused = dict(rrf([[1, 2, 3], [3, 1]], k=60))
+    assert fused[1] == pytest.approx(1 / 61 + 1 / 62)
+    assert fused[3] == pytest.approx(1 / 63 + 1 / 61)
+    assert fused[2] == pytest.approx(1 / 62)
+    assert [i for i, _ in rrf([[1, 2, 3], [3, 1]], k=60)] == [1, 3, 2]
+
+
+def test_rrf_weights_let_the_stronger_ranking_lead() -> None:
+    keyword, vector = [7, 8], [8, 9]
+    assert [i for i, _ in rrf([keyword, vector], k=1)][0] == 8  # in both lists
+    # A keyword-only first place loses to a vector-only first place when keywords weigh less.
+    assert [i for i, _ in rrf([[7], [9]], k=1, weights=[0.5, 1.0])] == [9, 7]
+    with pytest.raises(ValueError):
+        rrf([keyword, vector], weights=[1.0])
+
+
+def test_cosine_top_orders_by_similarity() -> None:
+    matrix = np.array([[1, 0], [0, 1], [0.6, 0.8]], dtype=np.float32)
+    query = np.array([0, 1], dtype=np.float32)
+    top = cosine_top(query, matrix, 2)
+    assert [i for i, _ in top] == [1, 2]
+    assert top[1][1] == pytest.approx(0.8)
+    assert cosine_top(query, np.zeros((0, 2), dtype=np.float32), 3) == []
