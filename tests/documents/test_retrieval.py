@@ -33,10 +33,10 @@ def test_rrf_sums_reciprocal_ranks() -> None:
 
 def test_rrf_weights_let_the_stronger_ranking_lead() -> None:
     keyword, vector = [7, 8], [8, 9]
-    assert [i for i, _ in rrf([keyword, vector], k=1)][0] == 8  # in both lists
+    assert next(i for i, _ in rrf([keyword, vector], k=1)) == 8  # in both lists
     # A keyword-only first place loses to a vector-only first place when keywords weigh less.
     assert [i for i, _ in rrf([[7], [9]], k=1, weights=[0.5, 1.0])] == [9, 7]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="shorter"):
         rrf([keyword, vector], weights=[1.0])
 
 
