@@ -71,14 +71,15 @@ def test_answer_topics_include_repeated_passages() -> None:
     assert normalise(" a \n\n b\tc ") == "a b c"
 
 
-def test_every_question_is_answered_by_its_topic() -> None:
+def test_every_question_names_a_topic_and_paraphrases() -> None:
+    """Snippets are checked against the topics' text of the running Python in
+    test_retrieval_corpora.py (strictly on 3.11, the version they were copied from)."""
     questions = load_questions(QUESTIONS)
     texts = corpus()
     assert len(questions) >= 50
     assert len({q.id for q in questions}) == len(questions)
     assert select(questions, texts) == questions
     for q in questions:
-        assert q.topic in answer_topics(q, texts), f"{q.id}: snippet not in {q.topic}"
         # A paraphrase: the question does not quote its answer.
         assert normalise(q.snippet).lower() not in q.question.lower(), q.id
 

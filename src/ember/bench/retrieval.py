@@ -7,6 +7,12 @@ with CPython (``pydoc_data.topics``), one ``.txt`` file per topic, ingested by E
 questions (``bench/retrieval/questions.json``) were written by hand; each names the topic
 that answers it and a short snippet of the answer passage.
 
+A second set (``--set stdlib``) asks ``bench/retrieval/questions-stdlib.json`` of another
+corpus, the docstrings of ~40 standard-library modules, one document per module
+(:mod:`ember.bench.retrieval_corpora`): a search change chosen on one set can be checked
+on text it was not tuned on. A questions file names its corpus in a top-level
+``"corpus"`` field.
+
 Scoring: a retrieved chunk is a **hit** when it comes from a topic whose text contains the
 snippet and itself contains the snippet (whitespace normalised). Several topics repeat
 passages of others (``compound`` holds ``if``, ``try``, ``with``…; ``specialnames`` holds
@@ -30,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ember.bench.retrieval_corpora import stdlib_docstrings_corpus
 from ember.documents.library import DocumentLibrary, SearchSettings
 from ember.errors import EmberError
 
@@ -88,16 +95,83 @@ class Retrieved:
 # ---------------------------------------------------------------- corpus and questions
 
 
+def pick(
+    texts: Mapping[str, str], names: Sequence[str] | None = None, what: str = "topics"
+) -> dict[str, str]:
+    """``texts`` sorted by name, all or the ``names`` given (an unknown name is an error)."""
+    if names is None:
+        return dict(sorted(texts.items()))
+    unknown = sorted(set(names) - set(texts))
+    if unknown:
+        raise EmberError(f"unknown {what}: {', '.join(unknown)}")
+    return {name: texts[name] for name in sorted(set(names))}
+
+
 def corpus(names: Sequence[str] | None = None) -> dict[str, str]:
     """CPython's documentation topics (name -> text), all or the ``names`` given."""
     from pydoc_data.topics import topics
 
-    if names is None:
-        return dict(sorted(topics.items()))
-    unknown = sorted(set(names) - set(topics))
-    if unknown:
-        raise EmberError(f"unknown pydoc topics: {', '.join(unknown)}")
-    return {name: topics[name] for name in sorted(set(names))}
+    return pick(topics, names, "pydoc topics")
+
+
+@dataclass(frozen=True)
+class QuestionSet:
+    """A corpus and the questions written against it."""
+
+    name: str  # what ``--set`` takes
+    corpus: str  # the "corpus" field of its questions file
+    questions: str  # its questions file, in bench/retrieval/
+    documents: str  # what its documents are, for the report's first line
+    description: str  # the report's "corpus" ({python}: version, {count}: documents)
+    texts: Callable[[], dict[str, str]]
+
+    def corpus_texts(self, names: Sequence[str] | None = None) -> dict[str, str]:
+        return pick(self.texts(), names, f"{self.name} topics")
+
+
+SETS = {
+    "pydoc": QuestionSet(
+        "pydoc",
+        "pydoc-topics",
+        "questions.json",
+        "CPython doc topics",
+        "pydoc_data.topics of CPython {python}, one .txt per topic",
+        corpus,
+    ),
+    "stdlib": QuestionSet(
+        "stdlib",
+        "stdlib-docstrings",
+        "questions-stdlib.json",
+        "standard-library modules' docstrings",
+        "docstrings of {count} standard-library modules of CPython {python}, one .txt "
+        "per module (ember.bench.retrieval_corpora)",
+        stdlib_docstrings_corpus,
+    ),
+}
+DEFAULT_SET = "pydoc"
+
+
+def choose_set(name: str | None, declared: str | None = None) -> QuestionSet:
+    """The question set named by ``--set``, else the one a questions file declares in its
+    "corpus" field, else the default; a file written for another corpus is an error."""
+    if name is not None and name not in SETS:
+        raise EmberError(f"unknown question set {name!r}", hint=f"use one of: {', '.join(SETS)}")
+    by_corpus = {s.corpus: s for s in SETS.values()}
+    if name is None:
+        return by_corpus.get(declared or "", SETS[DEFAULT_SET])
+    chosen = SETS[name]
+    if declared is not None and declared != chosen.corpus:
+        raise EmberError(
+            f"the questions file is for the {declared!r} corpus, not {chosen.corpus!r}",
+            hint="leave out --questions, or pass the questions file of that set",
+        )
+    return chosen
+
+
+def questions_corpus(path: Path) -> str | None:
+    """The corpus a questions file says it was written for (its "corpus" field)."""
+    corpus_id = json.loads(path.read_text(encoding="utf-8")).get("corpus")
+    return corpus_id if isinstance(corpus_id, str) else None
 
 
 def load_questions(path: Path) -> list[Question]:
@@ -291,14 +365,16 @@ def run(
     folder: Path,
     configs: Sequence[Config] = CONFIGS,
     progress: Callable[[str], None] | None = None,
+    question_set: QuestionSet | None = None,
 ) -> dict[str, Any]:
     """Write the corpus to ``folder``, ingest it, ask every question in every config;
-    the report as a JSON-ready dict."""
+    the report as a JSON-ready dict. ``question_set`` (default: pydoc) names the set."""
     say = progress or (lambda _: None)
+    qset = question_set or SETS[DEFAULT_SET]
     chosen = select(questions, texts)
     accepted = {q.id: answer_topics(q, texts) for q in chosen}
     paths = write_corpus(texts, folder)
-    say(f"ingesting {len(paths)} topics…")
+    say(f"ingesting {len(paths)} {qset.documents}…")
     stats = ingest(library, paths, COLLECTION)
     results = []
     for config in configs:
@@ -311,7 +387,8 @@ def run(
             "python": platform.python_version(),
             "cpus": os.cpu_count(),
         },
-        "corpus": f"pydoc_data.topics of CPython {platform.python_version()}, one .txt per topic",
+        "set": qset.name,
+        "corpus": qset.description.format(python=platform.python_version(), count=len(texts)),
         "embedding_model": library.embedder.name,
         "chunking": {
             "max_tokens": library.spec.max_tokens,
@@ -337,9 +414,11 @@ def render_text(data: dict[str, Any]) -> str:
         f"{'search':<28}{'recall@5':>9}{'MRR@10':>8}{'recall@1':>9}{'topic r@5':>10}"
         f"{'empty':>6}{'median ms':>11}{'p95 ms':>8}"
     )
+    qset = SETS.get(data.get("set", DEFAULT_SET), SETS[DEFAULT_SET])
     lines = [
-        f"ember bench retrieval — {data['questions']} questions, {ing['documents']} CPython "
-        f"doc topics ({ing['pages']} pages of {PAGE_CHARS} chars, {ing['chunks']} chunks), "
+        f"ember bench retrieval, set {qset.name} — {data['questions']} questions, "
+        f"{ing['documents']} {qset.documents} "
+        f"({ing['pages']} pages of {PAGE_CHARS} chars, {ing['chunks']} chunks), "
         f"{data['embedding_model']} (threads={data.get('embedding_threads', '?')}), "
         f"{data['machine']['cpus']} CPUs",
         head,

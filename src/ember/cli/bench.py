@@ -148,19 +148,32 @@ def quality(
         err_console.print(f"[dim]report written to {output}[/]")
 
 
-_QUESTIONS = Path(__file__).resolve().parents[3] / "bench" / "retrieval" / "questions.json"
+_BENCH_RETRIEVAL = Path(__file__).resolve().parents[3] / "bench" / "retrieval"
 
 
 @bench_app.command("retrieval")
 def retrieval(
     ctx: typer.Context,
+    question_set: Annotated[
+        str | None,
+        typer.Option(
+            "--set",
+            help="Question set: pydoc (CPython's doc topics) or stdlib (standard-library "
+            "docstrings). Default: the set the --questions file names, else pydoc.",
+        ),
+    ] = None,
     questions: Annotated[
         Path | None,
-        typer.Option(help="Questions JSON (default: bench/retrieval/questions.json)."),
+        typer.Option(help="Questions JSON (default: the set's file in bench/retrieval/)."),
     ] = None,
     topics: Annotated[
         list[str] | None,
-        typer.Option("--topic", "-t", help="Ingest only these pydoc topics (default: all)."),
+        typer.Option(
+            "--topic",
+            "-t",
+            help="Ingest only these documents: pydoc topics, or modules with --set stdlib "
+            "(default: all).",
+        ),
     ] = None,
     model: Annotated[
         str | None,
@@ -175,21 +188,30 @@ def retrieval(
     ] = None,
 ) -> None:
     """Recall@5 and MRR of BM25, vectors and hybrid search on CPython's documentation
-    topics with hand-written questions; ingest speed and query latency. Uses a throwaway
-    database: your document library is untouched."""
+    topics (or, with --set stdlib, standard-library docstrings) with hand-written
+    questions; ingest speed and query latency. Uses a throwaway database: your document
+    library is untouched."""
     import tempfile
 
-    from ember.bench.retrieval import corpus, dumps, load_questions, render_text, run
+    from ember.bench.retrieval import (
+        choose_set,
+        dumps,
+        load_questions,
+        questions_corpus,
+        render_text,
+        run,
+    )
     from ember.documents.embedding import LlamaTextEmbedder, TextEmbedder, embedding_model
     from ember.documents.library import DocumentLibrary
     from ember.errors import EmberError
     from ember.storage import Database
 
-    path = questions or _QUESTIONS
+    path = questions or _BENCH_RETRIEVAL / choose_set(question_set).questions
     if not path.is_file():
         raise EmberError(f"no questions file at {path}", hint="pass --questions PATH")
+    qset = choose_set(question_set, questions_corpus(path))
     items = load_questions(path)
-    texts = corpus(topics)
+    texts = qset.corpus_texts(topics)
     runtime = get_state(ctx).runtime()
     record = embedding_model(runtime.models, model or runtime.settings.embedding_model)
 
@@ -202,7 +224,8 @@ def retrieval(
         library = DocumentLibrary(db, embedder)
         try:
             data = run(library, texts, items, Path(tmp) / "topics",
-                       progress=lambda m: err_console.print(f"[dim]{m}[/]"))  # fmt: skip
+                       progress=lambda m: err_console.print(f"[dim]{m}[/]"),
+                       question_set=qset)  # fmt: skip
             data["embedding_threads"] = threads or os.cpu_count()
         finally:
             library.close()
