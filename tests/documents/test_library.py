@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from ember.documents.library import DocumentLibrary, SearchSettings
+from ember.storage import Database
 from tests.documents.samples import write_docx, write_pdf
 
 HANDBOOK = b"""# Ember handbook
@@ -199,3 +200,30 @@ def test_documents_from_another_model_or_older_text_are_re_embedded(
     assert hits
     assert Path(hits[0].path).name == "kept.md"
     assert [r.status for r in library.add([kept])] == ["unchanged"]
+
+
+def test_vectors_stay_in_memory_until_the_passages_change(
+    library: DocumentLibrary, tmp_path: Path
+) -> None:
+    a = tmp_path / "a.txt"
+    a.write_text("Solar panels turn sunlight into electricity.")
+    library.add([a])
+    library.search("how is power made from the sun?")
+    library.search("sunlight electricity", "default")
+    assert library.vectors.loads == 1
+
+    b = tmp_path / "b.txt"
+    b.write_text("Bicycles have two wheels and pedals.")
+    library.add([b], "bikes")
+    hits = library.search("what has pedals?")
+    assert library.vectors.loads == 2
+    assert Path(hits[0].path).name == "b.txt"
+    assert all(Path(h.path).name == "a.txt" for h in library.search("pedals", "default"))
+
+    # Another connection (a second Ember process) removes a document: seen at once.
+    other = Database(library.db.path)
+    with other.transaction() as tx:
+        tx.execute("DELETE FROM documents WHERE path = ?", (str(b.resolve()),))
+    other.close()
+    assert library.search("what has pedals?", "bikes") == []
+    assert library.vectors.loads == 3

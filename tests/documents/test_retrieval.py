@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ember.documents.retrieval import cosine_top, fts_query, query_terms, rrf
+from ember.documents.retrieval import fts_query, query_terms, rrf, top_indices
 
 
 def test_query_terms_drop_stopwords_and_repeats() -> None:
@@ -40,10 +40,8 @@ def test_rrf_weights_let_the_stronger_ranking_lead() -> None:
         rrf([keyword, vector], weights=[1.0])
 
 
-def test_cosine_top_orders_by_similarity() -> None:
-    matrix = np.array([[1, 0], [0, 1], [0.6, 0.8]], dtype=np.float32)
-    query = np.array([0, 1], dtype=np.float32)
-    top = cosine_top(query, matrix, 2)
-    assert [i for i, _ in top] == [1, 2]
-    assert top[1][1] == pytest.approx(0.8)
-    assert cosine_top(query, np.zeros((0, 2), dtype=np.float32), 3) == []
+def test_top_indices_are_the_best_scores_first() -> None:
+    scores = np.array([0.1, 0.9, 0.5, 0.7], dtype=np.float32)
+    assert top_indices(scores, 3) == [1, 3, 2]
+    assert top_indices(scores, 10) == [1, 3, 2, 0]
+    assert top_indices(np.zeros(0, dtype=np.float32), 3) == []

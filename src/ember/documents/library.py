@@ -30,13 +30,13 @@ from ember.documents.extract import extract, supported
 from ember.documents.retrieval import (
     BM25_WEIGHT,
     RRF_K,
-    cosine_top,
-    from_blob,
     fts_query,
     query_terms,
     rrf,
     to_blob,
+    top_indices,
 )
+from ember.documents.vector_index import VectorIndex
 from ember.errors import EmberError
 from ember.storage import Database
 
@@ -117,6 +117,7 @@ class DocumentLibrary:
         self._lock = threading.RLock()
         self.spec = spec or ChunkSpec()
         self.max_file_bytes = max_file_bytes
+        self.vectors = VectorIndex(db)
 
     @property
     def embedder(self) -> TextEmbedder:
@@ -402,25 +403,24 @@ class DocumentLibrary:
     def _search(
         self, question: str, collection: str | Sequence[str] | None, s: SearchSettings
     ) -> list[Hit]:
-        where, params = "d.model = ?", [self.embedder.name]
+        where = "d.model = ?"
+        params: list[object] = [self.embedder.name]
+        collection_ids: list[int] | None = None
         if collection is not None:
             names = [collection] if isinstance(collection, str) else list(collection)
-            if not names:
+            collection_ids = [
+                cid for cid in (self._collection_id(n, create=False) for n in names) if cid
+            ]
+            if not collection_ids:
                 return []
-            where += f" AND c.name IN ({', '.join('?' * len(names))})"
-            params.extend(names)
-        rows = self.db.query(
-            "SELECT ch.id, ch.embedding FROM doc_chunks ch JOIN documents d ON d.id ="
-            f" ch.document_id JOIN doc_collections c ON c.id = d.collection_id WHERE {where}",
-            tuple(params),
-        )
-        if not rows:
-            return []
-        ids = [int(r[0]) for r in rows]
-        matrix = np.stack([from_blob(r[1]) for r in rows])
+            where += f" AND d.collection_id IN ({', '.join('?' * len(collection_ids))})"
+            params.extend(collection_ids)
         query = np.asarray(self.embedder.embed([question])[0], dtype=np.float32)
-        similarity = dict(zip(ids, (matrix @ query).tolist(), strict=True))
-        vector_ranking = [ids[i] for i, _ in cosine_top(query, matrix, s.candidates)]
+        ids, scores = self.vectors.similarities(query, self.embedder.name, collection_ids)
+        if not ids:
+            return []
+        similarity = dict(zip(ids, scores.tolist(), strict=True))
+        vector_ranking = [ids[i] for i in top_indices(scores, s.candidates)]
         terms = query_terms(question)
         bm25_ranking = self._bm25(fts_query(terms), where, params, s.candidates) if terms else []
         every_term = set(self._bm25(fts_query(terms, all_terms=True), where, params, 1000))
@@ -456,7 +456,7 @@ class DocumentLibrary:
         )
         return [self._hit(int(r[0]), 0.0, 0.0, None, None) for r in rows]
 
-    def _bm25(self, match: str, where: str, params: list[str], limit: int) -> list[int]:
+    def _bm25(self, match: str, where: str, params: list[object], limit: int) -> list[int]:
         if not match:
             return []
         rows = self.db.query(

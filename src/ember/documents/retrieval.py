@@ -56,17 +56,13 @@ def rrf(
     return sorted(scores.items(), key=lambda kv: -kv[1])
 
 
-def cosine_top(
-    query: npt.NDArray[np.float32], matrix: npt.NDArray[np.float32], limit: int
-) -> list[tuple[int, float]]:
-    """(row, cosine) of the ``limit`` rows most similar to ``query`` (all unit vectors)."""
-    if matrix.size == 0:
-        return []
-    scores = matrix @ query
+def top_indices(scores: npt.NDArray[np.float32], limit: int) -> list[int]:
+    """Positions of the ``limit`` highest scores, best first."""
     limit = min(limit, len(scores))
+    if limit <= 0:
+        return []
     top = np.argpartition(-scores, limit - 1)[:limit]
-    top = top[np.argsort(-scores[top])]
-    return [(int(i), float(scores[i])) for i in top]
+    return [int(i) for i in top[np.argsort(-scores[top], kind="stable")]]
 
 
 def to_blob(vector: Sequence[float]) -> bytes:

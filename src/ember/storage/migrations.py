@@ -193,12 +193,26 @@ def m005_embed_version(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE documents ADD COLUMN embed_version INTEGER NOT NULL DEFAULT 1")
 
 
+def m006_doc_generation(db: sqlite3.Connection) -> None:
+    """A counter that every change to the passages bumps (insert, delete, re-embedding),
+    so the in-memory vector index (documents/vector_index.py) knows when to reload."""
+    db.execute("CREATE TABLE doc_state (generation INTEGER NOT NULL)")
+    db.execute("INSERT INTO doc_state (generation) VALUES (0)")
+    for event in ("INSERT", "DELETE", "UPDATE OF embedding"):
+        name = event.split()[0].lower()
+        db.execute(
+            f"CREATE TRIGGER doc_chunks_generation_{name} AFTER {event} ON doc_chunks"
+            " BEGIN UPDATE doc_state SET generation = generation + 1; END"
+        )
+
+
 MIGRATIONS: list[Migration] = [
     m001_models,
     m003_conversations,
     m002_api_keys,
     m004_documents,
     m005_embed_version,
+    m006_doc_generation,
 ]
 
 
