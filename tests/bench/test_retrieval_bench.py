@@ -100,9 +100,11 @@ def test_bench_retrieval_end_to_end(tmp_path: Path) -> None:
         "vector",
         "hybrid",
         "hybrid, default threshold",
+        "hybrid, k=60 equal weights",
     ]
     hybrid = data["runs"][2]
     assert hybrid["recall_at_5"] == 1.0  # five small topics: every answer is in the top five
     assert hybrid["latency_ms"]["median"] > 0
+    assert data["off_topic"] == {"questions": 20, "retrieved_something": []}
     assert out.with_suffix(".txt").read_text() == render_text(data)
     assert "recall@5" in result.output

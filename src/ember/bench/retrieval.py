@@ -38,6 +38,7 @@ from typing import Any
 
 from ember.bench.retrieval_corpora import stdlib_docstrings_corpus
 from ember.documents.library import DocumentLibrary, SearchSettings
+from ember.documents.retrieval import BM25_WEIGHT, RRF_K
 from ember.errors import EmberError
 
 COLLECTION = "bench-retrieval"
@@ -57,12 +58,15 @@ class Question:
 
 @dataclass(frozen=True)
 class Config:
-    """One way of searching: a mode and its similarity thresholds."""
+    """One way of searching: a mode, its similarity thresholds and its fusion."""
 
     name: str
     mode: str
     min_similarity: float = NO_THRESHOLD
     keyword_similarity: float = NO_THRESHOLD
+    passage_similarity: float = NO_THRESHOLD
+    rrf_k: int = RRF_K
+    bm25_weight: float = BM25_WEIGHT
 
     def settings(self, limit: int = DEPTH) -> SearchSettings:
         return SearchSettings(
@@ -70,6 +74,9 @@ class Config:
             mode=self.mode,
             min_similarity=self.min_similarity,
             keyword_similarity=self.keyword_similarity,
+            passage_similarity=self.passage_similarity,
+            rrf_k=self.rrf_k,
+            bm25_weight=self.bm25_weight,
         )
 
 
@@ -79,8 +86,13 @@ CONFIGS = (
     Config("vector", "vector"),
     Config("hybrid", "hybrid"),
     Config(
-        "hybrid, default threshold", "hybrid", DEFAULTS.min_similarity, DEFAULTS.keyword_similarity
+        "hybrid, default threshold",
+        "hybrid",
+        DEFAULTS.min_similarity,
+        DEFAULTS.keyword_similarity,
+        DEFAULTS.passage_similarity,
     ),
+    Config("hybrid, k=60 equal weights", "hybrid", rrf_k=60, bm25_weight=1.0),
 )
 
 
@@ -366,9 +378,12 @@ def run(
     configs: Sequence[Config] = CONFIGS,
     progress: Callable[[str], None] | None = None,
     question_set: QuestionSet | None = None,
+    off_topic: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Write the corpus to ``folder``, ingest it, ask every question in every config;
-    the report as a JSON-ready dict. ``question_set`` (default: pydoc) names the set."""
+    the report as a JSON-ready dict. ``question_set`` (default: pydoc) names the set.
+    ``off_topic`` questions, which nothing in the corpus answers, are asked with the
+    default threshold: the report counts those that still retrieved something."""
     say = progress or (lambda _: None)
     qset = question_set or SETS[DEFAULT_SET]
     chosen = select(questions, texts)
@@ -380,6 +395,7 @@ def run(
     for config in configs:
         say(f"searching: {config.name}, {len(chosen)} questions…")
         results.append(search_config(library, chosen, accepted, config, COLLECTION))
+    noise = [q for q in off_topic if library.search(q, COLLECTION)]
     return {
         "benchmark": "ember bench retrieval",
         "machine": {
@@ -394,6 +410,7 @@ def run(
             "max_tokens": library.spec.max_tokens,
             "overlap_tokens": library.spec.overlap_tokens,
         },
+        "fusion": {"hybrid": {"rrf_k": RRF_K, "bm25_weight": BM25_WEIGHT, "vector_weight": 1.0}},
         "questions": len(chosen),
         "unanswerable": unanswerable(library, chosen, COLLECTION),
         "scoring": (
@@ -402,6 +419,7 @@ def run(
             f"from such a topic; page = {PAGE_CHARS} characters"
         ),
         "ingest": stats.summary(),
+        "off_topic": {"questions": len(off_topic), "retrieved_something": noise},
         "runs": [r.summary() for r in results],
         "ranks": {r.config.name: r.ranks for r in results},
     }
@@ -437,6 +455,13 @@ def render_text(data: dict[str, Any]) -> str:
         f"{ing['pages_per_s']:.2f} pages/s, {ing['chunks_per_s']:.1f} chunks/s "
         f"(embedding model loaded in {ing['embedding_model_load_s']:.1f} s, not counted)",
     ]
+    off = data.get("off_topic") or {}
+    if off.get("questions"):
+        noisy = off["retrieved_something"]
+        lines.append(
+            f"off-topic questions that retrieved something (default threshold): "
+            f"{len(noisy)} of {off['questions']}" + (f" ({'; '.join(noisy)})" if noisy else "")
+        )
     if data["unanswerable"]:
         lines.append(f"snippet cut by a chunk boundary: {', '.join(data['unanswerable'])}")
     for run in data["runs"]:

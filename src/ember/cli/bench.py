@@ -211,6 +211,10 @@ def retrieval(
         raise EmberError(f"no questions file at {path}", hint="pass --questions PATH")
     qset = choose_set(question_set, questions_corpus(path))
     items = load_questions(path)
+    off_topic_file = _BENCH_RETRIEVAL / "off-topic.json"
+    off_topic = (
+        json.loads(off_topic_file.read_text())["questions"] if off_topic_file.is_file() else []
+    )
     texts = qset.corpus_texts(topics)
     runtime = get_state(ctx).runtime()
     record = embedding_model(runtime.models, model or runtime.settings.embedding_model)
@@ -225,7 +229,7 @@ def retrieval(
         try:
             data = run(library, texts, items, Path(tmp) / "topics",
                        progress=lambda m: err_console.print(f"[dim]{m}[/]"),
-                       question_set=qset)  # fmt: skip
+                       question_set=qset, off_topic=off_topic)  # fmt: skip
             data["embedding_threads"] = threads or os.cpu_count()
         finally:
             library.close()

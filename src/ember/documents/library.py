@@ -93,8 +93,13 @@ class Hit:
 class SearchSettings:
     limit: int = 5
     candidates: int = 50
-    min_similarity: float = 0.30  # below: unrelated (all-MiniLM: unrelated pairs ≤ 0.15)
-    keyword_similarity: float = 0.15  # floor for chunks that contain every query term
+    # A question is related to the documents when its best passage reaches
+    # min_similarity (all-MiniLM: off-topic questions peaked at 0.28 on two real
+    # corpora); then passages down to passage_similarity are kept. A passage that
+    # contains every query term (a name, a code) needs only keyword_similarity.
+    min_similarity: float = 0.30
+    passage_similarity: float = 0.20
+    keyword_similarity: float = 0.15
     mode: str = "hybrid"  # hybrid | bm25 | vector
     rrf_k: int = RRF_K
     bm25_weight: float = BM25_WEIGHT  # the vector ranking's weight is 1
@@ -434,10 +439,11 @@ class DocumentLibrary:
             rrf(rankings, s.rrf_k, weights),
             key=lambda kv: (-round(kv[1], 12), -similarity[kv[0]]),
         )
+        related = float(scores.max()) >= s.min_similarity
         kept = [
             (cid, score)
             for cid, score in fused
-            if similarity[cid] >= s.min_similarity
+            if (related and similarity[cid] >= s.passage_similarity)
             or (cid in every_term and similarity[cid] >= s.keyword_similarity)
         ][: s.limit]
         bm25_pos = {cid: i + 1 for i, cid in enumerate(bm25_ranking)}
