@@ -45,15 +45,21 @@ def build(settings: Settings) -> Runtime:
     settings.home.mkdir(parents=True, exist_ok=True)
     db = Database(settings.database_path)
     models = ModelStore(db, settings)
+    engines = make_pool(models, settings)
 
     def embedder() -> TextEmbedder:
-        return LlamaTextEmbedder.for_record(embedding_model(models, settings.embedding_model))
+        """The documents' embedding model, its memory counted in the engine pool's budget."""
+        record = embedding_model(models, settings.embedding_model)
+        holder = f"documents embedder ({record.name})"
+        loaded = LlamaTextEmbedder.for_record(record, on_close=lambda: engines.release(holder))
+        engines.hold(holder, record.size)
+        return loaded
 
     return Runtime(
         settings=settings,
         db=db,
         models=models,
-        engines=make_pool(models, settings),
+        engines=engines,
         keys=KeyStore(db),
         documents=DocumentLibrary(db, embedder),
     )

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from ember.documents.library import DocumentLibrary, SearchSettings
+from ember.runtime import Runtime
 from ember.storage import Database
 from tests.documents.samples import write_docx, write_pdf
 
@@ -227,3 +228,16 @@ def test_vectors_stay_in_memory_until_the_passages_change(
     other.close()
     assert library.search("what has pedals?", "bikes") == []
     assert library.vectors.loads == 3
+
+
+def test_the_embedding_model_counts_in_the_engine_pool_budget(runtime: Runtime) -> None:
+    """The runtime's library loads its embedder on first use and holds its memory in the
+    pool's budget until it is closed."""
+    assert runtime.engines.held == {}
+    assert runtime.documents.search("anything at all") == []  # loads the model
+    held = runtime.engines.held
+    assert list(held) == ["documents embedder (all-minilm-l6-v2:latest)"]
+    assert held["documents embedder (all-minilm-l6-v2:latest)"] > 10_000_000
+    assert runtime.engines.used_bytes >= sum(held.values())
+    runtime.documents.close()
+    assert runtime.engines.held == {}

@@ -91,6 +91,23 @@ def test_lru_unload_over_budget_spares_models_in_use() -> None:
     assert pool.used_bytes <= 120
 
 
+def test_memory_held_outside_the_pool_counts_in_its_budget() -> None:
+    pool, _, clock = make_pool(budget=100)
+
+    async def go() -> None:
+        async with pool.use("a"):
+            pass
+        clock.now = 1
+        pool.hold("documents embedder", 30)
+        assert pool.used_bytes == 70
+        async with pool.use("b"):  # 40 + 40 + 30 > 100: the idle "a" makes room
+            assert [e.name for e in pool.loaded()] == ["b"]
+        pool.release("documents embedder")
+        assert pool.used_bytes == 40
+
+    asyncio.run(go())
+
+
 def test_keep_alive_expiry_and_zero_keep_alive() -> None:
     pool, _, clock = make_pool(keep_alive=60)
 

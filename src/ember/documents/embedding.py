@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.resources
 import importlib.util
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -29,17 +30,29 @@ class TextEmbedder(Protocol):
 
 class LlamaTextEmbedder:
     def __init__(
-        self, path: Path, *, name: str, pooling: str | None = None, n_threads: int | None = None
+        self,
+        path: Path,
+        *,
+        name: str,
+        pooling: str | None = None,
+        n_threads: int | None = None,
+        on_close: Callable[[], None] | None = None,
     ) -> None:
         from ember.engine.llamacpp.embedder import LlamaCppEmbedder
 
         self.name = name
         self._embedder = LlamaCppEmbedder(path, name=name, pooling=pooling, n_threads=n_threads)
+        self._on_close = on_close
 
     @classmethod
-    def for_record(cls, record: ModelRecord) -> LlamaTextEmbedder:
+    def for_record(
+        cls, record: ModelRecord, on_close: Callable[[], None] | None = None
+    ) -> LlamaTextEmbedder:
         return cls(
-            record.path, name=record.name, pooling=record.info.pooling if record.info else None
+            record.path,
+            name=record.name,
+            pooling=record.info.pooling if record.info else None,
+            on_close=on_close,
         )
 
     def count_tokens(self, text: str) -> int:
@@ -50,6 +63,9 @@ class LlamaTextEmbedder:
 
     def close(self) -> None:
         self._embedder.close()
+        if self._on_close is not None:
+            self._on_close()
+            self._on_close = None
 
 
 def embedding_model(store: ModelStore, name: str | None = None) -> ModelRecord:

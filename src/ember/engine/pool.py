@@ -50,6 +50,7 @@ class EnginePool:
         self.keep_alive = keep_alive
         self._clock = clock
         self._loaded: dict[str, Loaded] = {}
+        self._held: dict[str, int] = {}  # memory held outside the pool, by holder
         self._load_lock = asyncio.Lock()
 
     @asynccontextmanager
@@ -102,9 +103,23 @@ class EnginePool:
         entry.engine.close()
         return True
 
+    def hold(self, holder: str, size: int) -> None:
+        """Count memory that a model outside the pool holds (the documents' embedding
+        model, used synchronously from worker threads) in the budget: the next load
+        unloads idle models to make room for it too."""
+        self._held[holder] = size
+
+    def release(self, holder: str) -> None:
+        self._held.pop(holder, None)
+
+    @property
+    def held(self) -> dict[str, int]:
+        return self._held.copy()
+
     @property
     def used_bytes(self) -> int:
-        return sum(e.size for e in self._loaded.values())
+        # held may change from a worker thread: sum a copy (dict.copy is atomic in CPython)
+        return sum(e.size for e in self._loaded.values()) + sum(self._held.copy().values())
 
     def loaded(self) -> list[Loaded]:
         return sorted(self._loaded.values(), key=lambda e: e.name)
