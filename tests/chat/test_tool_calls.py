@@ -40,6 +40,7 @@ NOW = Tool(name="now", description="The current time.", parameters={})
         '{"type": "function", "function": {"name": "add", "arguments": {"a": 1, "b": 2}}}',
         '[{"name": "add", "arguments": {"a": 1, "b": 2}}]',
         '{"name": "add", "arguments": {"a": 1, "b": 2}} I hope that helps',
+        'Answer: {"name": "add", "arguments": {"a": 1, "b": 2}}',  # a label first (Qwen 0.5B)
     ],
 )
 def test_each_known_shape_parses_to_one_call(text: str) -> None:
@@ -137,6 +138,33 @@ def test_holdback_releases_a_partial_tag_that_was_not_one() -> None:
     assert hb.feed("a <to") == "a "
     assert hb.feed("ast>") == "<toast>"
     assert hb.held() == ""
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'Note: {"a": 1}',  # JSON after a label, but not a call
+        'Answer: {"name": "unknown", "arguments": {}}',  # not an offered tool
+        'Here is how I would do it, if I could: {"name": "add", "arguments": {"a": 1}}',
+    ],
+)
+def test_a_label_before_json_that_is_no_call_stays_content(text: str) -> None:
+    assert parse_tool_calls(text, [ADD, NOW]) == (text, [])
+
+
+def test_holdback_holds_a_call_behind_a_short_label() -> None:
+    hb = ToolCallHoldback()
+    assert hb.feed("Answer") == ""  # may still become "Answer: {...}"
+    assert hb.feed(": ") == ""
+    assert hb.feed('{"name": "add"') == ""
+    assert hb.held() == 'Answer: {"name": "add"'
+
+
+def test_holdback_releases_a_plain_answer_once_it_is_no_label() -> None:
+    hb = ToolCallHoldback()
+    assert hb.feed("The answer") == ""
+    assert hb.feed(" is 3.") == "The answer is 3."
+    assert hb.feed(" Done: yes") == " Done: yes"
 
 
 def test_forced_holdback_holds_everything() -> None:

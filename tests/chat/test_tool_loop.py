@@ -44,9 +44,19 @@ def call(arguments: str, id: str = "c1") -> ChatDone:
     return ChatDone("tool_calls", USAGE, (ToolCall(id=id, name="add", arguments=arguments),))
 
 
+def echo(text: str) -> str:
+    """Say the text back.
+
+    Args:
+        text: What to say.
+    """
+    return text
+
+
 def run(chat: ScriptedChat, max_steps: int = 4) -> Any:
     registry = ToolRegistry()
     registry.register(add)
+    registry.register(echo)
     request = ChatRequest(model="m", messages=(Message(role="user", content="1+2?"),))
     return asyncio.run(complete_with_tools(chat, request, registry, max_steps=max_steps))  # type: ignore[arg-type]
 
@@ -74,6 +84,19 @@ def test_a_new_call_after_a_result_still_runs() -> None:
     )
     result = run(chat)
     assert [outcome.content for _, outcome in result.calls] == ["3", "7"]
+
+
+def test_a_call_that_returns_its_own_argument_is_not_listed_and_the_model_must_answer() -> None:
+    """Qwen-0.5B fed a result back: calculator('178377') after 4821 * 37 = 178377."""
+    chat = ScriptedChat(
+        call('{"a": 1, "b": 2}'),
+        ChatDone("tool_calls", USAGE, (ToolCall(id="c2", name="echo", arguments='{"text": "3"}'),)),
+        ChatDone("stop", USAGE, content='{"name": "add", "arguments": {"a": 1, "b": 2}}'),
+    )
+    result = run(chat)
+    assert [outcome.content for _, outcome in result.calls] == ["3", "3"]
+    assert [r.tool_choice for r in chat.requests] == ["auto", "auto", "none"]
+    assert result.done.content == "add(a=1, b=2) = 3"  # the echo is not listed
 
 
 def test_extra_arguments_a_small_model_invents_are_dropped() -> None:

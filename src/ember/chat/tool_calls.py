@@ -144,7 +144,18 @@ def parse_tool_calls(text: str, tools: Sequence[Tool]) -> tuple[str, list[ToolCa
     parsed = _calls_in(text.strip(), names)
     if parsed:
         return "", parsed
+    labelled = _LABELLED.match(text)
+    if labelled:  # `Answer: {"name": ...}`: a short label, then the call as the rest
+        parsed = _calls_in(labelled.group(1), names)
+        if parsed:
+            return "", parsed
     return text, []
+
+
+# A few words and a colon before a JSON call (Qwen2.5-Coder-0.5B writes "Answer: {...}").
+_LABELLED = re.compile(r"^\s*[A-Za-z][\w ]{0,30}:\s*([\[{].*)$", re.DOTALL)
+_LABEL_THEN_CALL = re.compile(r"[A-Za-z][\w ]{0,30}:\s*[\[{]")
+_MAYBE_LABEL = re.compile(r"[A-Za-z][\w ]{0,30}(:\s*)?")
 
 
 def _calls_in(snippet: str, names: set[str]) -> list[ToolCall]:
@@ -215,6 +226,11 @@ class ToolCallHoldback:
                 return ""
             if not stripped or OPEN_TAG.startswith(stripped) or "```".startswith(stripped):
                 return ""  # too early to tell
+            if _LABEL_THEN_CALL.match(stripped):
+                self._holding = True
+                return ""
+            if _MAYBE_LABEL.fullmatch(stripped):
+                return ""  # a few words that may yet be "Answer: {...}"
         tag = pending.find(OPEN_TAG)
         if tag >= 0:
             self._holding = True

@@ -130,7 +130,12 @@ async def run_with_tools(
             result = ToolCallResult(call, await runner.call(call.name, call.arguments))
             results.append(result)
             yield result
-        answered += results
+        useful = [r for r in results if not _no_op(r)]
+        if not useful:
+            # Measured: Qwen2.5-Coder-0.5B fed a result back (calculator('178377') after
+            # 4821 * 37 = 178377). A call that returns its own argument added nothing.
+            answer_now = True
+        answered += useful
         messages += tool_messages(done, results, result_note)
         if request.tool_choice not in ("auto", "none"):
             request = replace(request, tool_choice="auto")  # forced once, then free
@@ -156,6 +161,18 @@ def _settle_held(
     ]
     tail = "\n".join(lines) or "The tools gave no result."
     return replace(done, content=released + tail, tool_calls=()), tail
+
+
+def _no_op(result: ToolCallResult) -> bool:
+    """A call whose result is its only argument, unchanged."""
+    try:
+        values = json.loads(result.call.arguments)
+    except ValueError:
+        return False
+    if not isinstance(values, dict) or len(values) != 1 or result.result.is_error:
+        return False
+    (value,) = values.values()
+    return str(value).strip() == result.result.content.strip()
 
 
 def _arguments_text(arguments: str) -> str:
