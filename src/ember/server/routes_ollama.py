@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request, Response
@@ -18,6 +19,7 @@ from ember.chat.types import ChatDelta, ChatDone, ChatEvent
 from ember.engine.base import Chunk, FinishReason
 from ember.engine.loader import model_name
 from ember.errors import EmberError
+from ember.fit.pull_check import FitPullCheck
 from ember.models.gguf_info import format_parameters
 from ember.models.store import ModelRecord
 from ember.server import wire_ollama as wire
@@ -214,17 +216,21 @@ async def embeddings(request: Request) -> dict[str, Any]:
 
 @router.post("/pull", response_model=None)
 async def pull(request: Request) -> Any:
-    """Pull a model, streaming Ollama's progress lines (or one final status)."""
+    """Pull a model, streaming Ollama's progress lines (or one final status). A model
+    that cannot fit this machine is refused before the download, as `ember pull` does,
+    unless the body says ``"force": true`` (an Ember extension)."""
     body = parse_body(PullBody, await json_body(request))
-    store = runtime_of(request).models
+    runtime = runtime_of(request)
+    store = runtime.models
+    check = None if body.force else await asyncio.to_thread(fit_check, runtime.settings.home)
     if body.stream is False:
-        await asyncio.to_thread(store.pull, body.model)
+        await asyncio.to_thread(store.pull, body.model, check=check)
         return wire.progress("success")
     lines = PullProgress(asyncio.get_running_loop())
 
     def work() -> None:
         try:
-            store.pull(body.model, progress=lines)
+            store.pull(body.model, progress=lines, check=check)
         except EmberError as exc:
             lines.put({"error": with_hint(exc)})
         except Exception as exc:  # noqa: BLE001 - reported to the client, not swallowed
@@ -242,6 +248,12 @@ async def pull(request: Request) -> Any:
         await task
 
     return StreamingResponse(stream(), media_type="application/x-ndjson")
+
+
+def fit_check(home: Path) -> FitPullCheck:
+    from ember import hardware
+
+    return FitPullCheck(hardware.probe_machine(home))
 
 
 @router.delete("/delete")

@@ -263,10 +263,11 @@ class ShowBody(_Named):
 
 
 class PullBody(_Named):
-    """``POST /api/pull``."""
+    """``POST /api/pull``; ``force`` (Ember's) skips the fit check."""
 
     insecure: bool | None = None
     stream: bool | None = None
+    force: bool = False
 
 
 class DeleteBody(_Named):
