@@ -180,6 +180,10 @@ def test_export_import_and_answers_are_sanitised(base_url: str) -> None:
         models = client.get("/ember/api/models").json()
         assert models["models"][0]["name"] == MODEL
         assert models["models"][0]["default"] is True
+        fit = models["models"][0]["fit"]  # SmolLM2-135M fits any machine that runs the tests
+        assert fit["verdict"] in ("great", "usable", "slow")
+        assert fit["context"] >= 2048
+        assert fit["reason"]
         page = client.get("/")
         assert page.status_code == 200
         assert "script-src 'self'" in page.headers["content-security-policy"]

@@ -367,7 +367,7 @@ def test_copy_code_and_fit_verdict(browser: Any, base_url: str) -> None:
         browser, base_url, permissions=["clipboard-read", "clipboard-write"]
     )
 
-    def with_fit(route: Any) -> None:  # the fit verdict another part of Ember will add
+    def with_fit(route: Any) -> None:  # a fixed verdict: the real one depends on the machine
         data = route.fetch().json()
         for model in data["models"]:
             model["fit"] = {"verdict": "fits", "tokens_per_s": 61.2}

@@ -11,6 +11,7 @@ stream: the partial answer is kept, marked incomplete.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -206,14 +207,20 @@ async def regenerate(conversation_id: str, message_id: str, request: Request) ->
 
 @router.get("/models")
 async def models(request: Request) -> dict[str, Any]:
-    """Installed chat models for the picker, with the default first."""
+    """Installed chat models for the picker, with the default first, each with its fit on
+    this machine (verdict, reason, context, expected decode speed)."""
+    from ember import hardware
+    from ember.fit import fit
+
     runtime = runtime_of(request)
     default = runtime.settings.default_model
+    machine = await asyncio.to_thread(hardware.probe_machine, runtime.settings.home)
     out = []
     for record in runtime.models.installed():
         info = record.info
         if info is not None and info.is_embedding_model:
             continue
+        plan = fit(machine, info, name=record.name) if info is not None else None
         out.append(
             {
                 "name": record.name,
@@ -222,6 +229,14 @@ async def models(request: Request) -> dict[str, Any]:
                 "quantization": info.quantization if info else None,
                 "context_length": info.context_length if info else None,
                 "default": record.name == default,
+                "fit": None
+                if plan is None
+                else {
+                    "verdict": plan.verdict,
+                    "reason": plan.reason,
+                    "context": plan.n_ctx,
+                    "tokens_per_s": plan.decode_tps,
+                },
             }
         )
     out.sort(key=lambda m: (not m["default"], m["name"]))
