@@ -1,6 +1,8 @@
 """Documents in the web page: uploads by the button and by drag and drop go to the chat's
 own collection, which the chat then answers from; collections are attached and detached;
-an answer's citations are buttons that open their passage."""
+a named collection is created from the menu with its files, its documents listed and
+deleted, and the collection deleted; an answer's citations are buttons that open their
+passage."""
 
 from __future__ import annotations
 
@@ -217,3 +219,124 @@ def test_citations_open_their_passage(
     # A passage that is no longer in the library says so.
     chips.nth(2).click()
     expect(dialog.locator("#passage-text")).to_contain_text("no longer in your documents")
+
+
+SOUP = """# Soups
+
+## Leek and potato
+
+Sweat the leeks in butter, add diced potatoes and stock, simmer twenty minutes, blend.
+"""
+
+
+def collection_names(base_url: str) -> list[str]:
+    response = httpx.get(f"{base_url}/api/documents/collections")
+    return [c["name"] for c in response.json()["collections"]]
+
+
+def test_a_named_collection_from_the_menu(
+    page: Any, base_url: str, ui_runtime: Runtime, tmp_path: Path
+) -> None:
+    soup = tmp_path / "soup.txt"
+    soup.write_text(SOUP)
+    cid = ConversationStore(ui_runtime.db).create(title="Cooking").id
+    open_app(page, f"/#/c/{cid}")
+    expect(page.locator("#chat-title")).to_have_text("Cooking")
+    page.get_by_role("button", name="Documents", exact=True).click()
+    menu = page.locator("#docs-menu")
+    name = menu.get_by_label("New collection")
+    error = menu.locator("#docs-new-error")
+
+    # A name the server would refuse is refused here, before any file is chosen.
+    name.fill("my recipes")
+    menu.get_by_role("button", name="Add files…").click()
+    expect(error).to_contain_text("letters, digits")
+    expect(name).to_have_attribute("aria-invalid", "true")
+    name.fill("chat-123")
+    name.press("Enter")  # Enter picks files too, and does not send the composer
+    expect(error).to_contain_text("kept for the files of chats")
+
+    # Create "recipes" with a file: uploaded into it, then attached to this chat.
+    name.fill("recipes")
+    expect(error).to_be_hidden()
+    with page.expect_file_chooser() as chooser:
+        menu.get_by_role("button", name="Add files…").click()
+    chooser.value.set_files(str(soup))
+    row = page.locator(".upload", has_text="soup.txt")
+    expect(row).to_have_attribute("data-state", "done", timeout=120_000)
+    expect(row.locator(".upload-where")).to_have_text("→ recipes")
+    expect(page.locator(".doc-chip")).to_have_text(["recipes"])
+    expect(name).to_have_value("")
+    assert settings_of(base_url, cid)["collections"] == ["recipes"]
+    assert document_names(base_url, "recipes") == ["soup.txt"]
+
+    item = menu.locator(".docs-item[data-name='recipes']")
+    expect(item.locator(".docs-option-count")).to_have_text("1 document")
+    expect(item.locator(".docs-option input")).to_be_checked()
+    expect(menu.get_by_role("button", name="Delete the collection default")).to_have_count(0)
+
+    # Its documents, with their passages; a file dropped on its row goes into it.
+    item.get_by_role("button", name="Documents in recipes").click()
+    expect(item.locator(".docs-doc")).to_have_count(1)
+    expect(item.locator(".docs-doc")).to_contain_text("soup.txt")
+    expect(item.locator(".docs-doc-count")).to_have_text(re.compile(r"^\d+ passages?$"))
+    item.evaluate(
+        """(item) => {
+            const data = new DataTransfer();
+            data.items.add(new File(["Bread needs flour, water, salt and time."],
+                                    "bread.txt", {type: "text/plain"}));
+            item.dispatchEvent(new DragEvent("dragover", {dataTransfer: data, bubbles: true}));
+            item.dispatchEvent(new DragEvent("drop", {dataTransfer: data, bubbles: true}));
+        }"""
+    )
+    expect(page.locator(".upload", has_text="bread.txt")).to_have_attribute(
+        "data-state", "done", timeout=120_000
+    )
+    expect(item.locator(".docs-doc-name")).to_have_text(["bread.txt", "soup.txt"])
+    expect(item.locator(".docs-option-count")).to_have_text("2 documents")
+    assert f"chat-{cid}" not in collection_names(base_url)  # not the chat's own collection
+
+    # Delete one document.
+    item.get_by_role("button", name="Delete soup.txt").click()
+    expect(item.locator(".docs-doc-name")).to_have_text(["bread.txt"])
+    expect(item.locator(".docs-option-count")).to_have_text("1 document")
+    assert document_names(base_url, "recipes") == ["bread.txt"]
+
+    # Delete the collection: asked first; Cancel keeps it.
+    item.get_by_role("button", name="Delete the collection recipes").click()
+    expect(item.locator(".docs-confirm")).to_contain_text("Delete “recipes” and its 1 document?")
+    item.get_by_role("button", name="Cancel").click()
+    expect(item.locator(".docs-confirm")).to_have_count(0)
+    assert "recipes" in collection_names(base_url)
+    item.get_by_role("button", name="Delete the collection recipes").click()
+    item.get_by_role("button", name="Confirm deleting the collection recipes").click()
+    expect(item).to_have_count(0)
+    expect(page.locator(".doc-chip")).to_have_count(0)
+    assert "recipes" not in collection_names(base_url)
+    assert settings_of(base_url, cid)["collections"] == []
+    assert not (ui_runtime.settings.home / "uploads" / "recipes").exists()
+
+
+def test_the_servers_refusal_of_a_collection_is_shown(
+    page: Any, base_url: str, tmp_path: Path
+) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("Some notes.")
+    message = "collection: 'taken' is not a valid collection name"
+
+    def refuse(route: Any) -> None:
+        if route.request.method == "POST":
+            route.fulfill(status=400, json={"error": message})
+        else:
+            route.fallback()
+
+    page.route("**/api/documents", refuse)
+    open_app(page)
+    page.get_by_role("button", name="Documents", exact=True).click()
+    page.get_by_label("New collection").fill("taken")
+    with page.expect_file_chooser() as chooser:
+        page.get_by_role("button", name="Add files…").click()
+    chooser.value.set_files(str(notes))
+    expect(page.locator(".upload", has_text="notes.txt")).to_have_attribute("data-state", "failed")
+    expect(page.locator("#docs-new-error")).to_have_text(message)
+    expect(page.locator(".doc-chip")).to_have_count(0)

@@ -61,6 +61,10 @@
     stopped: new Set(), // answers stopped here: incomplete, whatever the server says yet
     collections: [], // the document collections on the server: {name, documents}
     docLimits: null, // {max_file_bytes, max_body_bytes, types} from the server
+    docsOpen: new Set(), // collections whose documents the menu shows
+    docsOf: new Map(), // their documents, as GET /api/documents lists them
+    confirmingCollection: null, // the collection whose deletion is being confirmed
+    uploadTarget: null, // where the menu's file picker uploads: {collection, attach, named}
     passageShown: null, // the citation whose passage is open
   };
 
@@ -96,6 +100,7 @@
     right: ["M9 6l6 6-6 6"],
     close: ["M6 6l12 12M18 6L6 18"],
     file: ["M7 3h7l5 5v13H7z", "M14 3v5h5"],
+    plus: ["M12 5v14M5 12h14"],
   };
 
   function icon(name) {
@@ -1327,6 +1332,31 @@
     state.docLimits = { max_file_bytes: data.max_file_bytes, max_body_bytes: data.max_body_bytes, types: data.types || [] };
   }
 
+  async function loadDocuments(name) {
+    try {
+      const data = await docsApi(`?collection=${encodeURIComponent(name)}`);
+      state.docsOf.set(name, data.documents || []);
+    } catch (error) {
+      state.docsOf.delete(name);
+      if (error.status !== 404) throw error;
+      state.docsOpen.delete(name); // removed meanwhile
+    }
+  }
+
+  // The collections, and the documents of those shown open, as the server has them now.
+  async function refreshDocsMenu() {
+    await loadCollections();
+    const names = new Set(state.collections.map((c) => c.name));
+    for (const name of [...state.docsOpen]) {
+      if (!names.has(name)) state.docsOpen.delete(name);
+    }
+    for (const name of [...state.docsOf.keys()]) {
+      if (!state.docsOpen.has(name)) state.docsOf.delete(name);
+    }
+    await Promise.all([...state.docsOpen].map(loadDocuments));
+    if (!els.docsMenu.hidden) renderDocsMenu();
+  }
+
   function renderDocsMenu() {
     const attached = attachedCollections();
     const counts = new Map();
@@ -1336,28 +1366,239 @@
       counts.set(c.name, c.documents);
     }
     for (const name of attached) if (!counts.has(name)) counts.set(name, null);
-    const items = [];
-    for (const [name, count] of counts) {
-      const box = el("input", { type: "checkbox", checked: attached.includes(name), dataset: { name } });
-      box.addEventListener("change", () => {
-        const now = attachedCollections();
-        const next = box.checked ? [...now, name] : now.filter((n) => n !== name);
-        setCollections(next).catch((error) => {
-          box.checked = !box.checked;
-          reportError(error);
-        });
-      });
-      const docs = count === null ? "not found" : `${count} document${count === 1 ? "" : "s"}`;
-      items.push(
-        el(
-          "li",
-          {},
-          el("label", { class: "docs-option" }, box, el("span", { class: "docs-option-name", text: collectionLabel(name), title: name }), el("span", { class: "docs-option-count", text: docs })),
-        ),
-      );
-    }
+    // Re-rendering replaces the controls: keep the focus on the same one.
+    const active = document.activeElement;
+    const focusKey = active && els.docsCollections.contains(active) ? active.dataset.key : null;
+    const items = [...counts].map(([name, count]) => collectionItem(name, count, attached));
     els.docsCollections.replaceChildren(...items);
     els.docsEmpty.hidden = items.length > 0;
+    if (focusKey) {
+      const again = Array.from(els.docsCollections.querySelectorAll("[data-key]")).find((n) => n.dataset.key === focusKey);
+      if (again) again.focus();
+    }
+  }
+
+  function plural(count, word) {
+    return `${count} ${word}${count === 1 ? "" : "s"}`;
+  }
+
+  function collectionItem(name, count, attached) {
+    const label = collectionLabel(name);
+    const box = el("input", { type: "checkbox", checked: attached.includes(name), dataset: { name, key: `attach:${name}` } });
+    box.addEventListener("change", () => {
+      const now = attachedCollections();
+      const next = box.checked ? [...now, name] : now.filter((n) => n !== name);
+      setCollections(next).catch((error) => {
+        box.checked = !box.checked;
+        reportError(error);
+      });
+    });
+    const row = el(
+      "div",
+      { class: "docs-row" },
+      el(
+        "label",
+        { class: "docs-option" },
+        box,
+        el("span", { class: "docs-option-name", text: label, title: name }),
+        el("span", { class: "docs-option-count", text: count === null ? "not found" : plural(count, "document") }),
+      ),
+    );
+    const item = el("li", { class: "docs-item", dataset: { name } }, row);
+    if (count === null) return item;
+    if (state.confirmingCollection === name) {
+      item.append(collectionConfirm(name, count));
+      return item;
+    }
+    const open = state.docsOpen.has(name);
+    const toggle = iconButton("right", `Documents in ${label}`, () => toggleDocuments(name), "docs-show");
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    toggle.dataset.key = `show:${name}`;
+    const add = iconButton("plus", `Add files to ${label}`, () => pickFiles({ collection: name, attach: false }));
+    add.dataset.key = `add:${name}`;
+    row.append(toggle, add);
+    if (name !== "default") {
+      const remove = iconButton("trash", `Delete the collection ${label}`, () => {
+        state.confirmingCollection = name;
+        renderDocsMenu();
+        const yes = els.docsCollections.querySelector(".docs-confirm .btn-danger");
+        if (yes) yes.focus();
+      });
+      remove.dataset.key = `delete:${name}`;
+      row.append(remove);
+    }
+    if (open) item.append(documentList(name, label));
+    bindCollectionDrop(item, name);
+    return item;
+  }
+
+  function documentList(name, label) {
+    const docs = state.docsOf.get(name);
+    if (!docs) return el("p", { class: "docs-note", text: "loading…" });
+    if (!docs.length) return el("p", { class: "docs-note", text: "No documents in this collection" });
+    return el(
+      "ul",
+      { class: "docs-docs", "aria-label": `Documents in ${label}` },
+      ...docs.map((doc) =>
+        el(
+          "li",
+          { class: "docs-doc", dataset: { id: String(doc.id) } },
+          icon("file"),
+          el("span", { class: "docs-doc-name", text: doc.name, title: doc.path }),
+          el("span", { class: "docs-doc-count", text: plural(doc.chunks, "passage") }),
+          iconButton("trash", `Delete ${doc.name}`, (event) => deleteDocument(doc, event.currentTarget)),
+        ),
+      ),
+    );
+  }
+
+  async function toggleDocuments(name) {
+    if (state.docsOpen.has(name)) {
+      state.docsOpen.delete(name);
+      state.docsOf.delete(name);
+      renderDocsMenu();
+      return;
+    }
+    state.docsOpen.add(name);
+    renderDocsMenu();
+    try {
+      await loadDocuments(name);
+    } catch (error) {
+      state.docsOpen.delete(name);
+      reportError(error);
+    }
+    if (!els.docsMenu.hidden) renderDocsMenu();
+  }
+
+  async function deleteDocument(doc, button) {
+    button.disabled = true;
+    try {
+      await docsApi(`/${doc.id}`, { method: "DELETE" });
+    } catch (error) {
+      if (error.status !== 404) reportError(error);
+    }
+    await refreshDocsMenu().catch(reportError);
+  }
+
+  function collectionConfirm(name, count) {
+    const label = collectionLabel(name);
+    const no = el("button", { type: "button", class: "btn small", text: "Cancel", dataset: { key: `cancel:${name}` } });
+    const yes = el("button", {
+      type: "button",
+      class: "btn small btn-danger",
+      text: "Delete",
+      "aria-label": `Confirm deleting the collection ${label}`,
+      dataset: { key: `confirm:${name}` },
+    });
+    no.addEventListener("click", () => {
+      state.confirmingCollection = null;
+      renderDocsMenu();
+      const again = els.docsCollections.querySelector(`[data-key="delete:${CSS.escape(name)}"]`);
+      if (again) again.focus();
+    });
+    yes.addEventListener("click", () => {
+      yes.disabled = true;
+      deleteCollection(name);
+    });
+    return el(
+      "div",
+      { class: "conv-confirm docs-confirm" },
+      el("span", { text: `Delete “${label}” and its ${plural(count, "document")}? Files uploaded into it are deleted too.` }),
+      no,
+      yes,
+    );
+  }
+
+  async function deleteCollection(name) {
+    try {
+      await docsApi(`/collections/${encodeURIComponent(name)}`, { method: "DELETE" });
+    } catch (error) {
+      if (error.status !== 404) reportError(error);
+    }
+    state.confirmingCollection = null;
+    state.docsOpen.delete(name);
+    state.docsOf.delete(name);
+    try {
+      const attached = attachedCollections();
+      if (attached.includes(name)) await setCollections(attached.filter((n) => n !== name));
+      await refreshDocsMenu();
+    } catch (error) {
+      reportError(error);
+    }
+  }
+
+  // Files dropped on a collection's row go into that collection (not into the chat's).
+  function bindCollectionDrop(item, name) {
+    item.addEventListener("dragover", (event) => {
+      if (!hasFiles(event)) return;
+      event.preventDefault();
+      event.stopPropagation();
+      event.dataTransfer.dropEffect = "copy";
+      item.classList.add("drop-target");
+      els.dropZone.hidden = true;
+    });
+    item.addEventListener("dragleave", (event) => {
+      if (!item.contains(event.relatedTarget)) item.classList.remove("drop-target");
+    });
+    item.addEventListener("drop", (event) => {
+      if (!hasFiles(event)) return;
+      event.preventDefault();
+      event.stopPropagation();
+      item.classList.remove("drop-target");
+      hideDropZone();
+      uploadFiles(Array.from(event.dataTransfer.files || []), { collection: name, attach: false });
+    });
+  }
+
+  // A collection's name, checked as the server checks it; chat-… names belong to chats.
+  const COLLECTION_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
+  function collectionNameProblem(name) {
+    if (!name) return "Give the new collection a name.";
+    if (!COLLECTION_NAME.test(name)) {
+      return "A collection name is letters, digits, “.”, “_” and “-” (up to 100), starting with a letter or a digit.";
+    }
+    if (name.startsWith("chat-")) return "Names starting with “chat-” are kept for the files of chats.";
+    return "";
+  }
+
+  function showNewCollectionError(text) {
+    els.docsNewError.textContent = text;
+    els.docsNewError.hidden = !text;
+    if (text) els.docsNewName.setAttribute("aria-invalid", "true");
+    else els.docsNewName.removeAttribute("aria-invalid");
+  }
+
+  function startNewCollection() {
+    const name = els.docsNewName.value.trim();
+    const problem = collectionNameProblem(name);
+    showNewCollectionError(problem);
+    if (problem) {
+      els.docsNewName.focus();
+      return;
+    }
+    pickFiles({ collection: name, attach: true, named: true });
+  }
+
+  function pickFiles(target) {
+    state.uploadTarget = target;
+    els.docsFile.click();
+  }
+
+  async function uploadPicked() {
+    const files = Array.from(els.docsFile.files || []);
+    els.docsFile.value = "";
+    const target = state.uploadTarget;
+    state.uploadTarget = null;
+    if (!target || !files.length) return;
+    const outcome = await uploadFiles(files, target);
+    if (!target.named) return;
+    if (outcome.added) {
+      if (els.docsNewName.value.trim() === target.collection) els.docsNewName.value = "";
+      showNewCollectionError("");
+    } else if (outcome.error && outcome.error.status === 400) {
+      showNewCollectionError(outcome.error.message); // the server's word on the name
+    }
   }
 
   async function openDocsMenu() {
@@ -1365,8 +1606,7 @@
     els.docsToggle.setAttribute("aria-expanded", "true");
     renderDocsMenu();
     try {
-      await loadCollections();
-      if (!els.docsMenu.hidden) renderDocsMenu();
+      await refreshDocsMenu();
     } catch (error) {
       reportError(error);
     }
@@ -1375,6 +1615,7 @@
   function closeDocsMenu() {
     els.docsMenu.hidden = true;
     els.docsToggle.setAttribute("aria-expanded", "false");
+    state.confirmingCollection = null;
   }
 
   const UPLOAD_DONE = {
@@ -1384,7 +1625,7 @@
     duplicate: (r) => `already here (${r.detail || "same content"})`,
   };
 
-  function uploadRow(file) {
+  function uploadRow(file, collection) {
     const bar = el("progress", { max: "1", value: "0", "aria-label": `Upload of ${file.name}` });
     const status = el("span", { class: "upload-status", text: "waiting" });
     const row = el(
@@ -1393,6 +1634,7 @@
       icon("file"),
       el("span", { class: "upload-name", text: file.name, title: file.name }),
       el("span", { class: "upload-size", text: formatSize(file.size) }),
+      collection ? el("span", { class: "upload-where", text: `→ ${collection}`, title: `into the collection ${collection}` }) : null,
       bar,
       status,
     );
@@ -1473,26 +1715,36 @@
     return "";
   }
 
-  // Files go to this chat's own collection, which the chat then answers from.
-  async function uploadFiles(files) {
-    if (!files.length) return;
-    let conversation;
-    try {
-      conversation = await ensureConversation();
-      renderDocBar();
-    } catch (error) {
-      reportError(error);
-      return;
+  // Files go to this chat's own collection, which the chat then answers from, or, with a
+  // target {collection, attach}, to a named one (attached to the chat when `attach`).
+  // Answers {added, error}: whether any file went in, and the first request refused.
+  async function uploadFiles(files, target) {
+    if (!files.length) return { added: false, error: null };
+    let collection;
+    let attachTo = null; // the chat to attach the collection to: its id, or "" for a new chat
+    if (target) {
+      collection = target.collection;
+      if (target.attach) attachTo = state.conversation ? state.conversation.id : "";
+    } else {
+      try {
+        const conversation = await ensureConversation();
+        renderDocBar();
+        collection = `chat-${conversation.id}`;
+        attachTo = conversation.id;
+      } catch (error) {
+        reportError(error);
+        return { added: false, error };
+      }
     }
-    const collection = `chat-${conversation.id}`;
     if (!state.docLimits) await loadCollections().catch(() => {});
-    const rows = files.map(uploadRow);
+    const rows = files.map((file) => uploadRow(file, target ? collection : null));
     let added = false;
+    let refused = null;
     for (const [i, file] of files.entries()) {
       const row = rows[i];
-      const refused = refusal(file);
-      if (refused) {
-        row.fail(refused);
+      const problem = refusal(file);
+      if (problem) {
+        row.fail(problem);
         continue;
       }
       try {
@@ -1501,50 +1753,55 @@
         if (result.status !== "failed") added = true;
       } catch (error) {
         row.fail(error.message || String(error));
+        refused = refused || error;
       }
     }
-    if (!added) return;
+    if (!added) return { added, error: refused };
     try {
-      if (state.conversation && state.conversation.id === conversation.id && !attachedCollections().includes(collection)) {
+      const current = state.conversation ? state.conversation.id : "";
+      if (attachTo === current && !attachedCollections().includes(collection)) {
         await setCollections([...attachedCollections(), collection]);
       }
-      await loadCollections();
-      if (!els.docsMenu.hidden) renderDocsMenu();
+      await refreshDocsMenu();
     } catch (error) {
       reportError(error);
     }
+    return { added, error: refused };
   }
 
   function hasFiles(event) {
     return Boolean(event.dataTransfer) && Array.from(event.dataTransfer.types || []).includes("Files");
   }
 
+  let dragDepth = 0;
+
+  function hideDropZone() {
+    dragDepth = 0;
+    els.dropZone.hidden = true;
+  }
+
   function bindDrop() {
-    let depth = 0;
-    const hide = () => {
-      depth = 0;
-      els.dropZone.hidden = true;
-    };
     els.chat.addEventListener("dragenter", (event) => {
       if (!hasFiles(event)) return;
       event.preventDefault();
-      depth += 1;
+      dragDepth += 1;
       els.dropZone.hidden = false;
     });
     els.chat.addEventListener("dragover", (event) => {
       if (!hasFiles(event)) return;
       event.preventDefault();
       event.dataTransfer.dropEffect = "copy";
+      els.dropZone.hidden = false; // hidden while over a collection's row in the menu
     });
     els.chat.addEventListener("dragleave", (event) => {
       if (!hasFiles(event)) return;
-      depth = Math.max(0, depth - 1);
-      if (depth === 0) hide();
+      dragDepth = Math.max(0, dragDepth - 1);
+      if (dragDepth === 0) hideDropZone();
     });
     els.chat.addEventListener("drop", (event) => {
       if (!hasFiles(event)) return;
       event.preventDefault();
-      hide();
+      hideDropZone();
       uploadFiles(Array.from(event.dataTransfer.files || []));
     });
     // A file dropped elsewhere on the page must not replace the page.
@@ -1553,7 +1810,7 @@
         if (hasFiles(event)) event.preventDefault();
       });
     }
-    window.addEventListener("dragend", hide);
+    window.addEventListener("dragend", hideDropZone);
   }
 
   // ------------------------------------------------------------------------ drawer
@@ -1631,6 +1888,10 @@
       docsMenu: $("docs-menu"),
       docsCollections: $("docs-collections"),
       docsEmpty: $("docs-empty"),
+      docsNewName: $("docs-new-name"),
+      docsNewAdd: $("docs-new-add"),
+      docsNewError: $("docs-new-error"),
+      docsFile: $("docs-file"),
       uploads: $("uploads"),
       attach: $("attach"),
       attachFile: $("attach-file"),
@@ -1705,6 +1966,16 @@
       if (els.docsMenu.hidden) openDocsMenu();
       else closeDocsMenu();
     });
+    els.docsNewAdd.addEventListener("click", startNewCollection);
+    els.docsNewName.addEventListener("keydown", (event) => {
+      if (event.key !== "Enter" || event.isComposing) return;
+      event.preventDefault(); // not the composer's submit
+      startNewCollection();
+    });
+    els.docsNewName.addEventListener("input", () => {
+      if (!els.docsNewError.hidden) showNewCollectionError("");
+    });
+    els.docsFile.addEventListener("change", uploadPicked);
     els.passageClose.addEventListener("click", closePassage);
     els.passage.addEventListener("close", () => {
       state.passageShown = null;
