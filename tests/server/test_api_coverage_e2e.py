@@ -315,3 +315,25 @@ def test_ollama_prompt_longer_than_the_context_is_refused_with_the_numbers(
         f"{base_url}/api/generate", json={"model": MODEL, "prompt": "word " * 9000}, timeout=60
     )
     assert generate.status_code == 400
+
+
+def test_ollama_num_ctx_loads_the_model_with_that_context(base_url: str) -> None:
+    """``options.num_ctx`` is honoured as Ollama does (another instance of the model with
+    that context): a prompt that fits the default context is refused in 1,024 tokens."""
+    prompt = "word " * 1500
+    body: dict[str, object] = {
+        "model": MODEL,
+        "prompt": prompt,
+        "stream": False,
+        "options": {"num_predict": 1, "num_ctx": 1024},
+    }
+    small = httpx.post(f"{base_url}/api/generate", json=body, timeout=120)
+    assert small.status_code == 400
+    assert "context of 1024" in small.json()["error"]
+    body["options"] = {"num_predict": 1, "num_ctx": 4096}
+    larger = httpx.post(f"{base_url}/api/generate", json=body, timeout=120)
+    assert larger.status_code == 200, larger.text
+    loaded = httpx.get(f"{base_url}/api/ps").json()["models"]
+    assert [m["name"] for m in loaded] == [MODEL]  # one entry per model
+    httpx.post(f"{base_url}/api/generate", json={"model": MODEL, "keep_alive": 0})
+    assert httpx.get(f"{base_url}/api/ps").json()["models"] == []  # every instance unloaded

@@ -250,3 +250,35 @@ def test_sigkill_mid_stream_keeps_the_question_and_partial_answer(
     assert answer["status"] == "incomplete"
     assert answer["content"]
     assert seen.startswith(answer["content"])
+
+
+def test_the_conversation_context_size_is_applied(base_url: str) -> None:
+    """``settings.num_ctx`` (the page's context-size field) loads the model with that
+    context: a long history is trimmed to fit 512 tokens, and kept whole without it."""
+    history = []
+    for i in range(8):
+        history += [
+            {"id": f"u{i}", "parent_id": f"a{i - 1}" if i else None, "role": "user",
+             "content": f"Tell me fact number {i} about the sea. " * 4},
+            {"id": f"a{i}", "parent_id": f"u{i}", "role": "assistant",
+             "content": f"Fact {i}: the sea is salty. " * 4},
+        ]  # fmt: skip
+
+    def trimmed_with(settings: dict[str, Any]) -> int:
+        export = {
+            "format": "ember.conversation.v1",
+            "conversation": {"title": "Sea", "settings": settings, "leaf_id": "a7"},
+            "messages": history,
+        }
+        cid = client.post("/ember/api/conversations/import", json=export).json()
+        cid = cid["conversation"]["id"]
+        send(client, f"/ember/api/conversations/{cid}/messages", {"content": "And the moon?"})
+        view = wait_for(client, cid, lambda v: v["messages"][-1]["status"] != "streaming")
+        return int(view["messages"][-1]["meta"].get("trimmed") or 0)
+
+    with httpx.Client(base_url=base_url, timeout=120) as client:
+        assert trimmed_with({"num_ctx": 512, "max_tokens": 8}) > 0
+        assert trimmed_with({"max_tokens": 8}) == 0
+        bad = client.post("/ember/api/conversations", json={"settings": {"num_ctx": "big"}})
+        assert bad.status_code == 400
+        assert "num_ctx" in bad.json()["error"]["message"]

@@ -155,6 +155,7 @@ class Assistant:
         settings = conversation.settings
         sampling = SamplingParams(**{k: settings[k] for k in SAMPLING_KEYS if k in settings})
         max_tokens = settings.get("max_tokens")
+        num_ctx = settings.get("num_ctx")
         return ChatRequest(
             model=conversation.model or self.default_model,
             messages=tuple(messages),
@@ -162,6 +163,7 @@ class Assistant:
             max_tokens=int(max_tokens) if max_tokens else None,
             stream=True,
             trim_to_fit=True,
+            num_ctx=int(num_ctx) if num_ctx else None,
         )
 
     async def _answer(

@@ -61,7 +61,7 @@ class DocumentSources:
         retrieval: dict[str, Any] = {"query": query, "collections": collections}
         if not hits:
             return [], {**retrieval, "mode": "none"}
-        n_ctx = await self.chat.context_length(request.model)
+        n_ctx = await self.chat.context_length(request.model, request.num_ctx)
         history = sum(estimate_tokens(m.content) for m in request.messages)
         budget = max(int(n_ctx * SOURCE_SHARE) - history, 256)
         sources, mode = await asyncio.to_thread(

@@ -25,7 +25,7 @@ from ember.chat.types import ChatDelta, ChatDone, ChatEvent, ChatRequest, Messag
 from ember.engine.base import Chunk, GenerateRequest, TokenLogprob, Usage
 from ember.engine.llamacpp import LlamaCppEngine
 from ember.engine.llamacpp.embedder import LlamaCppEmbedder
-from ember.engine.loader import embedding_key
+from ember.engine.loader import context_key, embedding_key, model_name
 from ember.engine.pool import EnginePool
 from ember.errors import EmberError
 
@@ -92,7 +92,8 @@ class ChatService:
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[ChatEvent]:
         """Deltas as the answer is generated, then one ChatDone."""
-        async with self.engines.use(request.model, request.keep_alive) as engine:
+        key = context_key(request.model, request.num_ctx)
+        async with self.engines.use(key, request.keep_alive) as engine:
             if not isinstance(engine, LlamaCppEngine):
                 raise WrongModelKindError(
                     f"{request.model} is an embedding model; it cannot chat",
@@ -130,10 +131,14 @@ class ChatService:
                 yield event
 
     async def generate(
-        self, model: str, request: GenerateRequest, keep_alive: float | None = None
+        self,
+        model: str,
+        request: GenerateRequest,
+        keep_alive: float | None = None,
+        num_ctx: int | None = None,
     ) -> AsyncIterator[Chunk]:
         """A raw prompt, no chat template (legacy completions, Ollama ``raw``)."""
-        async with self.engines.use(model, keep_alive) as engine:
+        async with self.engines.use(context_key(model, num_ctx), keep_alive) as engine:
             if not isinstance(engine, LlamaCppEngine):
                 raise WrongModelKindError(
                     f"{model} is an embedding model; it cannot generate text",
@@ -145,9 +150,9 @@ class ChatService:
                     self._observe(model, chunk.usage)
                 yield chunk
 
-    async def context_length(self, model: str) -> int:
+    async def context_length(self, model: str, num_ctx: int | None = None) -> int:
         """Tokens one request may use with ``model`` (loading it if needed)."""
-        async with self.engines.use(model) as engine:
+        async with self.engines.use(context_key(model, num_ctx)) as engine:
             return int(getattr(engine, "n_ctx", 0) or 2048)
 
     async def complete(self, request: ChatRequest) -> ChatDone:
@@ -163,8 +168,9 @@ class ChatService:
             return None
 
     def unload(self, model: str) -> bool:
-        """Unload ``model`` (and its embedding context) if loaded and idle."""
-        gone = [self.engines.unload(key) for key in (model, embedding_key(model))]
+        """Unload ``model`` (every context it is loaded with) if loaded and idle."""
+        keys = [e.name for e in self.engines.loaded() if model_name(e.name) == model]
+        gone = [self.engines.unload(key) for key in keys]
         return any(gone)
 
     async def embed(

@@ -98,6 +98,7 @@ class ChatRequest:
     logprobs: int | None = None  # None: off; 0: chosen token; N: plus top N
     n: int = 1
     keep_alive: float | None = None  # seconds; Ollama's keep_alive
+    num_ctx: int | None = None  # a context size other than the fit plan's (Ollama's num_ctx)
     # Leave out the oldest turns when the prompt would not fit (Ember's own chat); the
     # APIs keep this off and answer 400 context_length_exceeded instead.
     trim_to_fit: bool = False

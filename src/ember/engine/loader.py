@@ -64,9 +64,36 @@ def embedding_key(name: str) -> str:
     return name + EMBEDDING_SUFFIX
 
 
+CONTEXT_MARK = "#ctx="
+
+
+def context_key(name: str, n_ctx: int | None) -> str:
+    """The pool key of a chat model loaded with a context size a request asked for
+    (Ollama's ``num_ctx``): another instance, as Ollama reloads the model for it."""
+    return f"{name}{CONTEXT_MARK}{n_ctx}" if n_ctx else name
+
+
 def model_name(key: str) -> str:
     """The model name behind a pool key."""
-    return key.removesuffix(EMBEDDING_SUFFIX)
+    return key.partition("#")[0]
+
+
+def requested_context(key: str) -> int | None:
+    """The context size a pool key asks for, if any."""
+    _, mark, value = key.partition(CONTEXT_MARK)
+    return int(value) if mark else None
+
+
+def key_dir(key: str) -> str:
+    """A folder name for a pool key."""
+    return key.rpartition("#")[2].replace("=", "-")
+
+
+def open_generator(
+    record: ModelRecord, settings: Settings, options: LoadOptions
+) -> tuple[Closable, int]:
+    engine = open_engine(record, settings, options)
+    return engine, record.size + engine.kv_bytes()
 
 
 def open_any(
@@ -96,6 +123,15 @@ def make_pool(store: ModelStore, settings: Settings, machine: Machine | None = N
     async def opener(key: str) -> tuple[Closable, int]:
         record = store.get(model_name(key))
         for_embedding = key.endswith(EMBEDDING_SUFFIX)
-        return await asyncio.to_thread(open_any, record, settings, for_embedding=for_embedding)
+        n_ctx = requested_context(key)
+        if n_ctx is None or for_embedding or (record.info and record.info.is_embedding_model):
+            return await asyncio.to_thread(open_any, record, settings, for_embedding=for_embedding)
+        # Its own folder of saved prompt states: two instances of one model must not
+        # trim each other's files.
+        wanted = settings.model_copy(update={"context_length": n_ctx})
+        options = replace(
+            planned_options(record, wanted), kv_dir=settings.home / "kv" / key_dir(key)
+        )
+        return await asyncio.to_thread(open_generator, record, wanted, options)
 
     return EnginePool(opener, memory_budget=pool_budget(machine or probe_machine(settings.home)))

@@ -152,7 +152,7 @@ async def _raw_chunks(request: Request, raw: RawGenerate) -> AsyncIterator[Chunk
         raw.request,
         sampling=replace(raw.request.sampling, grammar=grammar_for(raw.response_format)),
     )
-    return await started(chat_of(request).generate(model, generate, raw.keep_alive))
+    return await started(chat_of(request).generate(model, generate, raw.keep_alive, raw.num_ctx))
 
 
 async def _as_chunks(events: AsyncIterator[ChatEvent]) -> AsyncIterator[Chunk]:
@@ -359,6 +359,7 @@ async def ps(request: Request) -> dict[str, Any]:
                 digest=record.digest,
                 details=_details(record),
                 expires_at=expires,
+                context_length=getattr(loaded.engine, "n_ctx", None),
             )
         )
     return wire.ps_response(entries)

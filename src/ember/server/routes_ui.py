@@ -19,7 +19,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import PlainTextResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ember.chat.assistant import (
     Assistant,
@@ -51,6 +51,18 @@ class ConversationIn(_Body):
     model: str | None = None
     system: str | None = Field(default=None, max_length=20_000)
     settings: dict[str, Any] | None = None
+
+    @field_validator("settings")
+    @classmethod
+    def _counts_are_whole_numbers(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        """``num_ctx`` (tokens of context) and ``max_tokens``: whole numbers or null."""
+        for key, low in (("num_ctx", 256), ("max_tokens", 1)):
+            given = (value or {}).get(key)
+            if given is None:
+                continue
+            if isinstance(given, bool) or not isinstance(given, int) or given < low:
+                raise ValueError(f"{key} must be a whole number of at least {low}, or null")
+        return value
 
 
 class MessageIn(_Body):

@@ -122,6 +122,7 @@ class RawGenerate:
     stream: bool
     keep_alive: float | None
     response_format: ResponseFormat = field(default_factory=ResponseFormat)
+    num_ctx: int | None = None
 
 
 def load_only(body: ChatBody | GenerateBody) -> Literal["load", "unload"] | None:
@@ -164,6 +165,7 @@ def chat_to_request(body: ChatBody | Mapping[str, Any]) -> ChatRequest:
         response_format=req.response_format(),
         logprobs=req.logprob_count(),
         keep_alive=req.keep_alive,
+        num_ctx=req.opts.num_ctx,
     )
 
 
@@ -237,6 +239,7 @@ def generate_to_request(body: GenerateBody | Mapping[str, Any]) -> ChatRequest |
             stream=req.stream is not False,
             keep_alive=req.keep_alive,
             response_format=req.response_format(),
+            num_ctx=opts.num_ctx,
         )
     messages = [Message(role="system", content=req.system)] if req.system else []
     messages.append(Message(role="user", content=req.prompt or "", images=tuple(req.images or ())))
@@ -250,6 +253,7 @@ def generate_to_request(body: GenerateBody | Mapping[str, Any]) -> ChatRequest |
         response_format=req.response_format(),
         logprobs=req.logprob_count(),
         keep_alive=req.keep_alive,
+        num_ctx=req.opts.num_ctx,
     )
 
 
