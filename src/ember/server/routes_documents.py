@@ -302,7 +302,8 @@ async def delete_document(document_id: IdParam, request: Request) -> dict[str, A
     row = next((d for d in library.documents() if d.id == document_id), None)
     if row is None:
         raise DocumentNotFoundError(f"no document with id {document_id}")
-    library.remove(row.path, row.collection)
+    async with _lock(request):  # not while an upload writes the same file
+        await run_in_threadpool(library.remove, row.path, row.collection)
     path = Path(row.path)
     if is_upload(runtime.settings.home, path):
         path.unlink(missing_ok=True)
