@@ -1,9 +1,11 @@
 """Retrieval benchmark; the same as `ember bench retrieval` (src/ember/bench/retrieval.py).
 
-python bench/retrieval/run.py [--set pydoc|stdlib] [--topic NAME ...] [--model NAME] [-o FILE]
+python bench/retrieval/run.py [--set pydoc|stdlib|heldout] [--topic NAME ...] [--model NAME]
+    [-o FILE]
 
 --set pydoc (the default) asks questions.json of CPython's documentation topics; --set
-stdlib asks questions-stdlib.json of the standard library's docstrings.
+stdlib asks questions-stdlib.json of the standard library's docstrings; --set heldout asks
+questions-heldout.json of other modules' docstrings, a set held out from tuning.
 """
 
 import sys

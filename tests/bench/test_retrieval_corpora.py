@@ -1,7 +1,7 @@
-"""The retrieval benchmark's question sets: the "stdlib docstrings" corpus builder, both
-questions files against the text of the running Python, the --set wiring, and a run of
-the benchmark on a few modules with a bag-of-words stand-in for the embedding model (no
-model is loaded anywhere in this file)."""
+"""The retrieval benchmark's question sets: the "stdlib docstrings" corpus builder (and
+its held-out module list), every questions file against the text of the running Python,
+the --set wiring, and runs of the benchmark on a few modules with a bag-of-words stand-in
+for the embedding model (no model is loaded anywhere in this file)."""
 
 from __future__ import annotations
 
@@ -28,11 +28,13 @@ from ember.bench.retrieval import (
     run,
 )
 from ember.bench.retrieval_corpora import (
+    HELDOUT_MODULES,
     MAX_CHARS,
     STDLIB_MODULES,
     module_document,
     module_entries,
     stdlib_docstrings_corpus,
+    stdlib_heldout_corpus,
 )
 from ember.cli.app import app
 from ember.documents.library import DocumentLibrary
@@ -122,7 +124,22 @@ def test_stdlib_corpus_is_deterministic_and_sized() -> None:
         assert 300_000 < total < 700_000, total
 
 
-# ---------------------------------------------------------------- both question sets
+def test_heldout_corpus_is_other_modules_deterministic_and_sized() -> None:
+    assert not set(HELDOUT_MODULES) & set(STDLIB_MODULES)
+    texts = stdlib_heldout_corpus()
+    assert list(texts) == sorted(HELDOUT_MODULES) == list(HELDOUT_MODULES)
+    assert len(texts) >= 30
+    assert texts == stdlib_heldout_corpus()
+    for name, text in texts.items():
+        assert text.splitlines()[0] == name
+        assert len(text) <= MAX_CHARS
+    total = sum(len(t) for t in texts.values())
+    assert 250_000 < total < 800_000, total
+    if sys.version_info[:2] == WRITTEN_ON:
+        assert 300_000 < total < 500_000, total
+
+
+# ---------------------------------------------------------------- the question sets
 
 
 @pytest.mark.parametrize("name", sorted(SETS))
@@ -141,12 +158,18 @@ def test_every_snippet_is_in_its_topic_on_this_python(name: str) -> None:
         assert len(missing) <= 0.1 * len(questions), missing
 
 
-def test_stdlib_questions_are_paraphrases_spread_over_modules() -> None:
-    questions = load_questions(BENCH / SETS["stdlib"].questions)
+DOCSTRING_SETS = [("stdlib", STDLIB_MODULES), ("heldout", HELDOUT_MODULES)]
+
+
+@pytest.mark.parametrize(("name", "modules"), DOCSTRING_SETS)
+def test_docstring_questions_are_paraphrases_spread_over_modules(
+    name: str, modules: tuple[str, ...]
+) -> None:
+    questions = load_questions(BENCH / SETS[name].questions)
     assert len(questions) == 60
     assert len({q.id for q in questions}) == len(questions)
     topics = {q.topic for q in questions}
-    assert topics <= set(STDLIB_MODULES)
+    assert topics <= set(modules)
     assert len(topics) >= 25
     for q in questions:
         assert 4 <= len(q.snippet.split()) <= 12, q.id
@@ -154,10 +177,16 @@ def test_stdlib_questions_are_paraphrases_spread_over_modules() -> None:
 
 
 @pytest.mark.skipif(sys.version_info[:2] != WRITTEN_ON, reason="snippets are from 3.11")
-def test_stdlib_snippets_are_in_one_module_only() -> None:
-    texts = stdlib_docstrings_corpus()
-    for q in load_questions(BENCH / SETS["stdlib"].questions):
+@pytest.mark.parametrize("name", [name for name, _ in DOCSTRING_SETS])
+def test_docstring_snippets_are_in_one_module_only(name: str) -> None:
+    texts = SETS[name].texts()
+    for q in load_questions(BENCH / SETS[name].questions):
         assert answer_topics(q, texts) == {q.topic}, q.id
+
+
+def test_the_question_sets_do_not_share_questions() -> None:
+    ids = [q.id for qset in SETS.values() for q in load_questions(BENCH / qset.questions)]
+    assert len(ids) == len(set(ids))
 
 
 # ---------------------------------------------------------------- choosing a set
@@ -169,6 +198,10 @@ def test_choose_set() -> None:
     assert choose_set(None, "something-else").name == "pydoc"
     assert choose_set("stdlib").name == "stdlib"
     assert choose_set("stdlib", "stdlib-docstrings").name == "stdlib"
+    assert choose_set(None, "stdlib-docstrings-heldout").name == "heldout"
+    assert choose_set("heldout", "stdlib-docstrings-heldout").name == "heldout"
+    with pytest.raises(EmberError, match="not 'stdlib-docstrings-heldout'"):
+        choose_set("heldout", "stdlib-docstrings")
     with pytest.raises(EmberError, match="not 'stdlib-docstrings'"):
         choose_set("stdlib", "pydoc-topics")
     with pytest.raises(EmberError, match="unknown question set"):
@@ -188,6 +221,8 @@ def test_corpus_texts_pick_documents() -> None:
         (["--set", "nope"], "unknown question set"),
         (["--set", "stdlib", "--questions", str(BENCH / "questions.json")], "pydoc-topics"),
         (["--set", "stdlib", "-t", "nope"], "unknown stdlib topics"),
+        (["--set", "heldout", "--questions", str(BENCH / "questions-stdlib.json")], "stdlib-"),
+        (["--set", "heldout", "-t", "json"], "unknown heldout topics: json"),
     ],
 )
 def test_cli_rejects_a_bad_set_before_loading_a_model(args: list[str], message: str) -> None:
@@ -241,3 +276,23 @@ def test_run_on_the_stdlib_set_names_it(tmp_path: Path) -> None:
     assert json.loads(json.dumps(data)) == data
     text = render_text(data)
     assert text.startswith("ember bench retrieval, set stdlib — 4 questions, 3 standard-library")
+
+
+def test_run_on_the_heldout_set_names_it(tmp_path: Path) -> None:
+    qset = SETS["heldout"]
+    texts = qset.corpus_texts(["bz2", "lzma", "shelve"])
+    questions = load_questions(BENCH / qset.questions)
+    db = Database(tmp_path / "bench.db")
+    library = DocumentLibrary(db, BagOfWords)
+    try:
+        data = run(library, texts, questions, tmp_path / "docs", question_set=qset)
+    finally:
+        library.close()
+        db.close()
+    assert data["set"] == "heldout"
+    assert "docstrings of 3 other standard-library modules" in data["corpus"]
+    assert data["questions"] == 4  # the questions about these three modules
+    assert data["ingest"]["documents"] == 3
+    assert data["unanswerable"] == []
+    text = render_text(data)
+    assert text.startswith("ember bench retrieval, set heldout — 4 questions, 3 held-out")

@@ -10,8 +10,11 @@ that answers it and a short snippet of the answer passage.
 A second set (``--set stdlib``) asks ``bench/retrieval/questions-stdlib.json`` of another
 corpus, the docstrings of ~40 standard-library modules, one document per module
 (:mod:`ember.bench.retrieval_corpora`): a search change chosen on one set can be checked
-on text it was not tuned on. A questions file names its corpus in a top-level
-``"corpus"`` field.
+on text it was not tuned on. A third set (``--set heldout``),
+``bench/retrieval/questions-heldout.json``, asks the docstrings of ~40 other modules; it
+was written after the search settings were chosen on the first two, by someone who had
+not seen their results. A questions file names its corpus in a top-level ``"corpus"``
+field.
 
 Scoring: a retrieved chunk is a **hit** when it comes from a topic whose text contains the
 snippet and itself contains the snippet (whitespace normalised). Several topics repeat
@@ -36,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ember.bench.retrieval_corpora import stdlib_docstrings_corpus
+from ember.bench.retrieval_corpora import stdlib_docstrings_corpus, stdlib_heldout_corpus
 from ember.documents.library import DocumentLibrary, SearchSettings
 from ember.documents.retrieval import BM25_WEIGHT, RRF_K
 from ember.errors import EmberError
@@ -158,6 +161,15 @@ SETS = {
         "docstrings of {count} standard-library modules of CPython {python}, one .txt "
         "per module (ember.bench.retrieval_corpora)",
         stdlib_docstrings_corpus,
+    ),
+    "heldout": QuestionSet(
+        "heldout",
+        "stdlib-docstrings-heldout",
+        "questions-heldout.json",
+        "held-out standard-library modules' docstrings",
+        "docstrings of {count} other standard-library modules of CPython {python}, held out, "
+        "one .txt per module (ember.bench.retrieval_corpora)",
+        stdlib_heldout_corpus,
     ),
 }
 DEFAULT_SET = "pydoc"

@@ -158,8 +158,9 @@ def retrieval(
         str | None,
         typer.Option(
             "--set",
-            help="Question set: pydoc (CPython's doc topics) or stdlib (standard-library "
-            "docstrings). Default: the set the --questions file names, else pydoc.",
+            help="Question set: pydoc (CPython's doc topics), stdlib (standard-library "
+            "docstrings) or heldout (other modules' docstrings, held out). Default: the set "
+            "the --questions file names, else pydoc.",
         ),
     ] = None,
     questions: Annotated[
@@ -172,7 +173,7 @@ def retrieval(
             "--topic",
             "-t",
             help="Ingest only these documents: pydoc topics, or modules with --set stdlib "
-            "(default: all).",
+            "or heldout (default: all).",
         ),
     ] = None,
     model: Annotated[
@@ -188,7 +189,7 @@ def retrieval(
     ] = None,
 ) -> None:
     """Recall@5 and MRR of BM25, vectors and hybrid search on CPython's documentation
-    topics (or, with --set stdlib, standard-library docstrings) with hand-written
+    topics (or, with --set stdlib or heldout, standard-library docstrings) with hand-written
     questions; ingest speed and query latency. Uses a throwaway database: your document
     library is untouched."""
     import tempfile
