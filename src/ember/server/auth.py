@@ -26,9 +26,25 @@ from ember.server.limits import ASGIApp, Receive, Scope, Send, error_response
 
 AuthMode = Literal["auto", "always"]
 
-# Paths that never need a key: liveness, the static web page and the API description.
-OPEN_PATHS = frozenset({"/health", "/", "/favicon.ico", "/openapi.json", "/docs", "/redoc"})
+# Paths that never need a key: liveness, the static web page, the API description, and
+# the page's sign-in (which checks the key itself).
+OPEN_PATHS = frozenset(
+    {
+        "/health",
+        "/",
+        "/favicon.ico",
+        "/openapi.json",
+        "/docs",
+        "/redoc",
+        "/ember/api/login",
+        "/ember/api/logout",
+    }
+)
 OPEN_PREFIXES = ("/static/", "/docs/")
+# The web page signs in once and then sends its key as an HttpOnly, SameSite=Strict
+# cookie. It is taken only on the page's own API paths: API clients send headers.
+KEY_COOKIE = "ember_key"
+COOKIE_PREFIXES = ("/ember/api/", "/api/documents")
 
 
 class BindRefusedError(EmberError):
@@ -68,8 +84,10 @@ def is_open_path(path: str) -> bool:
 
 
 def presented_key(scope: Scope) -> str | None:
-    """The key in ``Authorization: Bearer …`` or ``X-API-Key``, if either is sent."""
+    """The key in ``Authorization: Bearer …`` or ``X-API-Key``, if either is sent; on
+    the page's paths also the sign-in cookie."""
     raw: list[tuple[bytes, bytes]] = scope.get("headers", [])
+    cookie: str | None = None
     for name, value in raw:
         text = value.decode("latin-1").strip()
         if name == b"authorization":
@@ -78,6 +96,16 @@ def presented_key(scope: Scope) -> str | None:
                 return token.strip()
         elif name == b"x-api-key" and text:
             return text
+        elif name == b"cookie" and str(scope.get("path", "")).startswith(COOKIE_PREFIXES):
+            cookie = cookie or _cookie_value(text, KEY_COOKIE)
+    return cookie
+
+
+def _cookie_value(header: str, name: str) -> str | None:
+    for part in header.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == name and value:
+            return value
     return None
 
 

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import PlainTextResponse, StreamingResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ember.chat.assistant import (
@@ -32,7 +32,8 @@ from ember.chat.assistant import (
 )
 from ember.chat.conversations import StoredMessage
 from ember.documents.uploads import conversation_collection, drop_collection
-from ember.errors import EmberError
+from ember.errors import AuthenticationError, EmberError
+from ember.server.auth import KEY_COOKIE
 from ember.server.markdown import render_markdown
 from ember.server.streaming import json_body, runtime_of, started
 from ember.server.wire_common import parse_body
@@ -63,6 +64,10 @@ class ConversationIn(_Body):
             if isinstance(given, bool) or not isinstance(given, int) or given < low:
                 raise ValueError(f"{key} must be a whole number of at least {low}, or null")
         return value
+
+
+class LoginIn(_Body):
+    key: str = Field(min_length=1, max_length=200)
 
 
 class MessageIn(_Body):
@@ -96,6 +101,35 @@ def conversation_view(assistant: Assistant, conversation_id: str) -> dict[str, A
         "conversation": conversation.to_dict(),
         "messages": [message_view(assistant, m) for m in assistant.store.path(conversation_id)],
     }
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    """The page's sign-in when the server needs a key: the key becomes an HttpOnly,
+    SameSite=Strict cookie that the page's API calls then carry (server/auth.py)."""
+    body = parse_body(LoginIn, await json_body(request))
+    if runtime_of(request).keys.verify(body.key.strip()) is None:
+        raise AuthenticationError(
+            "this is not an active API key",
+            hint="`ember keys create` on the server makes one; `ember keys list` shows them",
+        )
+    response = JSONResponse({"signed_in": True})
+    response.set_cookie(
+        KEY_COOKIE,
+        body.key.strip(),
+        max_age=30 * 86400,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@router.post("/logout")
+async def logout() -> Response:
+    response = JSONResponse({"signed_in": False})
+    response.delete_cookie(KEY_COOKIE, httponly=True, samesite="strict")
+    return response
 
 
 @router.get("/conversations")

@@ -142,7 +142,40 @@
     }
   }
 
-  async function errorOf(response) {
+  // -------------------------------------------------------------------- sign-in
+
+  // A server that needs an API key answers the page's calls with 401: ask for the key
+  // once; the server keeps it in an HttpOnly cookie (POST /ember/api/login).
+  function askForKey() {
+    const dialog = document.getElementById("login");
+    if (!dialog || dialog.open) return;
+    const form = document.getElementById("login-form");
+    const input = document.getElementById("login-key");
+    const error = document.getElementById("login-error");
+    dialog.addEventListener("cancel", (event) => event.preventDefault()); // nothing works without it
+    form.onsubmit = async (event) => {
+      event.preventDefault();
+      error.hidden = true;
+      const response = await fetch(`${API}/login`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ key: input.value }),
+      });
+      if (response.ok) {
+        window.location.reload();
+        return;
+      }
+      const problem = await errorOf(response, false);
+      error.textContent = problem.message;
+      error.hidden = false;
+      input.select();
+    };
+    dialog.showModal();
+    input.focus();
+  }
+
+  async function errorOf(response, signIn = true) {
+    if (signIn && response.status === 401) askForKey();
     let message = `${response.status} ${response.statusText}`;
     let hint = null;
     try {
@@ -1688,6 +1721,7 @@
           resolve(body.results[0] || { status: "failed", detail: "the server sent no result" });
           return;
         }
+        if (xhr.status === 401) askForKey();
         const error = body && body.error;
         const message = typeof error === "string" ? error : (error && error.message) || `${xhr.status} ${xhr.statusText}`;
         reject(new ApiError(message, null, xhr.status));
