@@ -57,6 +57,10 @@ def test_the_page_asks_for_the_key_and_then_works(browser: Any, locked: tuple[st
         cookie = next(c for c in ctx.cookies() if c["name"] == "ember_key")
         assert cookie["httpOnly"] is True
         assert cookie["sameSite"] == "Strict"
+
+        page.get_by_role("button", name="Sign out").click()
+        expect(dialog).to_be_visible()  # signed out: the page asks again
+        assert not [c for c in ctx.cookies() if c["name"] == "ember_key"]
     finally:
         ctx.close()
     assert not [e for e in errors if "401" not in e]

@@ -125,6 +125,12 @@ async def login(request: Request) -> Response:
     return response
 
 
+@router.get("/session")
+async def session(request: Request) -> dict[str, Any]:
+    """Whether the page signed in with a key (it then shows "Sign out")."""
+    return {"signed_in": KEY_COOKIE in request.cookies}
+
+
 @router.post("/logout")
 async def logout() -> Response:
     response = JSONResponse({"signed_in": False})

@@ -2042,11 +2042,26 @@
     });
   }
 
+  // Signed in with a key (a server that needs one): offer to sign out.
+  async function showSignOut() {
+    const session = await api("/session");
+    const button = document.getElementById("sign-out");
+    button.hidden = !session.signed_in;
+    button.onclick = async () => {
+      await api("/logout", { method: "POST" });
+      window.location.reload();
+    };
+  }
+
   async function start() {
     bind();
     renderAll();
     const id = routeId();
-    const loads = [loadModels().catch(reportError), loadConversations().catch(reportError)];
+    const loads = [
+      loadModels().catch(reportError),
+      loadConversations().catch(reportError),
+      showSignOut().catch(() => {}), // a 401 already asks for the key
+    ];
     if (id) {
       loads.push(
         openConversation(id).catch((error) => {
