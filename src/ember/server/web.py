@@ -6,6 +6,7 @@ sanitised on the server (``server/markdown.py``).
 
 from __future__ import annotations
 
+import mimetypes
 from pathlib import Path
 
 from fastapi import FastAPI, Response
@@ -15,6 +16,11 @@ from fastapi.staticfiles import StaticFiles
 from ember.server.markdown import pygments_css
 
 STATIC_DIR = Path(__file__).parent / "static"
+
+# The page's script is ES modules, which browsers run only when served as JavaScript;
+# the MIME table comes from the system (on Windows, the registry, where .js may be
+# text/plain), so say it here.
+mimetypes.add_type("text/javascript", ".js")
 
 # The page loads nothing from elsewhere and runs only its own script.
 CSP = (

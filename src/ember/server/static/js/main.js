@@ -1,0 +1,153 @@
+// Ember's chat page: plain JavaScript modules, no build step, no third-party code.
+//
+// Everything lives on the server (/ember/api): this page only shows it. Model answers
+// arrive as sanitised HTML rendered by the server (the `html` field) and are the only
+// thing ever assigned to innerHTML (markdown.js); everything else (user text, titles,
+// errors, tool output) is set with textContent.
+//
+// The modules, one job each: state.js (shared state and elements), dom.js (building
+// nodes, formatting), api.js (requests, errors, sign-in), theme.js, conversations.js
+// (the sidebar, opening a chat, the address), messages.js (the shown branch), chat.js
+// (the composer and streaming), markdown.js (answers' HTML), citations.js (sources and
+// the passage dialog), models.js (the picker), settings.js, documents.js (the Documents
+// menu and collections), uploads.js; this one finds the elements, binds them and starts.
+//
+// Some modules import each other (conversations.js and chat.js, say). That is safe as
+// long as no module calls an imported function while the modules load: they are only
+// called from start() and from event handlers, once every module has run.
+import { els, state } from "./state.js";
+import { reportError, showSignOut } from "./api.js";
+import { bindComposer, stopStream } from "./chat.js";
+import { bindPassage } from "./citations.js";
+import {
+  bindConversations,
+  closeDrawer,
+  loadConversations,
+  newChat,
+  openConversation,
+  renderAll,
+  routeId,
+  setRoute,
+} from "./conversations.js";
+import { bindDocuments, closeDocsMenu } from "./documents.js";
+import { bindModels, loadModels } from "./models.js";
+import { bindSettings, closeSettings } from "./settings.js";
+import { bindTheme } from "./theme.js";
+import { bindUploads } from "./uploads.js";
+
+const $ = (id) => document.getElementById(id);
+
+function bind() {
+  Object.assign(els, {
+    app: $("app"),
+    sidebar: $("sidebar"),
+    scrim: $("scrim"),
+    convList: $("conv-list"),
+    convEmpty: $("conv-empty"),
+    search: $("search"),
+    newChat: $("new-chat"),
+    themeToggle: $("theme-toggle"),
+    importFile: $("import-file"),
+    openSidebar: $("open-sidebar"),
+    closeSidebar: $("close-sidebar"),
+    chatTitle: $("chat-title"),
+    modelSelect: $("model-select"),
+    fitBadge: $("fit-badge"),
+    settingsToggle: $("settings-toggle"),
+    settingsPanel: $("settings-panel"),
+    settingsForm: $("settings-form"),
+    settingsCancel: $("settings-cancel"),
+    setSystem: $("set-system"),
+    setTemperature: $("set-temperature"),
+    setMaxTokens: $("set-max-tokens"),
+    setNumCtx: $("set-num-ctx"),
+    exportLinks: $("export-links"),
+    exportJson: $("export-json"),
+    exportMd: $("export-md"),
+    scroller: $("scroller"),
+    welcome: $("welcome"),
+    messages: $("messages"),
+    composer: $("composer"),
+    prompt: $("prompt"),
+    send: $("send"),
+    stop: $("stop"),
+    toasts: $("toasts"),
+    chat: $("chat"),
+    dropZone: $("drop-zone"),
+    docsToggle: $("docs-toggle"),
+    docAttached: $("doc-attached"),
+    docsMenu: $("docs-menu"),
+    docsCollections: $("docs-collections"),
+    docsEmpty: $("docs-empty"),
+    docsNewName: $("docs-new-name"),
+    docsNewAdd: $("docs-new-add"),
+    docsNewError: $("docs-new-error"),
+    docsFile: $("docs-file"),
+    uploads: $("uploads"),
+    attach: $("attach"),
+    attachFile: $("attach-file"),
+    passage: $("passage"),
+    passageTitle: $("passage-title"),
+    passageWhere: $("passage-where"),
+    passagePath: $("passage-path"),
+    passageText: $("passage-text"),
+    passageClose: $("passage-close"),
+  });
+  bindTheme();
+  bindConversations();
+  bindModels();
+  bindSettings();
+  bindComposer();
+  bindUploads();
+  bindDocuments();
+  bindPassage();
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape") return;
+    if (els.passage.open) return; // the dialog closes itself
+    if (!els.docsMenu.hidden) {
+      closeDocsMenu();
+    } else if (state.stream) {
+      event.preventDefault();
+      stopStream();
+    } else if (!els.settingsPanel.hidden) {
+      closeSettings();
+    } else {
+      closeDrawer();
+    }
+  });
+  window.addEventListener("hashchange", () => {
+    const id = routeId();
+    if (id && (!state.conversation || state.conversation.id !== id)) {
+      openConversation(id).catch(reportError);
+    } else if (!id && state.conversation) {
+      newChat();
+    }
+  });
+}
+
+async function start() {
+  bind();
+  renderAll();
+  const id = routeId();
+  const loads = [
+    loadModels().catch(reportError),
+    loadConversations().catch(reportError),
+    showSignOut().catch(() => {}), // a 401 already asks for the key
+  ];
+  if (id) {
+    loads.push(
+      openConversation(id).catch((error) => {
+        if (error.status === 404) setRoute(null);
+        reportError(error);
+      }),
+    );
+  }
+  await Promise.all(loads);
+  renderAll({ scroll: "bottom" });
+  document.documentElement.dataset.ready = "true";
+  els.prompt.focus();
+}
+
+// A module script runs once the document is parsed (like a deferred one): no need to
+// wait for DOMContentLoaded.
+start();

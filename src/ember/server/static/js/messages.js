@@ -1,0 +1,205 @@
+// The messages of the shown branch: your text, answers (with their sources, tool calls,
+// timings and status), copy, edit, regenerate and the arrows between branches.
+import { els, state } from "./state.js";
+import { copyText, el, iconButton } from "./dom.js";
+import { api, reportError } from "./api.js";
+import { autosize, editMessage, regenerate } from "./chat.js";
+import { citationsOf, sourcesNode } from "./citations.js";
+import { showView } from "./conversations.js";
+import { setAnswerHtml } from "./markdown.js";
+
+export function isNearBottom() {
+  const s = els.scroller;
+  return s.scrollHeight - s.scrollTop - s.clientHeight < 80;
+}
+
+export function scrollToBottom() {
+  els.scroller.scrollTop = els.scroller.scrollHeight;
+}
+
+export function renderMessages(options) {
+  const scroll = (options && options.scroll) || "bottom";
+  const top = els.scroller.scrollTop;
+  els.messages.replaceChildren(...state.messages.map(messageNode));
+  els.welcome.hidden = state.messages.length > 0;
+  if (scroll === "bottom") scrollToBottom();
+  else els.scroller.scrollTop = top;
+}
+
+function messageNode(message) {
+  const streaming = Boolean(state.stream && state.stream.assistantId === message.id);
+  const node = el("article", {
+    class: `msg msg-${message.role}`,
+    dataset: { id: message.id, role: message.role, status: message.status },
+    "aria-label": message.role === "user" ? "You said" : message.role === "assistant" ? "Ember answered" : `${message.role} message`,
+  });
+  if (message.role === "user") {
+    node.append(
+      el("div", { class: "bubble" }, el("div", { class: "msg-body user-text", text: message.content })),
+      messageToolbar(message),
+    );
+    return node;
+  }
+  if (message.role === "tool") {
+    const meta = message.meta || {};
+    node.append(
+      el(
+        "details",
+        { class: `tool-result${meta.is_error ? " tool-error" : ""}` },
+        el("summary", { text: `${meta.is_error ? "Tool failed" : "Tool result"}: ${meta.name || "tool"}` }),
+        el("pre", { class: "tool-output", text: message.content }),
+      ),
+    );
+    return node;
+  }
+  if (message.role !== "assistant") {
+    node.append(el("div", { class: "msg-body note", text: message.content }));
+    return node;
+  }
+  const meta = message.meta || {};
+  if (meta.trimmed > 0) {
+    const n = meta.trimmed;
+    node.append(
+      el("p", {
+        class: "notice",
+        role: "note",
+        text: `${n} earlier message${n === 1 ? " was" : "s were"} left out to fit the context`,
+      }),
+    );
+  }
+  const body = el("div", { class: "msg-body markdown" });
+  const citations = citationsOf(message);
+  setAnswerHtml(body, message.html || "", citations);
+  if (streaming && !message.content) body.append(typingDots());
+  node.append(body);
+  if (citations.length) node.append(sourcesNode(citations));
+  if (Array.isArray(meta.tool_calls) && meta.tool_calls.length) {
+    for (const call of meta.tool_calls) {
+      node.append(
+        el(
+          "div",
+          { class: "tool-call" },
+          el("span", { class: "tool-call-label", text: "Used tool" }),
+          el("code", { text: `${call.name}(${JSON.stringify(call.arguments ?? {})})` }),
+        ),
+      );
+    }
+  }
+  if (message.status === "error" && meta.error) {
+    node.append(el("p", { class: "msg-error", role: "alert", text: meta.error }));
+  }
+  node.append(answerFooter(message, streaming));
+  return node;
+}
+
+function typingDots() {
+  return el("span", { class: "typing", "aria-label": "Ember is writing" }, el("i"), el("i"), el("i"));
+}
+
+function siblingNav(message) {
+  const siblings = message.siblings || [];
+  if (siblings.length < 2) return null;
+  const index = message.sibling_index || 0;
+  const which = message.role === "user" ? "message" : "answer";
+  const go = (delta) => showSibling(siblings[index + delta]);
+  const prev = iconButton("left", `Previous ${which}`, () => go(-1), "sib-prev");
+  const next = iconButton("right", `Next ${which}`, () => go(1), "sib-next");
+  prev.disabled = index === 0 || Boolean(state.stream);
+  next.disabled = index === siblings.length - 1 || Boolean(state.stream);
+  return el(
+    "span",
+    { class: "siblings", role: "group", "aria-label": `Version ${index + 1} of ${siblings.length}` },
+    prev,
+    el("span", { class: "sib-count", text: `${index + 1}/${siblings.length}` }),
+    next,
+  );
+}
+
+async function showSibling(messageId) {
+  if (!state.conversation || !messageId || state.stream) return;
+  try {
+    const view = await api(`/conversations/${state.conversation.id}/branch`, {
+      method: "POST",
+      json: { message_id: messageId },
+    });
+    showView(view, { scroll: "keep" });
+  } catch (error) {
+    reportError(error);
+  }
+}
+
+function messageToolbar(message) {
+  const busy = Boolean(state.stream);
+  const edit = iconButton("edit", "Edit message", () => startEdit(message));
+  edit.disabled = busy;
+  const copy = iconButton("copy", "Copy message", () => copyText(message.content, copy));
+  copy.dataset.label = "Copy message";
+  return el("div", { class: "msg-tools" }, siblingNav(message), copy, edit);
+}
+
+function answerFooter(message, streaming) {
+  const meta = message.meta || {};
+  const parts = [];
+  if (meta.where) parts.push(meta.where);
+  if (message.model) parts.push(message.model);
+  if (typeof meta.ttft_s === "number") parts.push(`TTFT ${meta.ttft_s.toFixed(2)} s`);
+  if (typeof meta.decode_tps === "number" && meta.decode_tps > 0) {
+    parts.push(`${meta.decode_tps.toFixed(1)} tok/s`);
+  }
+  const footer = el("div", { class: "msg-tools answer-tools" });
+  const nav = siblingNav(message);
+  if (nav) footer.append(nav);
+  if (!streaming) {
+    const copy = iconButton("copy", "Copy answer", () => copyText(message.content, copy));
+    copy.dataset.label = "Copy answer";
+    const regen = iconButton("regenerate", "Regenerate answer", () => regenerate(message));
+    regen.disabled = Boolean(state.stream) || !message.parent_id;
+    footer.append(copy, regen);
+  }
+  footer.append(el("span", { class: "msg-meta", text: parts.join(" · ") }));
+  if (streaming) {
+    footer.append(el("span", { class: "badge badge-live", text: "writing" }));
+  } else if (message.status === "incomplete") {
+    footer.append(el("span", { class: "badge badge-warn", text: "incomplete", title: "Stopped before the end; the text so far is kept" }));
+  } else if (message.status === "error") {
+    footer.append(el("span", { class: "badge badge-error", text: "error" }));
+  } else if (message.status === "streaming" && !streaming) {
+    footer.append(el("span", { class: "badge", text: "in progress" }));
+  } else if (meta.finish_reason === "length") {
+    footer.append(el("span", { class: "badge", text: "max tokens", title: "Stopped at the token limit" }));
+  }
+  return footer;
+}
+
+function startEdit(message) {
+  if (state.stream) return;
+  const node = els.messages.querySelector(`[data-id="${CSS.escape(message.id)}"]`);
+  if (!node) return;
+  const area = el("textarea", { class: "edit-area", "aria-label": "Edit your message", rows: "3" });
+  area.value = message.content;
+  const cancel = el("button", { type: "button", class: "btn", text: "Cancel" });
+  const save = el("button", { type: "submit", class: "btn btn-primary", text: "Send" });
+  const form = el("form", { class: "edit-form" }, area, el("div", { class: "edit-actions" }, cancel, save));
+  cancel.addEventListener("click", () => renderMessages({ scroll: "keep" }));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const content = area.value;
+    if (!content.trim()) return;
+    editMessage(message, content);
+  });
+  area.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      form.requestSubmit();
+    } else if (event.key === "Escape") {
+      event.preventDefault();
+      event.stopPropagation();
+      renderMessages({ scroll: "keep" });
+    }
+  });
+  node.replaceChildren(form);
+  autosize(area);
+  area.addEventListener("input", () => autosize(area));
+  area.focus();
+  area.setSelectionRange(area.value.length, area.value.length);
+}
