@@ -53,6 +53,7 @@ def test_every_script_and_module_is_served_as_javascript() -> None:
             response = c.get(url)
             assert response.status_code == 200, url
             assert response.headers["content-type"].startswith("text/javascript"), url
+            assert response.headers["cache-control"] == "no-cache", url  # no stale mixes
             base = url.rsplit("/", 1)[0]
             for target in IMPORT.findall(response.text):
                 assert target.startswith("./"), (url, target)
