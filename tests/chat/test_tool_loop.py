@@ -148,3 +148,17 @@ def test_a_normal_final_answer_streams_unchanged() -> None:
     shown = "".join(e.content for e in events if isinstance(e, ChatDelta))
     assert shown == "The sum is 3."
     assert events[-1].content == "The sum is 3."
+
+
+def test_after_a_forced_call_succeeds_the_model_must_answer() -> None:
+    """A routed question (first call required) is one computation: Qwen-0.5B, left free,
+    applied the operation again to its result (84 - 38 = 46, then 46 - 38...)."""
+    chat = ScriptedChat(call('{"a": 1, "b": 2}'), ChatDone("stop", USAGE, content="3"))
+    registry = ToolRegistry()
+    registry.register(add)
+    request = ChatRequest(
+        model="m", messages=(Message(role="user", content="1+2?"),), tool_choice="required"
+    )
+    result = asyncio.run(complete_with_tools(chat, request, registry))  # type: ignore[arg-type]
+    assert result.done.content == "3"
+    assert [r.tool_choice for r in chat.requests] == ["required", "none"]

@@ -16,11 +16,12 @@ import platform
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from ember.bench.quality_check import check
 from ember.bench.quality_items import FAMILIES, QualityItem
 from ember.chat.service import ChatService
+from ember.chat.tool_routing import first_step_choice
 from ember.chat.types import ChatRequest, Message, ToolChoice
 from ember.engine.base import SamplingParams
 from ember.errors import EmberError
@@ -57,7 +58,7 @@ class ItemOutcome:
 class RunOptions:
     max_tokens: int = 160
     max_steps: int = 1
-    tool_choice: ToolChoice = "required"
+    tool_choice: ToolChoice | Literal["route"] = "required"
     parallel: int = 2
     result_note: bool = True
 
@@ -71,8 +72,13 @@ def _request(model: str, item: QualityItem, tools: bool, options: RunOptions) ->
         ),
         sampling=SamplingParams(temperature=0, seed=0),
         max_tokens=options.max_tokens,
-        tool_choice=options.tool_choice if tools else "auto",
+        tool_choice=_choice(item.question, options.tool_choice) if tools else "auto",
     )
+
+
+def _choice(question: str, asked: ToolChoice | Literal["route"]) -> ToolChoice:
+    """``route`` decides per question as the chat does; other choices are used as given."""
+    return first_step_choice(question, "auto") if asked == "route" else asked
 
 
 async def run_item(

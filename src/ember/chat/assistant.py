@@ -32,6 +32,7 @@ from ember.chat.grounding import (
 )
 from ember.chat.service import ChatService
 from ember.chat.tool_loop import LoopEvent, ToolCallResult, ToolRunner, ToolStep, run_with_tools
+from ember.chat.tool_routing import routed
 from ember.chat.types import ChatDelta, ChatDone, ChatRequest, Message, ToolCall
 from ember.engine.base import SamplingParams, Usage
 from ember.errors import EmberError
@@ -213,7 +214,7 @@ class Assistant:
         if collections and self.sources is not None:
             return self._grounded_events(self.sources, request, collections, answer)
         if runner is not None:
-            return run_with_tools(self.chat, request, runner)
+            return run_with_tools(self.chat, routed(request), runner)
         return self.chat.stream(request)
 
     async def _grounded_events(

@@ -82,7 +82,12 @@ def quality(
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Item generator seed.")] = None,
     tool_choice: Annotated[
-        str, typer.Option(help="required: the first step must call a tool; auto: may answer.")
+        str,
+        typer.Option(
+            help="required: the first step must call a tool; auto: may answer; route: "
+            "required when the question looks like one small models get wrong (the chat's "
+            "rule, chat/tool_routing.py)."
+        ),
     ] = "required",
     parallel: Annotated[int, typer.Option(help="Items asked at once (batched).")] = 2,
     max_steps: Annotated[int, typer.Option(help="Tool-call rounds before the answer.")] = 1,
@@ -110,6 +115,8 @@ def quality(
         unknown = set(value) - set(allowed)
         if unknown:
             raise typer.BadParameter(f"unknown: {', '.join(sorted(unknown))}")
+    if tool_choice not in ("required", "auto", "route"):
+        raise typer.BadParameter(f"--tool-choice: {tool_choice!r} is not required, auto or route")
     items = generate(per_family, seed or DEFAULT_SEED, chosen_families)
     if limit is not None:
         items = [i for i in items if int(i.id.rsplit("-", 1)[1]) <= limit]
@@ -118,7 +125,10 @@ def quality(
     runtime = state.runtime()
     chat = ChatService(runtime.engines)
     options = RunOptions(
-        tool_choice=tool_choice, parallel=parallel, max_steps=max_steps, result_note=result_note
+        tool_choice=tool_choice,  # checked above
+        parallel=parallel,
+        max_steps=max_steps,
+        result_note=result_note,
     )
 
     def tick(outcome: Any) -> None:

@@ -12,6 +12,7 @@ from fastapi import Request
 
 from ember.chat.service import ChatService
 from ember.chat.tool_loop import run_with_tools
+from ember.chat.tool_routing import routed
 from ember.chat.types import ChatDelta, ChatDone, ChatRequest
 from ember.errors import EmberError
 from ember.runtime import Runtime
@@ -62,7 +63,7 @@ async def chat_events(
         async for event in chat.stream(chat_request):
             yield event
         return
-    async for step in run_with_tools(chat, chat_request, toolbox.for_api()):
+    async for step in run_with_tools(chat, routed(chat_request), toolbox.for_api()):
         if isinstance(step, ChatDelta | ChatDone):
             yield step
 
