@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ember.chat.conversation_settings import settings_problem
 from ember.chat.conversations import (
     Conversation,
     ConversationStore,
@@ -303,6 +304,10 @@ class Assistant:
             raise InvalidConversationError(
                 f"not an Ember conversation export (expected format {EXPORT_FORMAT!r})"
             )
+        source = data.get("conversation")
+        problem = settings_problem(source.get("settings")) if isinstance(source, dict) else None
+        if problem:
+            raise InvalidConversationError(f"the export's settings: {problem}")
         try:
             source = data["conversation"]
             created = self.store.create(

@@ -30,6 +30,7 @@ from ember.chat.assistant import (
     ReplyToolCalls,
     ReplyToolResult,
 )
+from ember.chat.conversation_settings import settings_problem
 from ember.chat.conversations import StoredMessage
 from ember.documents.uploads import conversation_collection, drop_collection
 from ember.errors import AuthenticationError, EmberError
@@ -55,14 +56,10 @@ class ConversationIn(_Body):
 
     @field_validator("settings")
     @classmethod
-    def _counts_are_whole_numbers(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        """``num_ctx`` (tokens of context) and ``max_tokens``: whole numbers or null."""
-        for key, low in (("num_ctx", 256), ("max_tokens", 1)):
-            given = (value or {}).get(key)
-            if given is None:
-                continue
-            if isinstance(given, bool) or not isinstance(given, int) or given < low:
-                raise ValueError(f"{key} must be a whole number of at least {low}, or null")
+    def _known_settings_are_valid(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        problem = settings_problem(value)
+        if problem:
+            raise ValueError(problem)
         return value
 
 
