@@ -26,6 +26,11 @@ from ember.chat.tool_routing import first_step_choice, needs_tool
         "what is 180 cm in feet",
         "How many ounces in 2 pounds?",
         "70 fahrenheit to celsius",
+        "On which weekday does my birthday fall this year?",
+        'Count how often "s" appears in "mississippi"',
+        "What is 20 degrees Celsius in degrees Fahrenheit?",
+        "How many US gallons is 10 liters?",
+        "What is 5 US gallons in liters?",
     ],
 )
 def test_questions_small_models_get_wrong_start_with_a_tool(question: str) -> None:

@@ -25,12 +25,12 @@ _ARITHMETIC = re.compile(
 )
 _LETTERS = re.compile(
     r"\b(?:letters?|characters?|vowels?|consonants?|occurrences?|occur|spell(?:ed|ing)?)\b"
-    r"|how many [a-z]'?s\b",
+    r"|how many [a-z]'?s\b|how often\b.{0,20}\bappears?\b",
     re.IGNORECASE,
 )
 _WEEKDAYS = r"monday|tuesday|wednesday|thursday|friday|saturday|sunday"
 _DATES = re.compile(
-    rf"\b(?:{_WEEKDAYS})\b|day of the week|what day\b|\bwhat(?:'s| is) the date\b"
+    rf"\b(?:{_WEEKDAYS})\b|\bweekday\b|day of the week|what day\b|\bwhat(?:'s| is) the date\b"
     r"|\d{4}-\d{1,2}-\d{1,2}"
     r"|\b(?:days?|weeks?|months?|years?)\b.{0,40}\b(?:between|until|till|since|from|after"
     r"|before|ago|from now)\b",
@@ -42,10 +42,12 @@ _UNIT = (
     r"|lit(?:er|re)s?|gallons?|pints?|cups?|ml|milliliters?|celsius|fahrenheit|kelvin"
     r"|°[cf]|mph|km/h|knots?|hours?|minutes?|seconds?|acres?|hectares?"
 )
+_QUALIFIER = r"(?:(?:us|uk|imperial|metric|degrees?|square|cubic|fluid)\s+)?"
 _UNITS = re.compile(
     rf"\b(?:convert|conversion)\b.{{0,60}}\b(?:{_UNIT})\b"
-    rf"|{_NUMBER}\s*(?:{_UNIT})\b.{{0,40}}\b(?:in|to|into|as)\s+(?:{_UNIT})\b"
-    rf"|\bhow many (?:{_UNIT})\b.{{0,40}}{_NUMBER}",
+    rf"|{_NUMBER}\s*{_QUALIFIER}(?:{_UNIT})\b.{{0,40}}\b(?:in|to|into|as)\s+"
+    rf"{_QUALIFIER}(?:{_UNIT})\b"
+    rf"|\bhow many {_QUALIFIER}(?:{_UNIT})\b.{{0,40}}{_NUMBER}",
     re.IGNORECASE,
 )
 _DIGIT = re.compile(r"\d")
