@@ -65,13 +65,7 @@ def add(
     try:
         files = list(library.expand(paths))
         library.embedder  # noqa: B018  (load the model before the bar starts)
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            console=console,
-            transient=True,
-        ) as bar:
+        with _progress_bar() as bar:
             task = bar.add_task("indexing", total=len(files))
 
             def advance(path: Path) -> None:
@@ -194,13 +188,7 @@ def reindex(
         if not rows:
             console.print("[green]✓[/] every document is up to date")
             return
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            console=console,
-            transient=True,
-        ) as bar:
+        with _progress_bar() as bar:
             task = bar.add_task("re-embedding", total=len(rows))
             results = library.reindex(rows, progress=lambda path: bar.update(task, advance=1))
     finally:
@@ -249,6 +237,17 @@ def search(
         console.print(
             hit.text[:400] + ("…" if len(hit.text) > 400 else ""), markup=False, highlight=False
         )
+
+
+def _progress_bar() -> Progress:
+    """The bar `add` and `reindex` show while the embedding model works."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=console,
+        transient=True,
+    )
 
 
 def _no_embedder() -> TextEmbedder:
