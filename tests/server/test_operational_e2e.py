@@ -131,10 +131,19 @@ def test_full_queue_answers_503_with_retry_after_and_big_bodies_413(
         cors_origins=["http://allowed.test"],
     )
     base_url = next(urls)
+    # The request that fills the queue must still run when the next ones arrive, however
+    # fast the CPU: an answer thousands of tokens long, left once the checks are done.
+    occupying = {
+        "model": MODEL,
+        "messages": [{"role": "user", "content": "Count from 1 to 5000: 1, 2, 3, ..."}],
+        "max_tokens": 4000,
+        "temperature": 0,
+        "stream": True,
+    }
     try:
         with (
             httpx.Client(base_url=base_url, timeout=60) as client,
-            client.stream("POST", "/v1/chat/completions", json=chat_body(1)) as first,
+            client.stream("POST", "/v1/chat/completions", json=occupying) as first,
         ):
             assert first.status_code == 200
             busy = client.post("/v1/chat/completions", json=chat_body(2, stream=False))
@@ -145,7 +154,12 @@ def test_full_queue_answers_503_with_retry_after_and_big_bodies_413(
             assert busy_ollama.status_code == 503
             assert "busy" in busy_ollama.json()["error"]
             assert client.get("/v1/models").status_code == 200  # only generation is queued
-            first.read()
+            assert any(line.startswith("data: {") for line in first.iter_lines())
+        # Leaving the stream closed it: the server cancels that answer and frees its place.
+        deadline = time.monotonic() + 60
+        while scrape(base_url)["ember_requests_in_flight{}"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert scrape(base_url)["ember_requests_in_flight{}"] == 0
         big = {"model": MODEL, "prompt": "x" * 20_000}
         too_large = httpx.post(f"{base_url}/v1/completions", json=big)
         assert too_large.status_code == 413

@@ -67,7 +67,7 @@ def final(events: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def test_chat_calls_the_calculator_and_answers_exactly(client: httpx.Client) -> None:
-    conversation = new_conversation(client)
+    conversation = new_conversation(client, settings={"temperature": 0})  # not sampled at 0.8
     events = send(
         client,
         f"/ember/api/conversations/{conversation}/messages",
@@ -85,7 +85,11 @@ def test_chat_calls_the_calculator_and_answers_exactly(client: httpx.Client) -> 
 def test_api_callers_get_the_tools_when_the_setting_allows(client: httpx.Client) -> None:
     response = client.post(
         "/v1/chat/completions",
-        json={"model": MODEL, "messages": [{"role": "user", "content": "What is 4821 * 37?"}]},
+        json={
+            "model": MODEL,
+            "messages": [{"role": "user", "content": "What is 4821 * 37?"}],
+            "temperature": 0,  # not sampled at the default 0.8
+        },
     )
     assert response.status_code == 200, response.text
     message = response.json()["choices"][0]["message"]

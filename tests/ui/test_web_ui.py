@@ -65,7 +65,7 @@ def last_answer(page: Any) -> Any:
 def test_send_streams_and_history_survives_reload(page: Any) -> None:
     open_app(page)
     expect(page.get_by_role("heading", name="How can I help?")).to_be_visible()
-    set_chat_settings(page, Max_tokens="48", Temperature="0")
+    set_chat_settings(page, Max_tokens="200", Temperature="0")  # long enough to stream
     page.evaluate(RECORD_STATES)
     question = "Name three colours of the rainbow and say one sentence about each."
     send(page, question)
