@@ -9,7 +9,9 @@ this class is also the documentation of every setting.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -47,6 +49,71 @@ def resolve_home(explicit: Path | str | None = None) -> Path:
         return Path(explicit).expanduser()
     env = os.environ.get(ENV_PREFIX + "HOME")
     return Path(env).expanduser() if env else default_home()
+
+
+@dataclass(frozen=True)
+class McpServerConfig:
+    """One stdio MCP server of the ``mcp_servers`` setting (started by ``tools/mcp.py``)."""
+
+    name: str
+    command: tuple[str, ...]
+    env: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> McpServerConfig:
+        """``{"name": ..., "command": [...], "env": {...}}`` as a settings file writes it."""
+        name, command = data.get("name"), data.get("command")
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,30}", name):
+            raise ValueError(f"an MCP server needs a name of letters, digits, _ or -: {name!r}")
+        if isinstance(command, str):
+            command = command.split()
+        if not isinstance(command, Sequence) or not command:
+            raise ValueError(f"MCP server {name}: command must be a non-empty list")
+        env = data.get("env") or {}
+        return cls(name, tuple(str(c) for c in command), {str(k): str(v) for k, v in env.items()})
+
+
+@dataclass(frozen=True)
+class RemoteConfig:
+    """An OpenAI-compatible server whose models Ember offers as ``NAME/MODEL`` (the
+    ``remotes`` setting). The key is never in the file: ``api_key_env`` names the
+    environment variable that holds it."""
+
+    name: str
+    base_url: str
+    api_key_env: str | None = None
+    timeout_s: float = 600.0
+    context_length: int = 8192
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RemoteConfig:
+        """``{"name": ..., "base_url": ..., "api_key_env": ...}`` as a settings file writes it."""
+        known = {"name", "base_url", "api_key_env", "timeout_s", "context_length"}
+        unknown = sorted(set(data) - known)
+        if "api_key" in unknown:
+            raise ValueError(
+                "a remote's key does not go in the settings: set api_key_env to the name "
+                "of the environment variable that holds it"
+            )
+        if unknown:
+            raise ValueError(f"unknown remote field(s): {', '.join(unknown)}")
+        name, url = data.get("name"), data.get("base_url")
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]{1,40}", name):
+            raise ValueError(f"a remote needs a name of letters, digits, _ . or -: {name!r}")
+        if not isinstance(url, str) or not re.match(r"https?://[^/\s]+", url):
+            raise ValueError(f"remote {name}: base_url must be an http(s) URL, not {url!r}")
+        key_env = data.get("api_key_env")
+        if key_env is not None and not (
+            isinstance(key_env, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key_env)
+        ):
+            raise ValueError(f"remote {name}: api_key_env must be an environment variable name")
+        timeout = data.get("timeout_s", 600.0)
+        context = data.get("context_length", 8192)
+        if not isinstance(timeout, int | float) or timeout <= 0:
+            raise ValueError(f"remote {name}: timeout_s must be a positive number")
+        if not isinstance(context, int) or context < 256:
+            raise ValueError(f"remote {name}: context_length must be an integer >= 256")
+        return cls(name, url.rstrip("/"), key_env, float(timeout), context)
 
 
 class Settings(BaseSettings):
@@ -156,6 +223,13 @@ class Settings(BaseSettings):
         'config.toml: [[mcp_servers]] name = "time", command = ["mcp-server-time"], '
         "env = {} (optional).",
     )
+    remotes: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="OpenAI-compatible servers (another Ember, llama-server, vLLM, Ollama) "
+        "whose models are offered as NAME/MODEL, one table each in config.toml: "
+        '[[remotes]] name = "lab", base_url = "http://10.0.0.5:8080/v1", '
+        'api_key_env = "LAB_KEY" (the variable holding the key; optional).',
+    )
     cors_origins: list[str] = Field(
         default_factory=list,
         description="Browser origins allowed to call the APIs from other sites (CORS); "
@@ -165,12 +239,22 @@ class Settings(BaseSettings):
     @field_validator("mcp_servers")
     @classmethod
     def _check_mcp_servers(cls, servers: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        from ember.tools.mcp import McpServerConfig
-
         names = [McpServerConfig.from_dict(s).name for s in servers]
         if len(set(names)) != len(names):
             raise ValueError("two MCP servers have the same name")
         return servers
+
+    @field_validator("remotes")
+    @classmethod
+    def _check_remotes(cls, remotes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        names = [RemoteConfig.from_dict(r).name for r in remotes]
+        if len(set(names)) != len(names):
+            raise ValueError("two remotes have the same name")
+        return remotes
+
+    @property
+    def remote_configs(self) -> list[RemoteConfig]:
+        return [RemoteConfig.from_dict(r) for r in self.remotes]
 
     @classmethod
     def settings_customise_sources(
@@ -236,7 +320,7 @@ def describe(settings: Settings) -> list[SettingRow]:
         TomlConfigSettingsSource(Settings, toml_file=toml_path)() if toml_path.exists() else {}
     )
     rows = []
-    for name, field in Settings.model_fields.items():
+    for name, info in Settings.model_fields.items():
         if name in from_env:
             source = "env"
         elif name in from_file:
@@ -251,7 +335,7 @@ def describe(settings: Settings) -> list[SettingRow]:
                 value=getattr(settings, name),
                 source=source,
                 env_var=ENV_PREFIX + name.upper(),
-                description=field.description or "",
+                description=info.description or "",
             )
         )
     return rows

@@ -6,7 +6,9 @@ tests build one over a temporary EMBER_HOME and every collaborator can be swappe
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from ember.auth.keys import KeyStore
@@ -19,10 +21,16 @@ from ember.models.store import ModelStore
 from ember.storage import Database
 
 if TYPE_CHECKING:
+    from ember.chat.answering import Answerer
     from ember.chat.assistant import Assistant
+    from ember.chat.backends import Backends
     from ember.chat.conversations import ConversationStore
+    from ember.chat.model_defaults import ModelDefaults
     from ember.chat.service import ChatService
+    from ember.engine.base import Usage
     from ember.tools.toolbox import Toolbox
+
+UsageObserver = Callable[[str, "Usage"], None]
 
 
 @dataclass
@@ -33,6 +41,73 @@ class Runtime:
     engines: EnginePool
     keys: KeyStore
     documents: DocumentLibrary  # its embedding model loads on first use
+    # Told of every answer's usage (the server's metrics subscribe).
+    usage_observers: list[UsageObserver] = field(default_factory=list)
+
+    def observe_usage(self, model: str, usage: Usage) -> None:
+        for observer in self.usage_observers:
+            observer(model, usage)
+
+    @cached_property
+    def chat(self) -> ChatService:
+        """The local backend: llama.cpp over the engine pool, with the output cap."""
+        from ember.chat.service import ChatService
+
+        return ChatService(
+            self.engines,
+            on_usage=self.observe_usage,
+            max_output_tokens=self.settings.max_output_tokens,
+        )
+
+    @cached_property
+    def backends(self) -> Backends:
+        """Local models and every configured remote's (``REMOTE/MODEL``)."""
+        from ember.chat.backends import Backends
+        from ember.chat.remote import OpenAICompatBackend
+
+        remotes = {r.name: OpenAICompatBackend(r) for r in self.settings.remote_configs}
+        return Backends(self.chat, remotes, on_usage=self.observe_usage)
+
+    @cached_property
+    def toolbox(self) -> Toolbox:
+        """Ember's tools: built-ins, MCP servers (started by ``await toolbox.start()``)
+        and document search, as the settings say."""
+        from ember.tools.toolbox import Toolbox
+
+        s = self.settings
+        return Toolbox(enabled=s.tools, mcp_servers=s.mcp_servers, documents=self.documents)
+
+    @cached_property
+    def answerer(self) -> Answerer:
+        """The one answering path every front end uses."""
+        from ember.chat.answering import Answerer
+        from ember.chat.document_sources import DocumentSources
+
+        return Answerer(
+            self.backends,
+            defaults_for=self.model_defaults,
+            sources=DocumentSources(self.backends, self.documents),
+            api_tools=self.toolbox.for_api() if self.settings.api_tools else None,
+        )
+
+    def where_of(self, model: str) -> str:
+        """Where answers of ``model`` are computed: "local" or the remote's name."""
+        target = self.backends.remote_of(model)
+        return "local" if target is None else target[0].name
+
+    def model_defaults(self, model: str) -> ModelDefaults:
+        """An installed model's stored system prompt and parameters (none for remotes
+        and unknown names)."""
+        from ember.chat.model_defaults import NO_DEFAULTS, ModelDefaults
+        from ember.errors import EmberError
+
+        if self.backends.remote_of(model) is not None:
+            return NO_DEFAULTS
+        try:
+            record = self.models.get(model)
+        except EmberError:
+            return NO_DEFAULTS
+        return ModelDefaults(system=record.system, params=record.params)
 
     def close(self) -> None:
         self.engines.close()
@@ -65,37 +140,28 @@ def build(settings: Settings) -> Runtime:
     )
 
 
-def make_toolbox(runtime: Runtime) -> Toolbox:
-    """The tools of Ember's chat: built-ins, MCP servers (started by ``await
-    toolbox.start()``) and document search, as the settings say."""
-    from ember.tools.toolbox import Toolbox
-
-    s = runtime.settings
-    return Toolbox(enabled=s.tools, mcp_servers=s.mcp_servers, documents=runtime.documents)
-
-
-def make_assistant(
-    runtime: Runtime, store: ConversationStore, chat: ChatService, toolbox: Toolbox
-) -> Assistant:
+def make_assistant(runtime: Runtime, store: ConversationStore) -> Assistant:
     """Ember's own chat (web page, ``ember chat``): stored conversations, tools for models
     that know them, answers from the documents attached to a conversation."""
     from ember.chat.assistant import Assistant
 
     default = runtime.settings.default_model
+    toolbox = runtime.toolbox
     return Assistant(
         store,
-        chat,
+        runtime.answerer,
         default_model=default,
         tools_for=lambda conversation: toolbox.for_settings(
             conversation.settings,
             model_knows_tools=knows_tools(runtime, conversation.model or default),
         ),
-        documents=runtime.documents,
+        where_of=runtime.where_of,
     )
 
 
 def knows_tools(runtime: Runtime, model: str) -> bool:
-    """Whether the model's chat template teaches tool calls (Ollama's "tools" capability)."""
+    """Whether the model's chat template teaches tool calls (Ollama's "tools" capability).
+    A remote's model is not known here: its conversations use tools when they ask."""
     from ember.chat.tool_calls import tool_format
     from ember.errors import EmberError
 

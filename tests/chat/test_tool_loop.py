@@ -6,7 +6,8 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-from ember.chat.tool_loop import RESULT_NOTE, complete_with_tools, run_with_tools
+from ember.chat.answering import Answerer, AnswerPlan
+from ember.chat.tool_loop import RESULT_NOTE, run_with_tools
 from ember.chat.types import ChatDelta, ChatDone, ChatRequest, Message, ToolCall
 from ember.engine.base import Usage
 from ember.tools.registry import ToolRegistry
@@ -58,7 +59,11 @@ def run(chat: ScriptedChat, max_steps: int = 4) -> Any:
     registry.register(add)
     registry.register(echo)
     request = ChatRequest(model="m", messages=(Message(role="user", content="1+2?"),))
-    return asyncio.run(complete_with_tools(chat, request, registry, max_steps=max_steps))  # type: ignore[arg-type]
+    return asyncio.run(
+        Answerer(chat).complete(  # type: ignore[arg-type]
+            request, AnswerPlan(tools=registry, route=False, max_steps=max_steps)
+        )
+    )
 
 
 def test_a_repeated_call_is_not_run_again_and_the_model_must_answer() -> None:
@@ -159,6 +164,8 @@ def test_after_a_forced_call_succeeds_the_model_must_answer() -> None:
     request = ChatRequest(
         model="m", messages=(Message(role="user", content="1+2?"),), tool_choice="required"
     )
-    result = asyncio.run(complete_with_tools(chat, request, registry))  # type: ignore[arg-type]
+    result = asyncio.run(
+        Answerer(chat).complete(request, AnswerPlan(tools=registry, route=False))  # type: ignore[arg-type]
+    )
     assert result.done.content == "3"
     assert [r.tool_choice for r in chat.requests] == ["required", "none"]

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from ember.chat.answering import Answerer, AnswerPlan
 from ember.chat.service import ChatService
-from ember.chat.tool_loop import complete_with_tools
 from ember.chat.types import ChatRequest, Message, Tool
 from ember.engine.base import SamplingParams
 from tests.chat.conftest import small_chat
@@ -66,7 +66,9 @@ def ask(chat: ChatService, runner: AddRunner, max_steps: int = 2) -> Any:
         max_tokens=48,
         tool_choice="required",
     )
-    return asyncio.run(complete_with_tools(chat, request, runner, max_steps=max_steps))
+    return asyncio.run(
+        Answerer(chat).complete(request, AnswerPlan(tools=runner, route=False, max_steps=max_steps))
+    )
 
 
 def test_forced_call_runs_and_the_loop_ends_with_an_answer(chat: ChatService) -> None:

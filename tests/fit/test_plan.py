@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from ember.engine.loader import load_options
 from ember.fit import LoadPlan, fit
 from ember.fit.catalogue import entry_info
 from ember.fit.estimate import kv_bytes, shape_of
-from ember.fit.options import load_options, pool_budget
+from ember.fit.options import pool_budget
 from ember.hardware import GPU, GiB, Machine
 from ember.models.catalogue import find_entry
 from ember.models.gguf_info import ModelInfo, read_gguf_info

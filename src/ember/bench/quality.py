@@ -3,9 +3,10 @@
 Every item (see :mod:`ember.bench.quality_items`) is asked at temperature 0 with the
 same system prompt, which asks for a final ``Answer: <value>`` line; the checker
 (:mod:`ember.bench.quality_check`) is strict. "tools" runs the item through Ember's
-tool loop with the built-in tools (code execution off); ``tool_choice`` decides whether
-the first step must call a tool (``required``) or the model may answer directly
-(``auto``). Items run a few at a time (the engine batches them).
+answering path (the one every front end uses) with the built-in tools (code execution
+off); ``tool_choice`` decides whether the first step must call a tool (``required``), the
+model may answer directly (``auto``), or the chat's routing decides (``route``). Items
+run a few at a time (the engine batches them).
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from typing import Any, Literal
 
 from ember.bench.quality_check import check
 from ember.bench.quality_items import FAMILIES, QualityItem
-from ember.chat.service import ChatService
-from ember.chat.tool_routing import first_step_choice
+from ember.chat.answering import Answerer, AnswerPlan
+from ember.chat.tool_loop import RESULT_NOTE
 from ember.chat.types import ChatRequest, Message, ToolChoice
 from ember.engine.base import SamplingParams
 from ember.errors import EmberError
@@ -64,6 +65,7 @@ class RunOptions:
 
 
 def _request(model: str, item: QualityItem, tools: bool, options: RunOptions) -> ChatRequest:
+    asked = options.tool_choice
     return ChatRequest(
         model=model,
         messages=(
@@ -71,47 +73,44 @@ def _request(model: str, item: QualityItem, tools: bool, options: RunOptions) ->
             Message(role="user", content=item.question),
         ),
         sampling=SamplingParams(temperature=0, seed=0),
+        sampling_given=frozenset({"temperature", "seed"}),
         max_tokens=options.max_tokens,
-        tool_choice=_choice(item.question, options.tool_choice) if tools else "auto",
+        tool_choice="auto" if asked == "route" or not tools else asked,
     )
 
 
-def _choice(question: str, asked: ToolChoice | Literal["route"]) -> ToolChoice:
-    """``route`` decides per question as the chat does; other choices are used as given."""
-    return first_step_choice(question, "auto") if asked == "route" else asked
+def _plan(registry: ToolRegistry | None, options: RunOptions) -> AnswerPlan:
+    return AnswerPlan(
+        tools=registry,
+        route=options.tool_choice == "route",
+        max_steps=options.max_steps,
+        result_note=RESULT_NOTE if options.result_note else None,
+    )
 
 
 async def run_item(
-    chat: ChatService,
+    answerer: Answerer,
     model: str,
     item: QualityItem,
     registry: ToolRegistry | None,
     options: RunOptions,
 ) -> ItemOutcome:
-    from ember.chat.tool_loop import RESULT_NOTE, complete_with_tools
-
     start = time.perf_counter()
     request = _request(model, item, registry is not None, options)
     calls: list[dict[str, Any]] = []
     error = None
     try:
-        if registry is None:
-            reply = (await chat.complete(request)).content
-        else:
-            note = RESULT_NOTE if options.result_note else None
-            result = await complete_with_tools(
-                chat, request, registry, max_steps=options.max_steps, result_note=note
-            )
-            reply = result.done.content
-            calls = [
-                {
-                    "name": call.name,
-                    "arguments": call.arguments,
-                    "result": outcome.content,
-                    "is_error": outcome.is_error,
-                }
-                for call, outcome in result.calls
-            ]
+        answer = await answerer.complete(request, _plan(registry, options))
+        reply = answer.done.content
+        calls = [
+            {
+                "name": call.name,
+                "arguments": call.arguments,
+                "result": outcome.content,
+                "is_error": outcome.is_error,
+            }
+            for call, outcome in answer.calls
+        ]
     except EmberError as e:
         reply, error = "", str(e)
     verdict = check(item, reply)
@@ -131,7 +130,7 @@ async def run_item(
 
 
 async def run_items(
-    chat: ChatService,
+    answerer: Answerer,
     model: str,
     items: Sequence[QualityItem],
     registry: ToolRegistry | None,
@@ -142,7 +141,7 @@ async def run_items(
 
     async def one(item: QualityItem) -> ItemOutcome:
         async with gate:
-            outcome = await run_item(chat, model, item, registry, options)
+            outcome = await run_item(answerer, model, item, registry, options)
         if progress is not None:
             progress(outcome)
         return outcome

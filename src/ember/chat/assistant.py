@@ -1,10 +1,10 @@
 """Ember's own chat: conversations that are stored as they happen.
 
-The web UI and ``ember chat`` talk to this; it keeps the history, builds the request and
-hands it to the :class:`ChatService`. The user's message is stored before generation
-starts, and the answer is written as it grows (at most every ``flush_interval``
-seconds), so a stop, a dropped connection or a killed process leaves the partial answer
-saved and marked ``incomplete``.
+The web UI and ``ember chat`` talk to this; it keeps the history, builds the request
+and hands it to the answering path (:class:`ember.chat.answering.Answerer`). The user's
+message is stored before generation starts, and the answer is written as it grows (at
+most every ``flush_interval`` seconds), so a stop, a dropped connection or a killed
+process leaves the partial answer saved and marked ``incomplete``.
 """
 
 from __future__ import annotations
@@ -14,9 +14,11 @@ import json
 import re
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
+from ember.chat.answering import Answerer, AnswerPlan, Grounded
+from ember.chat.backend import complete
 from ember.chat.conversation_settings import settings_problem
 from ember.chat.conversations import (
     Conversation,
@@ -24,18 +26,11 @@ from ember.chat.conversations import (
     MessageStatus,
     StoredMessage,
 )
-from ember.chat.document_sources import DocumentSearch, DocumentSources, attached_collections
-from ember.chat.grounding import (
-    NOT_FOUND,
-    Source,
-    cited,
-    with_sources,
-)
-from ember.chat.service import ChatService
-from ember.chat.tool_loop import LoopEvent, ToolCallResult, ToolRunner, ToolStep, run_with_tools
-from ember.chat.tool_routing import routed
+from ember.chat.document_sources import attached_collections
+from ember.chat.grounding import Source, cited
+from ember.chat.tool_loop import ToolCallResult, ToolRunner, ToolStep
 from ember.chat.types import ChatDelta, ChatDone, ChatRequest, Message, ToolCall
-from ember.engine.base import SamplingParams, Usage
+from ember.engine.base import SamplingParams
 from ember.errors import EmberError
 
 TITLE_PROMPT = (
@@ -90,17 +85,17 @@ class Assistant:
     def __init__(
         self,
         store: ConversationStore,
-        chat: ChatService,
+        answerer: Answerer,
         *,
         default_model: str,
         flush_interval: float = 0.25,
         tools_for: ToolsFor | None = None,
-        documents: DocumentSearch | None = None,
+        where_of: Callable[[str], str] | None = None,
     ) -> None:
         self.tools_for = tools_for
-        self.sources = DocumentSources(chat, documents) if documents is not None else None
+        self.where_of = where_of or (lambda _model: "local")
         self.store = store
-        self.chat = chat
+        self.answerer = answerer
         self.default_model = default_model
         self.flush_interval = flush_interval
         self._title_tasks: set[asyncio.Task[None]] = set()
@@ -162,23 +157,30 @@ class Assistant:
             model=conversation.model or self.default_model,
             messages=tuple(messages),
             sampling=sampling,
+            sampling_given=frozenset(k for k in SAMPLING_KEYS if k in settings),
             max_tokens=int(max_tokens) if max_tokens else None,
             stream=True,
             trim_to_fit=True,
             num_ctx=int(num_ctx) if num_ctx else None,
         )
 
+    def plan_for(self, conversation: Conversation) -> AnswerPlan:
+        """The conversation's tools (its settings) and attached documents; with documents
+        the answer comes from them, without tools."""
+        runner = self.tools_for(conversation) if self.tools_for is not None else None
+        return AnswerPlan(tools=runner, collections=attached_collections(conversation.settings))
+
     async def _answer(
         self, conversation: Conversation, question: StoredMessage, user: StoredMessage | None
     ) -> AsyncIterator[ReplyEvent]:
         request = self.request_for(conversation, question)
-        runner = self.tools_for(conversation) if self.tools_for is not None else None
         answer = _Answer(self, conversation.id, request.model, parent_id=question.id)
-        answer.settings = conversation.settings
         yield ReplyStarted(user=user, assistant=answer.start())
         try:
-            async for event in self._events(conversation, request, runner, answer):
-                if isinstance(event, ChatDelta):
+            async for event in self.answerer.answer(request, self.plan_for(conversation)):
+                if isinstance(event, Grounded):
+                    answer.sources, answer.retrieval = event.sources, event.retrieval
+                elif isinstance(event, ChatDelta):
                     if not event.content:
                         continue
                     if answer.message is None:  # the answer after tool results
@@ -201,43 +203,6 @@ class Assistant:
         if answer.finished and not conversation.title and user is not None:
             self._title_later(conversation.id, user.content)
 
-    def _events(
-        self,
-        conversation: Conversation,
-        request: ChatRequest,
-        runner: ToolRunner | None,
-        answer: _Answer,
-    ) -> AsyncIterator[LoopEvent]:
-        """The model's events; with documents attached, it answers from their sources
-        (without tools, so a small model does not wander off the sources), and when
-        nothing relevant is found the answer is :data:`NOT_FOUND`, without the model."""
-        collections = attached_collections(conversation.settings)
-        if collections and self.sources is not None:
-            return self._grounded_events(self.sources, request, collections, answer)
-        if runner is not None:
-            return run_with_tools(self.chat, routed(request), runner)
-        return self.chat.stream(request)
-
-    async def _grounded_events(
-        self,
-        sources: DocumentSources,
-        request: ChatRequest,
-        collections: list[str],
-        answer: _Answer,
-    ) -> AsyncIterator[LoopEvent]:
-        answer.sources, answer.retrieval = await sources.find(request, collections)
-        if not answer.sources:
-            yield ChatDelta(content=NOT_FOUND)
-            yield ChatDone("stop", Usage(0, 0, 0, 0.0, 0.0, 0.0), content=NOT_FOUND)
-            return
-        grounded = replace(request, messages=tuple(with_sources(request.messages, answer.sources)))
-        if "temperature" not in answer.settings:
-            # Faithful to the sources: measured, at the default temperature Qwen-0.5B
-            # turned "27 days" into "37 days".
-            grounded = replace(grounded, sampling=replace(grounded.sampling, temperature=0.0))
-        async for event in self.chat.stream(grounded):
-            yield event
-
     # --------------------------------------------------------------------- titles
 
     def _title_later(self, conversation_id: str, first_message: str) -> None:
@@ -252,13 +217,14 @@ class Assistant:
             return
         prompt = TITLE_PROMPT.format(message=first_message[:1000])
         try:
-            done = await self.chat.complete(
+            done = await complete(
+                self.answerer.backend,
                 ChatRequest(
                     model=conversation.model or self.default_model,
                     messages=(Message(role="user", content=prompt),),
                     sampling=SamplingParams(temperature=0.2, seed=0),
                     max_tokens=16,
-                )
+                ),
             )
             title = clean_title(done.content) or fallback_title(first_message)
         except EmberError:
@@ -355,7 +321,7 @@ class _Answer:
         self.finished = False
         self.sources: list[Source] = []  # what the model read from the user's documents
         self.retrieval: dict[str, Any] | None = None
-        self.settings: dict[str, Any] = {}
+        self.where = assistant.where_of(model)  # "local", or the remote computing it
 
     def start(self) -> StoredMessage:
         self.message = self.store.add_message(
@@ -365,7 +331,7 @@ class _Answer:
             parent_id=self.parent_id,
             status="streaming",
             model=self.model,
-            meta={"where": "local"},
+            meta={"where": self.where},
         )
         self.text = ""
         return self.message
@@ -383,7 +349,7 @@ class _Answer:
             self.start()
         assert self.message is not None
         self.store.update_message(
-            self.message.id, content=content, status=status, meta={"where": "local", **meta}
+            self.message.id, content=content, status=status, meta={"where": self.where, **meta}
         )
         closed = self.store.message(self.message.id)
         self.parent_id, self.message = closed.id, None
@@ -412,8 +378,11 @@ class _Answer:
 
     def finish(self, done: ChatDone) -> StoredMessage:
         self.finished = True
-        status: MessageStatus = "error" if done.finish_reason == "error" else "complete"
         content = done.content or self.text
+        # Broken off after some text (a remote that died mid-stream): what came is kept.
+        status: MessageStatus = (
+            "complete" if done.finish_reason != "error" else "incomplete" if content else "error"
+        )
         meta = _done_meta(done)
         if self.retrieval is not None:
             meta["retrieval"] = self.retrieval
@@ -432,6 +401,7 @@ class _Answer:
 def _done_meta(done: ChatDone) -> dict[str, Any]:
     usage = done.usage
     meta: dict[str, Any] = {
+        "where": done.where,
         "finish_reason": done.finish_reason,
         "prompt_tokens": usage.prompt_tokens,
         "completion_tokens": usage.completion_tokens,

@@ -9,6 +9,7 @@ import contextlib
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from ember.chat.backend import ChatBackend, complete
 from ember.chat.grounding import (
     SOURCE_SHARE,
     Passage,
@@ -20,7 +21,6 @@ from ember.chat.grounding import (
     needs_rewrite,
     rewrite_prompt,
 )
-from ember.chat.service import ChatService
 from ember.chat.types import ChatRequest, Message
 from ember.engine.base import SamplingParams
 from ember.errors import EmberError
@@ -42,8 +42,8 @@ def attached_collections(settings: dict[str, Any]) -> list[str]:
 
 
 class DocumentSources:
-    def __init__(self, chat: ChatService, library: DocumentSearch) -> None:
-        self.chat = chat
+    def __init__(self, backend: ChatBackend, library: DocumentSearch) -> None:
+        self.backend = backend
         self.library = library
 
     async def find(
@@ -61,7 +61,7 @@ class DocumentSources:
         retrieval: dict[str, Any] = {"query": query, "collections": collections}
         if not hits:
             return [], {**retrieval, "mode": "none"}
-        n_ctx = await self.chat.context_length(request.model, request.num_ctx)
+        n_ctx = await self.backend.context_length(request.model, request.num_ctx)
         history = sum(estimate_tokens(m.content) for m in request.messages)
         budget = max(int(n_ctx * SOURCE_SHARE) - history, 256)
         sources, mode = await asyncio.to_thread(
@@ -77,5 +77,5 @@ class DocumentSources:
             max_tokens=48,
         )
         with contextlib.suppress(EmberError):
-            return clean_query((await self.chat.complete(rewrite)).content, question)
+            return clean_query((await complete(self.backend, rewrite)).content, question)
         return question

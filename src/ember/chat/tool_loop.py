@@ -1,7 +1,7 @@
 """The tool loop: let the model call tools, feed the results back, until it answers.
 
-Each step is one ordinary chat turn through the :class:`ChatService` (so tool formats,
-grammars and parsing are the service's business). A tool that fails does not end the
+Each step is one ordinary chat turn through the backend (so tool formats, grammars
+and parsing are the backend's business). A tool that fails does not end the
 loop: its error goes back to the model as the result. After ``max_steps`` rounds of
 calls the model must answer (tool_choice ``none``), so a loop always ends.
 """
@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from ember.chat.service import ChatService
+from ember.chat.backend import ChatBackend
 from ember.chat.tool_calls import ToolCallHoldback, parse_tool_calls
 from ember.chat.types import ChatDelta, ChatDone, ChatRequest, Message, Tool, ToolCall
 from ember.errors import EmberError
@@ -58,12 +58,6 @@ class ToolCallResult:
 LoopEvent = ChatDelta | ChatDone | ToolStep | ToolCallResult
 
 
-@dataclass
-class ToolLoopResult:
-    done: ChatDone
-    calls: list[tuple[ToolCall, ToolOutcome]] = field(default_factory=list)
-
-
 def tool_messages(
     done: ChatDone, results: Sequence[ToolCallResult], result_note: str | None = None
 ) -> list[Message]:
@@ -79,7 +73,7 @@ def tool_messages(
 
 
 async def run_with_tools(
-    chat: ChatService,
+    backend: ChatBackend,
     request: ChatRequest,
     runner: ToolRunner,
     *,
@@ -99,7 +93,7 @@ async def run_with_tools(
         # a small model may write one out as text even when it may not call.
         holdback = ToolCallHoldback() if choice == "none" and answered else None
         done: ChatDone | None = None
-        async for event in chat.stream(turn):
+        async for event in backend.stream(turn):
             if isinstance(event, ChatDone):
                 done = event
             elif holdback is not None and isinstance(event, ChatDelta):
@@ -197,22 +191,3 @@ def _canonical(arguments: str) -> str:
         return json.dumps(json.loads(arguments), sort_keys=True)
     except ValueError:
         return arguments.strip()
-
-
-async def complete_with_tools(
-    chat: ChatService,
-    request: ChatRequest,
-    runner: ToolRunner,
-    *,
-    max_steps: int = DEFAULT_MAX_STEPS,
-    result_note: str | None = RESULT_NOTE,
-) -> ToolLoopResult:
-    """The final answer and every call made on the way (benchmarks, non-streaming use)."""
-    calls: list[tuple[ToolCall, ToolOutcome]] = []
-    events = run_with_tools(chat, request, runner, max_steps=max_steps, result_note=result_note)
-    async for event in events:
-        if isinstance(event, ToolCallResult):
-            calls.append((event.call, event.result))
-        elif isinstance(event, ChatDone):
-            return ToolLoopResult(done=event, calls=calls)
-    raise EmberError("the tool loop ended without an answer")

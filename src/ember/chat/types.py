@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ember.engine.base import SamplingParams, TokenLogprob, Usage
+from ember.types import Tool as Tool
 
 Role = Literal["system", "user", "assistant", "tool"]
 
@@ -67,13 +68,6 @@ def _template_arguments(arguments: str) -> Any:
     return value if isinstance(value, dict) else arguments
 
 
-@dataclass(frozen=True)
-class Tool:
-    name: str
-    description: str
-    parameters: dict[str, Any]  # JSON Schema
-
-
 ToolChoice = Literal["auto", "none", "required"] | str  # a str other than those: a function name
 
 
@@ -88,6 +82,9 @@ class ChatRequest:
     model: str
     messages: tuple[Message, ...]
     sampling: SamplingParams = field(default_factory=SamplingParams)
+    # The sampling options the caller set; a model's stored parameters (an Ollama
+    # manifest's params) fill in the others.
+    sampling_given: frozenset[str] = frozenset()
     max_tokens: int | None = None
     stop: tuple[str, ...] = ()
     stream: bool = False
@@ -122,6 +119,7 @@ class ChatDone:
     content: str = ""  # the whole answer text (tool-call JSON removed)
     error: str | None = None
     trimmed: int = 0  # messages left out to fit the context (trim_to_fit)
+    where: str = "local"  # where it was computed: "local", or the remote's name
 
 
 ChatEvent = ChatDelta | ChatDone

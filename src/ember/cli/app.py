@@ -26,6 +26,7 @@ from ember.cli import (
 )
 from ember.cli.browser import can_open_browser, open_when_ready
 from ember.cli.context import CliState, get_state
+from ember.cli.probe import ember_answers
 from ember.cli.render import console, print_error
 from ember.errors import EmberError
 
@@ -112,7 +113,7 @@ def _welcome(ctx: typer.Context) -> None:
     )
     console.print(f"Chat in your browser: [bold]{url}[/]")
     browser = can_open_browser(os.environ)
-    if _ember_answers(url):
+    if ember_answers(url):
         console.print(f"Ember is already running at [bold]{url}[/]")
         if browser:
             webbrowser.open(url)
@@ -120,16 +121,6 @@ def _welcome(ctx: typer.Context) -> None:
     if browser:
         open_when_ready(url)
     serve.serve(ctx)
-
-
-def _ember_answers(url: str) -> bool:
-    import httpx
-
-    try:
-        response = httpx.get(f"{url}/health", timeout=1.0)
-    except httpx.HTTPError:
-        return False
-    return response.status_code == 200 and response.json().get("status") == "ok"
 
 
 def main() -> None:

@@ -106,7 +106,6 @@ def quality(
     from ember.bench.quality import MODES, RunOptions, dumps, render_text, report, run_items
     from ember.bench.quality import run_record as record_of
     from ember.bench.quality_items import DEFAULT_SEED, FAMILIES, generate
-    from ember.chat.service import ChatService
     from ember.tools import builtin_registry
 
     chosen_families = tuple(families or FAMILIES)
@@ -123,7 +122,6 @@ def quality(
     state = get_state(ctx)
     state.register_starters()
     runtime = state.runtime()
-    chat = ChatService(runtime.engines)
     options = RunOptions(
         tool_choice=tool_choice,  # checked above
         parallel=parallel,
@@ -143,7 +141,7 @@ def quality(
             for mode in chosen_modes:
                 err_console.print(f"[dim]{model}, {mode}: {len(items)} items…[/]")
                 registry = builtin_registry() if mode == "tools" else None
-                outcomes = await run_items(chat, model, items, registry, options, tick)
+                outcomes = await run_items(runtime.answerer, model, items, registry, options, tick)
                 runs.append(record_of(model, mode, outcomes))
         return runs
 

@@ -13,7 +13,7 @@ import time
 import webbrowser
 from collections.abc import Mapping
 
-import httpx
+from ember.cli.probe import ember_answers
 
 
 def can_open_browser(env: Mapping[str, str], platform: str = sys.platform) -> bool:
@@ -30,12 +30,9 @@ def open_when_ready(url: str, timeout_s: float = 60.0) -> threading.Thread:
     def wait_then_open() -> None:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/health", timeout=1.0).status_code == 200:
-                    webbrowser.open(url)
-                    return
-            except httpx.HTTPError:
-                pass
+            if ember_answers(url):
+                webbrowser.open(url)
+                return
             time.sleep(0.25)
 
     thread = threading.Thread(target=wait_then_open, name="ember-open-browser", daemon=True)

@@ -15,8 +15,9 @@ import typer
 from rich.live import Live
 from rich.markdown import Markdown
 
-from ember.cli.chat_backends import ChatBackend, LocalBackend, ServerBackend, server_url
+from ember.cli.chat_backends import ChatBackend, LocalBackend, ServerBackend
 from ember.cli.context import get_state
+from ember.cli.probe import server_url
 from ember.cli.render import console
 from ember.errors import EmberError
 

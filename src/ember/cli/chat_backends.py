@@ -108,25 +108,25 @@ class LocalBackend:
 
     def __init__(self, runtime: Runtime) -> None:
         from ember.chat.conversations import ConversationStore
-        from ember.chat.service import ChatService
-        from ember.runtime import make_assistant, make_toolbox
+        from ember.runtime import make_assistant
 
         self.where = "this process"
         self.runtime = runtime
         self.loop = asyncio.new_event_loop()
         store = ConversationStore(runtime.db)
         store.recover_interrupted()
-        self.toolbox = make_toolbox(runtime)
+        self.toolbox = runtime.toolbox
         self.loop.run_until_complete(self.toolbox.start())
-        chat = ChatService(runtime.engines)
-        self.assistant = make_assistant(runtime, store, chat, self.toolbox)
+        self.assistant = make_assistant(runtime, store)
 
     def models(self) -> list[str]:
-        return [
+        local = [
             r.name
             for r in self.runtime.models.installed()
             if not (r.info is not None and r.info.is_embedding_model)
         ]
+        remote = self.loop.run_until_complete(self.runtime.backends.remote_models())
+        return local + [m.name for m in remote]
 
     def new_conversation(self, model: str | None, system: str | None) -> str:
         return self.assistant.store.create(model=model, system=system).id
@@ -179,15 +179,3 @@ async def _aclose(events: AsyncIterator[Any]) -> None:
     close = getattr(events, "aclose", None)
     if close is not None:
         await close()
-
-
-def server_url(host: str, port: int) -> str | None:
-    """The URL of an Ember server answering on ``host:port``, if one does."""
-    url = f"http://{host}:{port}"
-    try:
-        response = httpx.get(f"{url}/health", timeout=1.0)
-        if response.status_code == 200 and response.json().get("status") == "ok":
-            return url
-    except (httpx.HTTPError, ValueError):
-        return None
-    return None

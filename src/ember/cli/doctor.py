@@ -29,7 +29,7 @@ def doctor(
 
     Exits with status 1 when any check fails.
     """
-    from ember.cli.app import _ember_answers
+    from ember.cli.probe import ember_answers
     from ember.diagnostics import run_all
 
     state = get_state(ctx)
@@ -38,7 +38,7 @@ def doctor(
         runtime.settings,
         runtime.models.installed(),
         hashes=not fast,
-        ember_answers=_ember_answers,
+        ember_answers=ember_answers,
     )
     failed = [c for c in checks if c.status == "fail"]
     if as_json:

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 import typer
 
+from ember.chat.answering import AnswerPlan
+from ember.chat.tool_loop import ToolCallResult
+from ember.chat.types import ChatDelta, ChatDone, ChatRequest, Message
 from ember.cli.context import get_state
 from ember.cli.render import err_console
-from ember.engine.base import Engine, GenerateRequest, SamplingParams, Usage
-from ember.engine.loader import open_engine
+from ember.engine.base import Chunk, GenerateRequest, SamplingParams, Usage
+from ember.runtime import Runtime
 
 
 def register(app: typer.Typer) -> None:
@@ -27,7 +31,10 @@ def run(
         str | None, typer.Argument(help="The prompt; '-' or nothing reads standard input.")
     ] = None,
     max_tokens: Annotated[int, typer.Option("--max-tokens", help="Most tokens to generate.")] = 512,
-    temperature: Annotated[float, typer.Option(help="0 for deterministic output.")] = 0.7,
+    temperature: Annotated[
+        float | None,
+        typer.Option(help="0 for deterministic output (default: the model's own, else 0.7)."),
+    ] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed for reproducible sampling.")] = None,
     system: Annotated[str | None, typer.Option(help="A system prompt.")] = None,
     n_ctx: Annotated[int | None, typer.Option("--ctx", help="Context length in tokens.")] = None,
@@ -48,25 +55,33 @@ def run(
     state.override(context_length=n_ctx, threads=threads, parallel=1)
     state.register_starters()
     runtime = state.runtime()
-    record = runtime.models.get(model or runtime.settings.default_model)
+    name = model or runtime.settings.default_model
+    if runtime.backends.remote_of(name) is None:
+        name = runtime.models.get(name).name
     text = prompt if prompt not in (None, "-") else sys.stdin.read()
-    engine = open_engine(record, runtime.settings)  # the fit plan, with the flags above
-    try:
-        sampling = SamplingParams(temperature=temperature, seed=seed)
-        if raw:
-            request = GenerateRequest(prompt=text, max_tokens=max_tokens, sampling=sampling)
-        else:
-            messages = []
-            if system or record.system:
-                messages.append({"role": "system", "content": system or record.system})
-            messages.append({"role": "user", "content": text})
-            tokens = engine.chat_request_tokens(engine.apply_chat_template(messages))
-            request = GenerateRequest(
-                prompt_tokens=tokens, max_tokens=max_tokens, sampling=sampling
+    sampling = SamplingParams(temperature=0.7 if temperature is None else temperature, seed=seed)
+    chosen = {"temperature": temperature, "seed": seed}
+    given = frozenset(k for k, v in chosen.items() if v is not None)
+    if raw:
+        usage = asyncio.run(
+            _print_chunks(
+                runtime.chat.generate(
+                    name, GenerateRequest(prompt=text, max_tokens=max_tokens, sampling=sampling)
+                )
             )
-        usage = asyncio.run(_stream(engine, request))
-    finally:
-        engine.close()
+        )
+    else:
+        messages = [Message(role="system", content=system)] if system else []
+        messages.append(Message(role="user", content=text))
+        request = ChatRequest(
+            model=name,
+            messages=tuple(messages),
+            sampling=sampling,
+            sampling_given=given,
+            max_tokens=max_tokens,
+            stream=True,
+        )
+        usage = asyncio.run(_print_answer(runtime, request))
     if stats and usage is not None:
         err_console.print(
             f"[dim]{usage.prompt_tokens} prompt tokens ({usage.cached_tokens} cached), "
@@ -76,9 +91,39 @@ def run(
         )
 
 
-async def _stream(engine: Engine, request: GenerateRequest) -> Usage | None:
+async def _print_answer(runtime: Runtime, request: ChatRequest) -> Usage | None:
+    """The answering path's events printed: text to stdout, tool steps dimmed to stderr;
+    the same tools as Ember's chat for models that know them."""
+    from ember.runtime import knows_tools
+
+    toolbox = runtime.toolbox
+    await toolbox.start()
+    try:
+        tools = toolbox.for_settings({}, model_knows_tools=knows_tools(runtime, request.model))
+        usage = None
+        async for event in runtime.answerer.answer(request, AnswerPlan(tools=tools)):
+            if isinstance(event, ChatDelta):
+                sys.stdout.write(event.content)
+                sys.stdout.flush()
+            elif isinstance(event, ToolCallResult):
+                err_console.print(
+                    f"[dim]{event.call.name}({event.call.arguments}) → {event.result.content}[/]",
+                    highlight=False,
+                    markup=True,
+                )
+            elif isinstance(event, ChatDone):
+                usage = event.usage
+                if event.error:
+                    err_console.print(f"[red]error:[/] {event.error}")
+        sys.stdout.write("\n")
+        return usage
+    finally:
+        await toolbox.aclose()
+
+
+async def _print_chunks(chunks: AsyncIterator[Chunk]) -> Usage | None:
     usage = None
-    async for chunk in engine.generate(request):
+    async for chunk in chunks:
         if chunk.text:
             sys.stdout.write(chunk.text)
             sys.stdout.flush()

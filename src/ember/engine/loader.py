@@ -6,11 +6,12 @@ import asyncio
 from dataclasses import replace
 
 from ember.config import Settings
-from ember.engine.llamacpp import LlamaCppEngine, LoadOptions
+from ember.engine.llamacpp import LlamaCppEngine
 from ember.engine.llamacpp.embedder import LlamaCppEmbedder
 from ember.engine.llamacpp.native import ModelLoadError
+from ember.engine.options import LoadOptions
 from ember.engine.pool import Closable, EnginePool
-from ember.fit.options import load_options, pool_budget
+from ember.fit.options import pool_budget
 from ember.fit.plan import LoadPlan, fit
 from ember.hardware import Machine, probe_machine
 from ember.models.store import ModelRecord, ModelStore
@@ -30,6 +31,18 @@ def plan_for(record: ModelRecord, settings: Settings, machine: Machine | None = 
         want_slots=settings.parallel,
         want_threads=settings.threads,
         want_gpu_layers=settings.gpu_layers,
+    )
+
+
+def load_options(plan: LoadPlan) -> LoadOptions:
+    """The engine options the plan chose (the engine clamps n_ctx to the trained length)."""
+    return LoadOptions(
+        n_ctx=plan.n_ctx,
+        n_slots=plan.n_slots,
+        n_threads=plan.n_threads,
+        n_gpu_layers=plan.n_gpu_layers,
+        kv_type=plan.kv_type,
+        flash_attn=True if plan.flash_attn else LoadOptions.flash_attn,
     )
 
 

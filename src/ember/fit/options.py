@@ -1,26 +1,13 @@
-"""From a plan to what the engine and the pool take: ``LoadOptions`` and a memory budget."""
+"""The engine pool's memory budget on a machine (the engine turns a plan into its
+load options itself: ``ember.engine.loader.load_options``)."""
 
 from __future__ import annotations
 
-from ember.engine.llamacpp import LoadOptions
 from ember.fit.budget import gpu_budget, memory_budget
-from ember.fit.plan import LoadPlan
 from ember.hardware.machine import Machine
 
 FALLBACK_SHARE = 0.75  # of total RAM, when free memory is unknown
 FALLBACK_BYTES = 8 << 30
-
-
-def load_options(plan: LoadPlan) -> LoadOptions:
-    """The engine options the plan chose (the engine clamps n_ctx to the trained length)."""
-    return LoadOptions(
-        n_ctx=plan.n_ctx,
-        n_slots=plan.n_slots,
-        n_threads=plan.n_threads,
-        n_gpu_layers=plan.n_gpu_layers,
-        kv_type=plan.kv_type,
-        flash_attn=True if plan.flash_attn else LoadOptions.flash_attn,
-    )
 
 
 def pool_budget(machine: Machine) -> int:

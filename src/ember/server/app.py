@@ -21,10 +21,9 @@ from fastapi.responses import JSONResponse
 
 from ember import __version__
 from ember.chat.conversations import ConversationStore
-from ember.chat.service import ChatService
 from ember.documents.library import DocumentLibrary
 from ember.errors import EmberError
-from ember.runtime import Runtime, make_assistant, make_toolbox
+from ember.runtime import Runtime, make_assistant
 from ember.server import openapi, web
 from ember.server.auth import ApiKeyAuth, BindRefusedError, check_bind, is_loopback
 from ember.server.limits import RequestLimits, error_response
@@ -63,7 +62,7 @@ def create_app(runtime: Runtime, *, host: str | None = None) -> FastAPI:
     decides whether requests need an API key (see server/auth.py)."""
     conversations = ConversationStore(runtime.db)
     settings = runtime.settings
-    toolbox = make_toolbox(runtime)
+    toolbox = runtime.toolbox
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -87,13 +86,10 @@ def create_app(runtime: Runtime, *, host: str | None = None) -> FastAPI:
     metrics = Metrics(runtime.engines)
     app.state.runtime = runtime
     app.state.metrics = metrics
-    app.state.chat = ChatService(
-        runtime.engines,
-        on_usage=metrics.observe,
-        max_output_tokens=settings.max_output_tokens,
-    )
-    app.state.toolbox = toolbox
-    app.state.assistant = make_assistant(runtime, conversations, app.state.chat, toolbox)
+    runtime.usage_observers.append(metrics.observe)
+    app.state.chat = runtime.chat
+    app.state.answerer = runtime.answerer
+    app.state.assistant = make_assistant(runtime, conversations)
     app.state.started = time.time()
     # Added first, so it runs inside the limits (its 401s are counted) and inside CORS
     # (preflights pass, and refusals carry CORS headers a browser can read).

@@ -10,13 +10,11 @@ from typing import Any, TypeVar, cast
 
 from fastapi import Request
 
+from ember.chat.answering import Answerer
 from ember.chat.service import ChatService
-from ember.chat.tool_loop import run_with_tools
-from ember.chat.tool_routing import routed
-from ember.chat.types import ChatDelta, ChatDone, ChatRequest
+from ember.chat.types import ChatDone, ChatEvent, ChatRequest
 from ember.errors import EmberError
 from ember.runtime import Runtime
-from ember.tools.toolbox import Toolbox
 
 T = TypeVar("T")
 
@@ -43,34 +41,20 @@ def chat_of(request: Request) -> ChatService:
     return chat
 
 
-async def chat_events(
-    request: Request, chat_request: ChatRequest
-) -> AsyncIterator[ChatDelta | ChatDone]:
-    """The answer's events. With the ``api_tools`` setting on and no tools in the
-    request, Ember's own tools are offered and run here; the caller sees only the text
-    and the final answer."""
-    chat = chat_of(request)
-    toolbox: Toolbox | None = getattr(request.app.state, "toolbox", None)
-    use_tools = (
-        toolbox is not None
-        and runtime_of(request).settings.api_tools
-        and not chat_request.tools
-        and chat_request.tool_choice != "none"
-        and chat_request.response_format.type == "text"
-        and chat_request.n == 1
-    )
-    if not use_tools or toolbox is None:
-        async for event in chat.stream(chat_request):
-            yield event
-        return
-    async for step in run_with_tools(chat, routed(chat_request), toolbox.for_api()):
-        if isinstance(step, ChatDelta | ChatDone):
-            yield step
+def chat_events(request: Request, chat_request: ChatRequest) -> AsyncIterator[ChatEvent]:
+    """The answer's events through the one answering path (API plan: Ember's tools only
+    with the ``api_tools`` setting and no tools in the request)."""
+    answerer: Answerer = request.app.state.answerer
+    return answerer.for_api(chat_request)
 
 
 def resolve_model(runtime: Runtime, chat_request: ChatRequest) -> ChatRequest:
-    """The installed model's canonical name (404 here, before any byte is streamed)."""
-    record = runtime.models.get(chat_request.model or runtime.settings.default_model)
+    """The installed model's canonical name (404 here, before any byte is streamed); a
+    remote's model (``REMOTE/MODEL``) is the remote's to resolve."""
+    name = chat_request.model or runtime.settings.default_model
+    if runtime.backends.remote_of(name) is not None:
+        return replace(chat_request, model=name)
+    record = runtime.models.get(name)
     return replace(chat_request, model=record.name)
 
 

@@ -115,6 +115,10 @@ class Options(_Body):
         return [value] if isinstance(value, str) else value
 
     def sampling(self) -> SamplingParams:
+        return SamplingParams(**self.sampling_options())
+
+    def sampling_options(self) -> dict[str, Any]:
+        """The sampling options the client set (a model's stored parameters fill in the rest)."""
         given: dict[str, Any] = {
             name: getattr(self, name)
             for name in (
@@ -131,7 +135,7 @@ class Options(_Body):
         }
         if self.seed is not None and self.seed >= 0:  # Ollama: -1 means a random seed
             given["seed"] = self.seed
-        return SamplingParams(**given)
+        return given
 
     def max_tokens(self) -> int | None:
         """``num_predict``: -1 (forever), -2 (fill the context) and 0 all mean no limit."""

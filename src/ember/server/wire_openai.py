@@ -87,6 +87,7 @@ def to_chat_request(body: ChatCompletionRequest | Mapping[str, Any]) -> ChatRequ
         model=req.model,
         messages=_messages(req.messages),
         sampling=req.sampling(),
+        sampling_given=frozenset(req.sampling_options()),
         max_tokens=(
             req.max_completion_tokens if req.max_completion_tokens is not None else req.max_tokens
         ),

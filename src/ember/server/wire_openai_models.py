@@ -173,6 +173,10 @@ class _Common(_Body):
 
     def sampling(self) -> SamplingParams:
         """Only what the client set overrides Ember's defaults (tuned for local models)."""
+        return SamplingParams(**self.sampling_options())
+
+    def sampling_options(self) -> dict[str, Any]:
+        """The sampling options the client set (a model's stored parameters fill in the rest)."""
         given: dict[str, Any] = {
             name: getattr(self, name)
             for name in (
@@ -189,7 +193,7 @@ class _Common(_Body):
         }
         if self.logit_bias:
             given["logit_bias"] = {int(k): float(v) for k, v in self.logit_bias.items()}
-        return SamplingParams(**given)
+        return given
 
     def stops(self) -> tuple[str, ...]:
         return tuple(s for s in self.stop or () if s)

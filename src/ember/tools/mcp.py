@@ -22,33 +22,16 @@ import json
 import re
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import IO, Any, TextIO, cast
 
-from ember.chat.types import Tool
+from ember.config import McpServerConfig
 from ember.tools.registry import ToolRegistry, ToolResult, clean_schema
+from ember.types import Tool
+
+__all__ = ["McpServerConfig", "McpServers", "to_tool_result"]
 
 SEPARATOR = "__"
-
-
-@dataclass(frozen=True)
-class McpServerConfig:
-    name: str
-    command: tuple[str, ...]
-    env: Mapping[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> McpServerConfig:
-        """``{"name": ..., "command": [...], "env": {...}}`` as a settings file writes it."""
-        name, command = data.get("name"), data.get("command")
-        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,30}", name):
-            raise ValueError(f"an MCP server needs a name of letters, digits, _ or -: {name!r}")
-        if isinstance(command, str):
-            command = command.split()
-        if not isinstance(command, Sequence) or not command:
-            raise ValueError(f"MCP server {name}: command must be a non-empty list")
-        env = data.get("env") or {}
-        return cls(name, tuple(str(c) for c in command), {str(k): str(v) for k, v in env.items()})
 
 
 @dataclass

@@ -25,7 +25,7 @@ from typing import Any, get_type_hints
 
 import pydantic
 
-from ember.chat.types import Tool
+from ember.types import Tool
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # what the OpenAI API accepts for a name
 MAX_RESULT_CHARS = 8000

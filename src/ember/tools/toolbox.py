@@ -14,12 +14,12 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from ember.chat.types import Tool
 from ember.tools.builtin import builtin_registry
 from ember.tools.builtin.code import CodeLimits, make_run_python
 from ember.tools.builtin.documents import HitLike, make_search_documents
 from ember.tools.mcp import McpServers
 from ember.tools.registry import ToolRegistry, ToolResult
+from ember.types import Tool
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,6 @@
 """The llama.cpp engine, on llama-cpp-python's low-level API."""
 
-from ember.engine.llamacpp.engine import LlamaCppEngine, LoadOptions
+from ember.engine.llamacpp.engine import LlamaCppEngine
+from ember.engine.options import LoadOptions
 
 __all__ = ["LlamaCppEngine", "LoadOptions"]

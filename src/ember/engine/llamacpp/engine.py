@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import os
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,33 +20,13 @@ from ember.engine.chat_template import render_chat
 from ember.engine.llamacpp.kv_store import KVStore
 from ember.engine.llamacpp.native import ModelLoadError, NativeModel
 from ember.engine.llamacpp.scheduler import Job, Scheduler
+from ember.engine.options import LoadOptions
 from ember.errors import EmberError
 
 
 class ContextLengthExceededError(EmberError):
     status = 400
     code = "context_length_exceeded"
-
-
-@dataclass(frozen=True)
-class LoadOptions:
-    """How a model is loaded. The fit planner chooses these; flags can override them."""
-
-    n_ctx: int | None = None  # tokens per request; None: min(trained context, 8192)
-    n_slots: int = 4  # concurrent sequences
-    n_threads: int | None = None  # None: every core
-    n_batch: int = 512
-    prefill_chunk: int = 256  # prompt tokens per step while other streams are decoding
-    n_gpu_layers: int = 0
-    kv_dir: Path | None = None  # where conversation KV states are saved (None: off)
-    kv_budget_bytes: int = 2 << 30
-    # Off by default: on CPU, llama.cpp's flash attention is faster (~+25% decode on
-    # SmolLM2) but its results depend on batch composition, so concurrent answers would
-    # differ from single ones at temperature 0. None lets llama.cpp decide.
-    flash_attn: bool | None = False
-    # KV cache element type: "f16", or "q8_0" (half the memory; llama.cpp needs flash
-    # attention for a quantized V cache, so q8_0 turns it on).
-    kv_type: str = "f16"
 
 
 KV_TYPES = {"f16": (ll.GGML_TYPE_F16, 2.0), "q8_0": (ll.GGML_TYPE_Q8_0, 34 / 32)}

@@ -1,0 +1,1 @@
+"""Model files: the content-addressed store, its sources, names, GGUF metadata."""
