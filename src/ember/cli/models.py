@@ -62,13 +62,19 @@ def list_models(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """List the models on this machine."""
+    import asyncio
+
     state = get_state(ctx)
     state.register_starters()
-    records = state.runtime().models.installed()
+    runtime = state.runtime()
+    records = runtime.models.installed()
+    remotes = asyncio.run(runtime.backends.remote_models()) if runtime.backends.remotes else []
     if as_json:
-        console.print_json(json.dumps([_summary(r) for r in records]))
+        rows = [_summary(r) for r in records]
+        rows += [{"name": m.name, "source": f"remote {m.url}"} for m in remotes]
+        console.print_json(json.dumps(rows))
         return
-    if not records:
+    if not records and not remotes:
         console.print(
             "No models. Try [bold]ember pull smollm2:135m[/] or install 'ember-ai[starter]'."
         )
@@ -88,6 +94,8 @@ def list_models(
             r.source,
             r.modified_at[:16].replace("T", " "),
         )
+    for m in remotes:
+        table.add_row(m.name, "", "", "", "", "", f"remote {m.url}", "")
     console.print(table)
 
 

@@ -30,7 +30,13 @@ def run(
     prompt: Annotated[
         str | None, typer.Argument(help="The prompt; '-' or nothing reads standard input.")
     ] = None,
-    max_tokens: Annotated[int, typer.Option("--max-tokens", help="Most tokens to generate.")] = 512,
+    max_tokens: Annotated[
+        int | None,
+        typer.Option(
+            "--max-tokens",
+            help="Most tokens to generate (default: the model's own limit, else until it stops).",
+        ),
+    ] = None,
     temperature: Annotated[
         float | None,
         typer.Option(help="0 for deterministic output (default: the model's own, else 0.7)."),
@@ -66,7 +72,8 @@ def run(
         usage = asyncio.run(
             _print_chunks(
                 runtime.chat.generate(
-                    name, GenerateRequest(prompt=text, max_tokens=max_tokens, sampling=sampling)
+                    name,
+                    GenerateRequest(prompt=text, max_tokens=max_tokens or 512, sampling=sampling),
                 )
             )
         )

@@ -285,19 +285,22 @@ async def copy(request: Request) -> Response:
 
 @router.get("/tags")
 async def tags(request: Request) -> dict[str, Any]:
-    records = runtime_of(request).models.installed()
-    return wire.tags_response(
-        [
-            wire.tag_entry(
-                r.name,
-                size=r.size,
-                digest=r.digest,
-                modified_at=epoch_seconds(r.modified_at),
-                details=_details(r),
-            )
-            for r in records
-        ]
-    )
+    runtime = runtime_of(request)
+    local = [
+        wire.tag_entry(
+            r.name,
+            size=r.size,
+            digest=r.digest,
+            modified_at=epoch_seconds(r.modified_at),
+            details=_details(r),
+        )
+        for r in runtime.models.installed()
+    ]
+    remote = [
+        wire.tag_entry(m.name, size=0, digest="", modified_at=0.0, details={"format": "remote"})
+        for m in await runtime.backends.remote_models()
+    ]
+    return wire.tags_response(local + remote)
 
 
 @router.post("/show")

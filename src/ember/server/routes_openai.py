@@ -12,7 +12,7 @@ from fastapi.responses import StreamingResponse
 
 from ember.chat.types import ChatDelta, ChatDone
 from ember.engine.base import Chunk, TokenLogprob, Usage
-from ember.errors import EmberError
+from ember.errors import EmberError, ModelNotFoundError
 from ember.server import wire_openai as wire
 from ember.server.streaming import (
     chat_events,
@@ -225,13 +225,26 @@ async def embeddings(request: Request) -> dict[str, Any]:
 
 @router.get("/models")
 async def models(request: Request) -> dict[str, Any]:
-    records = runtime_of(request).models.installed()
-    return wire.model_list(
-        [wire.model_object(r.name, int(epoch_seconds(r.created_at))) for r in records]
-    )
+    runtime = runtime_of(request)
+    local = [
+        wire.model_object(r.name, int(epoch_seconds(r.created_at)))
+        for r in runtime.models.installed()
+    ]
+    remote = [
+        wire.model_object(m.name, 0, owned_by=m.remote)
+        for m in await runtime.backends.remote_models()
+    ]
+    return wire.model_list(local + remote)
 
 
 @router.get("/models/{model_id:path}")
 async def model(model_id: str, request: Request) -> dict[str, Any]:
-    record = runtime_of(request).models.get(model_id)
+    runtime = runtime_of(request)
+    target = runtime.backends.remote_of(model_id)
+    if target is not None:
+        listed = {m.name for m in await runtime.backends.remote_models()}
+        if model_id not in listed:
+            raise ModelNotFoundError(f"the remote {target[0].name} has no model {target[1]!r}")
+        return wire.model_object(model_id, 0, owned_by=target[0].name)
+    record = runtime.models.get(model_id)
     return wire.model_object(record.name, int(epoch_seconds(record.created_at)))

@@ -34,6 +34,7 @@ from ember.chat.conversation_settings import settings_problem
 from ember.chat.conversations import StoredMessage
 from ember.documents.uploads import conversation_collection, drop_collection
 from ember.errors import AuthenticationError, EmberError
+from ember.runtime import Runtime
 from ember.server.auth import KEY_COOKIE
 from ember.server.markdown import render_markdown
 from ember.server.streaming import json_body, runtime_of, started
@@ -154,7 +155,7 @@ async def create_conversation(request: Request) -> dict[str, Any]:
     body = parse_body(ConversationIn, await json_body(request) or {})
     assistant = assistant_of(request)
     if body.model:
-        runtime_of(request).models.get(body.model)
+        _check_model(runtime_of(request), body.model)
     created = assistant.store.create(
         title=body.title or "", model=body.model, system=body.system, settings=body.settings
     )
@@ -179,7 +180,7 @@ async def update_conversation(conversation_id: str, request: Request) -> dict[st
     body = parse_body(ConversationIn, raw)
     assistant = assistant_of(request)
     if body.model:
-        runtime_of(request).models.get(body.model)
+        _check_model(runtime_of(request), body.model)
     given = {k: getattr(body, k) for k in ("title", "model", "system", "settings") if k in raw}
     assistant.store.update(conversation_id, **given)
     return conversation_view(assistant, conversation_id)
@@ -254,6 +255,12 @@ async def regenerate(conversation_id: str, message_id: str, request: Request) ->
     return _reply_stream(assistant, await started(events))
 
 
+def _check_model(runtime: Runtime, name: str) -> None:
+    """An installed model, or a configured remote's (``REMOTE/MODEL``): else 404."""
+    if runtime.backends.remote_of(name) is None:
+        runtime.models.get(name)
+
+
 @router.get("/models")
 async def models(request: Request) -> dict[str, Any]:
     """Installed chat models for the picker, with the default first, each with its fit on
@@ -288,7 +295,16 @@ async def models(request: Request) -> dict[str, Any]:
                 },
             }
         )
-    out.sort(key=lambda m: (not m["default"], m["name"]))
+    for remote in await runtime.backends.remote_models():
+        out.append(
+            {
+                "name": remote.name,
+                "remote": remote.remote,
+                "default": remote.name == default,
+                "fit": None,
+            }
+        )
+    out.sort(key=lambda m: (not m["default"], "remote" in m, m["name"]))
     return {"models": out, "default": default}
 
 
