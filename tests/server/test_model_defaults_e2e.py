@@ -27,7 +27,7 @@ QUESTION = "Tell me about the sea."
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory, smollm2_path: Path) -> Iterator[Path]:
+def home(tmp_path_factory: pytest.TempPathFactory, smollm2_path: Path) -> Path:
     home = tmp_path_factory.mktemp("defaults-home")
     with ollama_registry() as (registry, state):
         state.add_model(
@@ -41,7 +41,7 @@ def home(tmp_path_factory: pytest.TempPathFactory, smollm2_path: Path) -> Iterat
         runtime.models.pull(STYLED)
         runtime.models.pull(str(smollm2_path), name=PLAIN)
         runtime.close()
-    yield home
+    return home
 
 
 @pytest.fixture(scope="module")
