@@ -16,11 +16,10 @@ from ember import __version__
 from ember.chat.grammar import grammar_for
 from ember.chat.tool_calls import tool_format
 from ember.chat.types import ChatDelta, ChatDone, ChatEvent
-from ember.engine.base import Chunk, FinishReason
+from ember.engine.base import Chunk, FinishReason, TokenLogprob
 from ember.engine.loader import model_name
 from ember.errors import EmberError
 from ember.fit.pull_check import FitPullCheck
-from ember.models.gguf_info import format_parameters
 from ember.models.store import ModelRecord
 from ember.server import wire_ollama as wire
 from ember.server.pull_progress import PullProgress
@@ -35,7 +34,7 @@ from ember.server.streaming import (
     runtime_of,
     started,
 )
-from ember.server.wire_common import parse_body, with_hint
+from ember.server.wire_common import parse_body, shorten, with_hint
 from ember.server.wire_ollama import RawGenerate
 from ember.server.wire_ollama_models import (
     ChatBody,
@@ -63,14 +62,18 @@ async def chat(request: Request) -> Any:
     model = body.model
     events = await started(chat_events(request, chat_request))
     if not chat_request.stream:
+        logprobs: list[TokenLogprob] = []
         async for event in events:
-            if isinstance(event, ChatDone):
+            if isinstance(event, ChatDelta):
+                logprobs.extend(event.logprobs)
+            else:
                 raise_if_failed(event)
                 return wire.chat_response(
                     event,
                     model=model,
                     created_at=rfc3339(time.time()),
                     durations=Durations(total_s=time.perf_counter() - t0),
+                    logprobs=logprobs,
                 )
         raise EmberError("the generation ended without a result")
 
@@ -111,7 +114,9 @@ async def generate(request: Request) -> Any:
         chat_request = resolve_model(runtime_of(request), converted)
         chunks = _as_chunks(await started(chat_events(request, chat_request)))
 
-    def final(text: str, last: Chunk, streamed: bool) -> dict[str, Any]:
+    def final(
+        text: str, last: Chunk, streamed: bool, logprobs: list[TokenLogprob] | None = None
+    ) -> dict[str, Any]:
         return wire.generate_response(
             text,
             model=model,
@@ -120,23 +125,30 @@ async def generate(request: Request) -> Any:
             usage=last.usage,
             durations=Durations(total_s=time.perf_counter() - t0),
             streamed=streamed,
+            logprobs=logprobs,
         )
 
     if not converted.stream:
         text = ""
+        logprobs: list[TokenLogprob] = []
         async for chunk in chunks:
             text += chunk.text
+            logprobs.extend(chunk.logprobs)
             if chunk.finish_reason is not None:
                 if chunk.finish_reason == "error":
                     raise EmberError(f"generation failed: {chunk.error or 'unknown error'}")
-                return final(text, chunk, streamed=False)
+                return final(text, chunk, streamed=False, logprobs=logprobs)
         raise EmberError("the generation ended without a result")
 
     async def lines() -> AsyncIterator[bytes]:
         async for chunk in chunks:
-            if chunk.text:
+            if chunk.text or chunk.logprobs:
                 now = rfc3339(time.time())
-                yield ndjson(wire.generate_stream_chunk(chunk.text, model=model, created_at=now))
+                yield ndjson(
+                    wire.generate_stream_chunk(
+                        chunk.text, model=model, created_at=now, logprobs=chunk.logprobs
+                    )
+                )
             if chunk.finish_reason is not None:
                 if chunk.error:
                     yield ndjson({"error": chunk.error})
@@ -196,7 +208,7 @@ async def embed(request: Request) -> dict[str, Any]:
         model, wire.embed_inputs(body), body.keep_alive, truncate=body.truncate is not False
     )
     return wire.embed_response(
-        vectors,
+        [shorten(v, body.dimensions) for v in vectors],
         model=body.model,
         prompt_tokens=tokens,
         durations=Durations(total_s=time.perf_counter() - t0),
@@ -378,6 +390,6 @@ def _details(record: ModelRecord) -> dict[str, Any]:
     return {
         "format": "gguf",
         "family": info.architecture if info else "",
-        "parameter_size": format_parameters(info.parameters) if info else "",
+        "parameter_size": wire.human_parameter_count(info.parameters) if info else "",
         "quantization_level": (info.quantization or "") if info else "",
     }

@@ -8,6 +8,7 @@ field, so pydantic's validation errors are translated here, once, into
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -157,3 +158,13 @@ def arguments_to_object(arguments: str, *, name: str) -> dict[str, Any]:
 def with_hint(exc: EmberError) -> str:
     """The message a client shows: API clients print one string, so the hint rides along."""
     return f"{exc.message} (hint: {exc.hint})" if exc.hint else exc.message
+
+
+def shorten(vector: Sequence[float], dimensions: int | None) -> list[float]:
+    """``dimensions`` (OpenAI's and Ollama's): keep the first N and re-normalise
+    (Matryoshka-style), as both APIs do for models trained that way."""
+    if dimensions is None or dimensions >= len(vector):
+        return list(vector)
+    head = list(vector[:dimensions])
+    norm = math.sqrt(sum(x * x for x in head))
+    return [x / norm for x in head] if norm > 0 else head

@@ -15,7 +15,6 @@ Streaming a chat answer, in OpenAI's order::
 from __future__ import annotations
 
 import base64
-import math
 import struct
 from collections.abc import Sequence
 from typing import Any
@@ -23,7 +22,7 @@ from typing import Any
 from ember.chat.types import ChatDelta, ChatDone, ToolCall
 from ember.engine.base import TokenLogprob, Usage
 from ember.errors import EmberError
-from ember.server.wire_common import with_hint
+from ember.server.wire_common import shorten, with_hint
 
 SYSTEM_FINGERPRINT = "fp_ember"
 
@@ -354,15 +353,6 @@ def completion_chunk(
 # --------------------------------------------------------------- embeddings and models
 
 
-def _shorten(vector: Sequence[float], dimensions: int | None) -> list[float]:
-    """OpenAI's ``dimensions``: keep the first N and re-normalise (Matryoshka-style)."""
-    if dimensions is None or dimensions >= len(vector):
-        return list(vector)
-    head = list(vector[:dimensions])
-    norm = math.sqrt(sum(x * x for x in head))
-    return [x / norm for x in head] if norm > 0 else head
-
-
 def _encode(vector: list[float], encoding_format: str | None) -> list[float] | str:
     if encoding_format == "base64":  # little-endian float32, as the SDK decodes it
         return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode("ascii")
@@ -384,7 +374,7 @@ def embeddings_response(
             {
                 "object": "embedding",
                 "index": i,
-                "embedding": _encode(_shorten(v, dimensions), encoding_format),
+                "embedding": _encode(shorten(v, dimensions), encoding_format),
             }
             for i, v in enumerate(vectors)
         ],
