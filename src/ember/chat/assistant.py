@@ -10,7 +10,6 @@ process leaves the partial answer saved and marked ``incomplete``.
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import time
 from collections.abc import AsyncIterator, Callable
@@ -19,7 +18,6 @@ from typing import Any
 
 from ember.chat.answering import Answerer, AnswerPlan, Grounded
 from ember.chat.backend import complete
-from ember.chat.conversation_settings import settings_problem
 from ember.chat.conversations import (
     Conversation,
     ConversationStore,
@@ -37,7 +35,6 @@ TITLE_PROMPT = (
     "Write a title of at most six words for a conversation that starts with the message "
     "below. Answer with the title only, no quotes.\n\nMessage: {message}"
 )
-EXPORT_FORMAT = "ember.conversation.v1"
 SAMPLING_KEYS = ("temperature", "top_p", "top_k", "min_p", "seed", "repeat_penalty")
 
 
@@ -236,72 +233,6 @@ class Assistant:
         if self._title_tasks:
             await asyncio.gather(*self._title_tasks, return_exceptions=True)
 
-    # ------------------------------------------------------------ export / import
-
-    def export_json(self, conversation_id: str) -> dict[str, Any]:
-        """The whole tree (every branch), enough to import it elsewhere unchanged."""
-        conversation = self.store.get(conversation_id)
-        rows = self.store.db.query(
-            "SELECT id FROM messages WHERE conversation_id = ? ORDER BY created_at, rowid",
-            (conversation_id,),
-        )
-        messages = [self.store.message(r["id"]).to_dict() for r in rows]
-        return {
-            "format": EXPORT_FORMAT,
-            "conversation": conversation.to_dict(),
-            "messages": messages,
-        }
-
-    def export_markdown(self, conversation_id: str) -> str:
-        """The shown branch as Markdown, for reading or pasting."""
-        conversation = self.store.get(conversation_id)
-        lines = [f"# {conversation.title or 'Conversation'}", ""]
-        if conversation.system:
-            lines += [f"> System: {conversation.system}", ""]
-        for message in self.store.path(conversation_id):
-            who = {"user": "You", "assistant": "Assistant"}.get(message.role, message.role)
-            note = "" if message.status == "complete" else f" *({message.status})*"
-            lines += [f"**{who}**{note}:", "", message.content, ""]
-        return "\n".join(lines)
-
-    def import_json(self, data: Any) -> Conversation:
-        """A conversation exported by :meth:`export_json` (as a new conversation)."""
-        if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT:
-            raise InvalidConversationError(
-                f"not an Ember conversation export (expected format {EXPORT_FORMAT!r})"
-            )
-        source = data.get("conversation")
-        problem = settings_problem(source.get("settings")) if isinstance(source, dict) else None
-        if problem:
-            raise InvalidConversationError(f"the export's settings: {problem}")
-        try:
-            source = data["conversation"]
-            created = self.store.create(
-                title=str(source.get("title") or ""),
-                model=source.get("model"),
-                system=source.get("system"),
-                settings=dict(source.get("settings") or {}),
-            )
-            new_ids: dict[str, str] = {}
-            for message in data["messages"]:
-                parent = message.get("parent_id")
-                stored = self.store.add_message(
-                    created.id,
-                    role=str(message["role"]),
-                    content=str(message.get("content") or ""),
-                    parent_id=new_ids[parent] if parent else None,
-                    status=message.get("status") or "complete",
-                    model=message.get("model"),
-                    meta=dict(message.get("meta") or {}),
-                )
-                new_ids[str(message["id"])] = stored.id
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise InvalidConversationError(f"the export is malformed: {exc!r}") from exc
-        leaf = source.get("leaf_id")
-        if leaf in new_ids:
-            self.store.show_branch(created.id, new_ids[leaf])
-        return self.store.get(created.id)
-
 
 class _Answer:
     """The stored side of one answer: its rows (one per step when tools are used), the
@@ -447,7 +378,3 @@ def clean_title(text: str) -> str:
 def fallback_title(first_message: str) -> str:
     words = first_message.split()
     return " ".join(words[:6]) + ("…" if len(words) > 6 else "")
-
-
-def dumps(data: dict[str, Any]) -> str:
-    return json.dumps(data, ensure_ascii=False, indent=2)

@@ -157,7 +157,9 @@ class LocalBackend:
             self.loop.run_until_complete(_aclose(events))
 
     def export_markdown(self, conversation_id: str) -> str:
-        return self.assistant.export_markdown(conversation_id)
+        from ember.chat.conversation_export import export_markdown
+
+        return export_markdown(self.assistant.store, conversation_id)
 
     def close(self) -> None:
         self.loop.run_until_complete(self.assistant.wait_for_titles())

@@ -31,6 +31,7 @@ from ember.server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from ember.server.metrics import Metrics
 from ember.server.routes_documents import router as documents_router
 from ember.server.routes_ollama import router as ollama_router
+from ember.server.routes_ollama_models import router as ollama_models_router
 from ember.server.routes_openai import router as openai_router
 from ember.server.routes_ui import router as ui_router
 from ember.server.wire_common import InvalidRequestError
@@ -134,6 +135,7 @@ def create_app(runtime: Runtime, *, host: str | None = None) -> FastAPI:
 
     app.include_router(openai_router)
     app.include_router(ollama_router)
+    app.include_router(ollama_models_router)
     app.include_router(documents_router)
     app.include_router(ui_router)
     web.install(app)

@@ -30,6 +30,7 @@ from ember.chat.assistant import (
     ReplyToolCalls,
     ReplyToolResult,
 )
+from ember.chat.conversation_export import export_json, export_markdown, import_json
 from ember.chat.conversation_settings import settings_problem
 from ember.chat.conversations import StoredMessage
 from ember.documents.uploads import conversation_collection, drop_collection
@@ -165,7 +166,7 @@ async def create_conversation(request: Request) -> dict[str, Any]:
 @router.post("/conversations/import", status_code=201)
 async def import_conversation(request: Request) -> dict[str, Any]:
     assistant = assistant_of(request)
-    created = assistant.import_json(await json_body(request))
+    created = import_json(assistant.store, await json_body(request))
     return conversation_view(assistant, created.id)
 
 
@@ -214,14 +215,14 @@ async def export_conversation(
     filename = "".join(c if c.isalnum() or c in "-_ " else "_" for c in title).strip()[:60]
     if format == "markdown":
         return PlainTextResponse(
-            assistant.export_markdown(conversation_id),
+            export_markdown(assistant.store, conversation_id),
             media_type="text/markdown; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{filename}.md"'},
         )
     if format != "json":
         raise EmberError("format must be json or markdown", hint="?format=json")
     return Response(
-        json.dumps(assistant.export_json(conversation_id), ensure_ascii=False, indent=2),
+        json.dumps(export_json(assistant.store, conversation_id), ensure_ascii=False, indent=2),
         media_type="application/json",
         headers={"Content-Disposition": f'attachment; filename="{filename}.json"'},
     )
