@@ -241,3 +241,37 @@ def test_the_embedding_model_counts_in_the_engine_pool_budget(runtime: Runtime) 
     assert runtime.engines.used_bytes >= sum(held.values())
     runtime.documents.close()
     assert runtime.engines.held == {}
+
+
+def test_a_search_does_not_wait_for_an_upload_being_read(
+    library: DocumentLibrary, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An ingest holds the embedder only while it embeds: while a file is still being
+    read and extracted, a search of the library answers."""
+    import threading
+
+    import ember.documents.library as library_module
+
+    (tmp_path / "first.txt").write_text("The harbour opens at six in the morning.")
+    library.add([tmp_path / "first.txt"], "slow")
+    reading, release = threading.Event(), threading.Event()
+    real_extract = library_module.extract
+
+    def slow_extract(path: Path, data: bytes) -> object:
+        reading.set()
+        assert release.wait(timeout=60), "the search never came"
+        return real_extract(path, data)
+
+    monkeypatch.setattr(library_module, "extract", slow_extract)
+    (tmp_path / "second.txt").write_text("The ferry leaves at noon.")
+    upload = threading.Thread(target=library.add, args=([tmp_path / "second.txt"], "slow"))
+    upload.start()
+    try:
+        assert reading.wait(timeout=60)
+        hits = library.search("When does the harbour open?", "slow")  # not blocked
+        assert hits
+        assert "harbour" in hits[0].text
+    finally:
+        release.set()
+        upload.join(timeout=60)
+    assert {Path(d.path).name for d in library.documents("slow")} == {"first.txt", "second.txt"}

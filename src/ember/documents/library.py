@@ -118,8 +118,12 @@ class DocumentLibrary:
         self._make_embedder = embedder
         self._embedder: TextEmbedder | None = None
         # One llama.cpp context embeds one batch at a time: the web API, the chat and the
-        # CLI may call from different threads.
+        # CLI may call from different threads. Held only around the embedder itself, so
+        # a search waits for one embedding batch, not for a whole upload being read.
         self._lock = threading.RLock()
+        # Ingests and re-embeds write one document at a time (the dedupe checks and the
+        # replacement of a document's rows must not interleave).
+        self._ingest_lock = threading.Lock()
         self.spec = spec or ChunkSpec()
         self.max_file_bytes = max_file_bytes
         self.vectors = VectorIndex(db)
@@ -130,6 +134,14 @@ class DocumentLibrary:
             if self._embedder is None:
                 self._embedder = self._make_embedder()
             return self._embedder
+
+    def _embed(self, texts: list[str]) -> list[list[float]]:
+        with self._lock:
+            return self.embedder.embed(texts)
+
+    def _count_tokens(self, text: str) -> int:
+        with self._lock:
+            return self.embedder.count_tokens(text)
 
     def close(self) -> None:
         with self._lock:
@@ -172,7 +184,7 @@ class DocumentLibrary:
         results = []
         for path in files:
             try:
-                with self._lock:
+                with self._ingest_lock:
                     results.append(self._add_file(path, cid))
             except DocumentError as exc:
                 results.append(IngestResult(path, "failed", detail=exc.message))
@@ -229,11 +241,11 @@ class DocumentLibrary:
         if twin is not None:
             return IngestResult(path, "duplicate", detail=f"same content as {twin['path']}")
         doc = extract(path, data)
-        chunks = chunk_document(doc, self.embedder.count_tokens, self.spec)
+        chunks = chunk_document(doc, self._count_tokens, self.spec)
         if not chunks:
             raise DocumentReadError(f"{path.name}: no text found (a scanned PDF needs OCR)")
         context = document_context(doc.title, doc.text, path)
-        vectors = self.embedder.embed([_embed_text(c, context) for c in chunks])
+        vectors = self._embed([_embed_text(c, context) for c in chunks])
         with self.db.transaction() as tx:
             if existing is not None:
                 tx.execute("DELETE FROM documents WHERE id = ?", (existing["id"],))
@@ -330,7 +342,7 @@ class DocumentLibrary:
             path = Path(row.path)
             cid = self._collection_id(row.collection, create=False)
             try:
-                with self._lock:
+                with self._ingest_lock:
                     if cid is None:
                         continue  # its collection was removed meanwhile
                     if path.is_file():
@@ -368,7 +380,7 @@ class DocumentLibrary:
         ]
         first = chunks[0].text if chunks else ""
         context = document_context(row.title, first, Path(row.path))
-        vectors = self.embedder.embed([_embed_text(c, context) for c in chunks])
+        vectors = self._embed([_embed_text(c, context) for c in chunks])
         with self.db.transaction() as tx:
             tx.executemany(
                 "UPDATE doc_chunks SET embedding = ? WHERE id = ?",
@@ -402,8 +414,7 @@ class DocumentLibrary:
         for all): BM25 and vector rankings fused by reciprocal rank; chunks unrelated to
         the question (cosine below the threshold) are dropped, so an unrelated question
         retrieves nothing."""
-        with self._lock:
-            return self._search(question, collection, settings or SearchSettings())
+        return self._search(question, collection, settings or SearchSettings())
 
     def _search(
         self, question: str, collection: str | Sequence[str] | None, s: SearchSettings
@@ -420,7 +431,7 @@ class DocumentLibrary:
                 return []
             where += f" AND d.collection_id IN ({', '.join('?' * len(collection_ids))})"
             params.extend(collection_ids)
-        query = np.asarray(self.embedder.embed([question])[0], dtype=np.float32)
+        query = np.asarray(self._embed([question])[0], dtype=np.float32)
         ids, scores = self.vectors.similarities(query, self.embedder.name, collection_ids)
         if not ids:
             return []
