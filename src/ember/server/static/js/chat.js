@@ -1,7 +1,7 @@
 // The composer and the answers being written: send, edit or regenerate, then follow the
 // server-sent events of the answer as it streams; Stop.
 import { API, els, state } from "./state.js";
-import { el, toast } from "./dom.js";
+import { autosize, el, toast } from "./dom.js";
 import { api, errorOf, reportError } from "./api.js";
 import {
   loadConversations,
@@ -20,11 +20,6 @@ export function renderComposer() {
   els.send.hidden = busy;
   els.stop.hidden = !busy;
   els.send.disabled = busy || !els.prompt.value.trim();
-}
-
-export function autosize(area) {
-  area.style.height = "auto";
-  area.style.height = `${Math.min(area.scrollHeight, Math.round(window.innerHeight * 0.4))}px`;
 }
 
 export async function ensureConversation() {

@@ -3,8 +3,8 @@
 import { els, state } from "./state.js";
 import { el, iconButton, relativeDay, toast } from "./dom.js";
 import { ApiError, api, reportError } from "./api.js";
-import { renderComposer, stopStream } from "./chat.js";
 import { renderDocBar } from "./documents.js";
+import { hooks } from "./hooks.js";
 import { renderMessages } from "./messages.js";
 import { renderModelPicker } from "./models.js";
 import { closeSettings } from "./settings.js";
@@ -166,7 +166,7 @@ function confirmDelete(item, conv) {
   });
   yes.addEventListener("click", async () => {
     try {
-      if (state.stream && state.stream.conversationId === conv.id) stopStream();
+      if (state.stream && state.stream.conversationId === conv.id) hooks.stopStream();
       await api(`/conversations/${conv.id}`, { method: "DELETE" });
       item.classList.remove("editing");
       if (state.conversation && state.conversation.id === conv.id) newChat();
@@ -184,7 +184,7 @@ function confirmDelete(item, conv) {
 }
 
 export function newChat() {
-  if (state.stream) stopStream();
+  if (state.stream) hooks.stopStream();
   state.conversation = null;
   state.messages = [];
   state.draft = { model: null, system: null, settings: {} };
@@ -195,7 +195,7 @@ export function newChat() {
 }
 
 export async function openConversation(id, messageId) {
-  if (state.stream && state.stream.conversationId !== id) stopStream();
+  if (state.stream && state.stream.conversationId !== id) hooks.stopStream();
   const view = await api(`/conversations/${id}`);
   showView(view, { scroll: "bottom" });
   setRoute(id);
@@ -243,7 +243,7 @@ export function renderAll(options) {
   renderModelPicker();
   renderMessages(options);
   renderConversationList();
-  renderComposer();
+  hooks.renderComposer();
   renderDocBar();
 }
 

@@ -1,10 +1,10 @@
 // Documents a chat answers from: the bar of attached collections above the composer and
 // the Documents menu (collections, their documents, new collections, deleting).
 import { els, state } from "./state.js";
-import { el, icon, iconButton, plural } from "./dom.js";
+import { el, hasFiles, icon, iconButton, plural } from "./dom.js";
 import { api, docsApi, reportError } from "./api.js";
+import { hooks } from "./hooks.js";
 import { currentSettings } from "./settings.js";
-import { hasFiles, hideDropZone, uploadFiles } from "./uploads.js";
 
 function chatCollection() {
   return state.conversation ? `chat-${state.conversation.id}` : null;
@@ -267,8 +267,8 @@ function bindCollectionDrop(item, name) {
     event.preventDefault();
     event.stopPropagation();
     item.classList.remove("drop-target");
-    hideDropZone();
-    uploadFiles(Array.from(event.dataTransfer.files || []), { collection: name, attach: false });
+    hooks.hideDropZone();
+    hooks.uploadFiles(Array.from(event.dataTransfer.files || []), { collection: name, attach: false });
   });
 }
 
@@ -313,7 +313,7 @@ async function uploadPicked() {
   const target = state.uploadTarget;
   state.uploadTarget = null;
   if (!target || !files.length) return;
-  const outcome = await uploadFiles(files, target);
+  const outcome = await hooks.uploadFiles(files, target);
   if (!target.named) return;
   if (outcome.added) {
     if (els.docsNewName.value.trim() === target.collection) els.docsNewName.value = "";

@@ -1,5 +1,5 @@
-// Building the page's nodes, and small formatting helpers. Text always goes in with
-// textContent (the `text` attribute of el()): the one place HTML enters the page is
+// Building the page's nodes, and small DOM and formatting helpers. Text always goes in
+// with textContent (the `text` attribute of el()): the one place HTML enters the page is
 // markdown.js.
 import { els } from "./state.js";
 
@@ -119,4 +119,15 @@ export function relativeDay(iso) {
 
 export function plural(count, word) {
   return `${count} ${word}${count === 1 ? "" : "s"}`;
+}
+
+// A textarea as tall as its text, up to 40% of the window.
+export function autosize(area) {
+  area.style.height = "auto";
+  area.style.height = `${Math.min(area.scrollHeight, Math.round(window.innerHeight * 0.4))}px`;
+}
+
+// Whether a drag event carries files (not text or a link).
+export function hasFiles(event) {
+  return Boolean(event.dataTransfer) && Array.from(event.dataTransfer.types || []).includes("Files");
 }

@@ -10,14 +10,17 @@
 // (the sidebar, opening a chat, the address), messages.js (the shown branch), chat.js
 // (the composer and streaming), markdown.js (answers' HTML), citations.js (sources and
 // the passage dialog), models.js (the picker), settings.js, documents.js (the Documents
-// menu and collections), uploads.js; this one finds the elements, binds them and starts.
+// menu and collections), uploads.js, hooks.js (the few calls that go up the layers);
+// this one finds the elements, binds them and starts.
 //
-// Some modules import each other (conversations.js and chat.js, say). That is safe as
-// long as no module calls an imported function while the modules load: they are only
-// called from start() and from event handlers, once every module has run.
+// Imports point one way, never in a ring (tests/ui/test_js_modules.py checks): state.js,
+// dom.js and api.js at the bottom, the features above them (conversations.js imports
+// messages.js and documents.js, chat.js imports conversations.js, uploads.js imports
+// chat.js), this module at the top. The few calls that go up the other way go through
+// hooks.js, which this module fills in before anything runs.
 import { els, state } from "./state.js";
 import { reportError, showSignOut } from "./api.js";
-import { bindComposer, stopStream } from "./chat.js";
+import { bindComposer, editMessage, regenerate, renderComposer, stopStream } from "./chat.js";
 import { bindPassage } from "./citations.js";
 import {
   bindConversations,
@@ -28,12 +31,17 @@ import {
   renderAll,
   routeId,
   setRoute,
+  showView,
 } from "./conversations.js";
 import { bindDocuments, closeDocsMenu } from "./documents.js";
+import { hooks } from "./hooks.js";
 import { bindModels, loadModels } from "./models.js";
 import { bindSettings, closeSettings } from "./settings.js";
 import { bindTheme } from "./theme.js";
-import { bindUploads } from "./uploads.js";
+import { bindUploads, hideDropZone, uploadFiles } from "./uploads.js";
+
+// The calls that go up the layers (see hooks.js), pointed at their functions.
+Object.assign(hooks, { showView, editMessage, regenerate, renderComposer, stopStream, uploadFiles, hideDropZone });
 
 const $ = (id) => document.getElementById(id);
 

@@ -1,11 +1,10 @@
 // The messages of the shown branch: your text, answers (with their sources, tool calls,
 // timings and status), copy, edit, regenerate and the arrows between branches.
 import { els, state } from "./state.js";
-import { copyText, el, iconButton } from "./dom.js";
+import { autosize, copyText, el, iconButton } from "./dom.js";
 import { api, reportError } from "./api.js";
-import { autosize, editMessage, regenerate } from "./chat.js";
 import { citationsOf, sourcesNode } from "./citations.js";
-import { showView } from "./conversations.js";
+import { hooks } from "./hooks.js";
 import { setAnswerHtml } from "./markdown.js";
 
 export function isNearBottom() {
@@ -122,7 +121,7 @@ async function showSibling(messageId) {
       method: "POST",
       json: { message_id: messageId },
     });
-    showView(view, { scroll: "keep" });
+    hooks.showView(view, { scroll: "keep" });
   } catch (error) {
     reportError(error);
   }
@@ -152,7 +151,7 @@ function answerFooter(message, streaming) {
   if (!streaming) {
     const copy = iconButton("copy", "Copy answer", () => copyText(message.content, copy));
     copy.dataset.label = "Copy answer";
-    const regen = iconButton("regenerate", "Regenerate answer", () => regenerate(message));
+    const regen = iconButton("regenerate", "Regenerate answer", () => hooks.regenerate(message));
     regen.disabled = Boolean(state.stream) || !message.parent_id;
     footer.append(copy, regen);
   }
@@ -185,7 +184,7 @@ function startEdit(message) {
     event.preventDefault();
     const content = area.value;
     if (!content.trim()) return;
-    editMessage(message, content);
+    hooks.editMessage(message, content);
   });
   area.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {

@@ -1,7 +1,7 @@
 // Uploading files to be indexed: the paperclip, files dropped on the page, one request per
 // file with its own progress row.
 import { DOCS_API, els, state } from "./state.js";
-import { el, formatSize, icon, iconButton } from "./dom.js";
+import { el, formatSize, hasFiles, icon, iconButton } from "./dom.js";
 import { ApiError, askForKey, reportError } from "./api.js";
 import { ensureConversation } from "./chat.js";
 import {
@@ -162,10 +162,6 @@ export async function uploadFiles(files, target) {
     reportError(error);
   }
   return { added, error: refused };
-}
-
-export function hasFiles(event) {
-  return Boolean(event.dataTransfer) && Array.from(event.dataTransfer.types || []).includes("Files");
 }
 
 let dragDepth = 0;
