@@ -14,8 +14,9 @@ from typing import Any
 
 from ember.chat.types import ChatRequest, Message
 
-# Ollama parameter names that are Ember sampling options of the same meaning.
-SAMPLING_PARAMS = (
+# Ollama option names that are Ember sampling options of the same meaning (the
+# request's ``options`` and a manifest's params alike); ``seed`` -1 means random.
+OLLAMA_SAMPLING = (
     "temperature",
     "top_k",
     "top_p",
@@ -24,8 +25,8 @@ SAMPLING_PARAMS = (
     "repeat_last_n",
     "presence_penalty",
     "frequency_penalty",
-    "seed",
 )
+SAMPLING_PARAMS = (*OLLAMA_SAMPLING, "seed")
 _INTEGERS = {"top_k", "repeat_last_n", "seed"}
 
 

@@ -1,21 +1,18 @@
 """The documents API (``/api/documents``): list, upload, remove, search, open a passage.
 
-A thin adapter over ``runtime.documents`` (a :class:`DocumentLibrary`). Errors come back
-in Ollama's ``{"error": ...}`` shape like the rest of ``/api``. Uploaded files are kept
-under ``$EMBER_HOME/uploads/<collection>/`` with safe names (a file uploaded again under
-the same name replaces the old one and is re-indexed), then ingested. Ingest and search
-run the embedding model, which is CPU-bound and synchronous: they run in a worker thread,
-one at a time, so the event loop keeps serving.
+A thin adapter over ``runtime.documents`` (a :class:`DocumentLibrary`) and
+:mod:`ember.documents.uploads` (where uploaded files are kept and how they are ingested).
+Errors come back in Ollama's ``{"error": ...}`` shape like the rest of ``/api``. Ingest
+and search run the embedding model, which is CPU-bound and synchronous: they run in a
+worker thread, so the event loop keeps serving.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-import shutil
-from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from fastapi import Path as PathParam
@@ -25,10 +22,9 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 
 from ember.documents.errors import DocumentError
-from ember.documents.extract import EXTRACTORS, supported
-from ember.documents.library import DEFAULT_COLLECTION, DocumentLibrary, DocumentRow, SearchSettings
-from ember.documents.uploads import drop_collection, is_upload, uploads_root
-from ember.runtime import Runtime
+from ember.documents.extract import EXTRACTORS
+from ember.documents.library import DEFAULT_COLLECTION, DocumentLibrary, SearchSettings
+from ember.documents.uploads import document_view, drop_collection, is_upload, store_and_ingest
 from ember.server.streaming import json_body, runtime_of
 from ember.server.wire_common import InvalidRequestError, parse_body
 
@@ -92,24 +88,11 @@ def library_of(request: Request) -> DocumentLibrary:
 
 
 def _lock(request: Request) -> asyncio.Lock:
-    """One ingest or search at a time: they share one embedding model."""
+    """One upload or removal at a time (a delete must not race an upload of the same file)."""
     lock: asyncio.Lock | None = getattr(request.app.state, "documents_lock", None)
     if lock is None:
         lock = request.app.state.documents_lock = asyncio.Lock()
     return lock
-
-
-def safe_filename(raw: str) -> str:
-    """A name that stays inside its folder: no path, no odd characters, not hidden."""
-    name = raw.replace("\\", "/").rsplit("/", 1)[-1]
-    name = UNSAFE_CHARS.sub("_", name).strip(" .")
-    if not name:
-        return "upload"
-    if len(name) > MAX_NAME:
-        _, dot, suffix = name.rpartition(".")
-        keep = suffix if dot and len(suffix) <= 10 else ""
-        name = name[: MAX_NAME - len(keep) - 1].rstrip(" .") + ("." + keep if keep else "")
-    return name
 
 
 def check_collection_name(name: str) -> str:
@@ -129,10 +112,6 @@ def existing_collection(library: DocumentLibrary, name: str) -> str:
             hint="GET /api/documents/collections lists them",
         )
     return name
-
-
-def document_view(row: DocumentRow) -> dict[str, Any]:
-    return {**asdict(row), "name": Path(row.path).name}
 
 
 def _no_surrogates(text: str, field: str) -> str:
@@ -198,97 +177,12 @@ async def upload(request: Request) -> dict[str, Any]:
                 code="missing_required_parameter",
             )
         async with _lock(request):
-            results = await run_in_threadpool(_store_and_ingest, runtime, collection, files)
+            results = await run_in_threadpool(
+                store_and_ingest, runtime.documents, runtime.settings.home, collection, files
+            )
     finally:
         await form.close()
     return {"collection": collection, "results": results}
-
-
-def _store_and_ingest(
-    runtime: Runtime, collection: str, files: list[UploadFile]
-) -> list[dict[str, Any]]:
-    library = runtime.documents
-    folder = uploads_root(runtime.settings.home) / collection
-    results: list[dict[str, Any] | None] = []
-    saved: list[tuple[int, str, Path, bool]] = []  # (slot, filename, path, existed before)
-    taken: set[str] = set()
-    for upload in files:
-        filename = upload.filename or ""
-        name = _unique(safe_filename(filename), taken)
-        failure = _refusal(library, name, upload)
-        if failure:
-            results.append(_result(filename, "failed", detail=failure))
-            continue
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / name
-        existed = target.exists()
-        _save(upload.file, target)
-        saved.append((len(results), filename, target.resolve(), existed))
-        results.append(None)
-    if saved:
-        ingested = {r.path: r for r in library.add([s[2] for s in saved], collection)}
-        rows = {Path(d.path): d for d in library.documents(collection)}
-        for index, filename, path, existed in saved:
-            outcome = ingested[path]
-            if outcome.status in ("failed", "duplicate") and not existed:
-                path.unlink(missing_ok=True)  # nothing in the library refers to it
-            row = rows.get(path)
-            results[index] = _result(
-                filename,
-                outcome.status,
-                chunks=outcome.chunks,
-                detail=outcome.detail,
-                document=document_view(row) if row and outcome.status != "failed" else None,
-            )
-    return [r for r in results if r is not None]
-
-
-def _refusal(library: DocumentLibrary, name: str, upload: UploadFile) -> str:
-    """Why this file is refused before it is written, or ''."""
-    if not supported(Path(name)):
-        suffix = Path(name).suffix or "no extension"
-        types = ", ".join(sorted(EXTRACTORS))
-        return f"{name}: {suffix} files are not supported (supported: {types})"
-    size = upload.size or 0
-    if size > library.max_file_bytes:
-        return f"{name} is {size / 1e6:.1f} MB; the limit is {library.max_file_bytes / 1e6:.0f} MB"
-    return ""
-
-
-def _unique(name: str, taken: set[str]) -> str:
-    """Two files of one upload with the same name both get a place: ``a.txt``, ``a (2).txt``."""
-    candidate, n = name, 1
-    stem, suffix = Path(name).stem, Path(name).suffix
-    while candidate.lower() in taken:
-        n += 1
-        candidate = f"{stem} ({n}){suffix}"
-    taken.add(candidate.lower())
-    return candidate
-
-
-def _save(source: BinaryIO, target: Path) -> None:
-    source.seek(0)
-    partial = target.with_name(target.name + ".part")
-    with partial.open("wb") as out:
-        shutil.copyfileobj(source, out, 1 << 20)
-    partial.replace(target)
-
-
-def _result(
-    filename: str,
-    status: str,
-    *,
-    chunks: int = 0,
-    detail: str = "",
-    document: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    return {
-        "filename": filename,
-        "status": status,
-        "chunks": chunks,
-        "detail": detail,
-        "document": document,
-    }
 
 
 # ---------------------------------------------------------------------- removal
@@ -344,10 +238,11 @@ async def search(request: Request) -> dict[str, Any]:
     wanted = counts.get(body.collection, 0) if body.collection else sum(counts.values())
     if not wanted:  # nothing to search: the embedding model need not load
         return {"hits": []}
-    async with _lock(request):
-        hits = await run_in_threadpool(
-            library.search, query, body.collection, SearchSettings(limit=body.limit)
-        )
+    # No lock: the library holds its embedder only while it embeds, so a search does not
+    # wait for an upload being read.
+    hits = await run_in_threadpool(
+        library.search, query, body.collection, SearchSettings(limit=body.limit)
+    )
     return {
         "hits": [
             {

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ember.chat.model_defaults import OLLAMA_SAMPLING
 from ember.chat.types import ResponseFormat
 from ember.engine.base import SamplingParams
 from ember.server.wire_common import InvalidRequestError
@@ -120,18 +121,7 @@ class Options(_Body):
     def sampling_options(self) -> dict[str, Any]:
         """The sampling options the client set (a model's stored parameters fill in the rest)."""
         given: dict[str, Any] = {
-            name: getattr(self, name)
-            for name in (
-                "temperature",
-                "top_k",
-                "top_p",
-                "min_p",
-                "repeat_penalty",
-                "repeat_last_n",
-                "presence_penalty",
-                "frequency_penalty",
-            )
-            if getattr(self, name) is not None
+            name: getattr(self, name) for name in OLLAMA_SAMPLING if getattr(self, name) is not None
         }
         if self.seed is not None and self.seed >= 0:  # Ollama: -1 means a random seed
             given["seed"] = self.seed
