@@ -97,11 +97,16 @@ def test_a_call_that_returns_its_own_argument_is_not_listed_and_the_model_must_a
         call('{"a": 1, "b": 2}'),
         ChatDone("tool_calls", USAGE, (ToolCall(id="c2", name="echo", arguments='{"text": "3"}'),)),
         ChatDone("stop", USAGE, content='{"name": "add", "arguments": {"a": 1, "b": 2}}'),
+        ChatDone("stop", USAGE, content="1 + 2 is 3."),
     )
     result = run(chat)
     assert [outcome.content for _, outcome in result.calls] == ["3", "3"]
-    assert [r.tool_choice for r in chat.requests] == ["auto", "auto", "none"]
-    assert result.done.content == "add(a=1, b=2) = 3"  # the echo is not listed
+    assert [r.tool_choice for r in chat.requests] == ["auto", "auto", "none", "none"]
+    plain = chat.requests[-1]  # asked again, plainly: no tools, the useful result as a fact
+    assert plain.tools == ()
+    assert "the add of 1, 2 is 3" in plain.messages[-1].content
+    assert "echo" not in plain.messages[-1].content  # the echo added nothing
+    assert result.done.content == "1 + 2 is 3."
 
 
 def test_extra_arguments_a_small_model_invents_are_dropped() -> None:
@@ -119,11 +124,14 @@ def test_the_last_step_offers_no_tools() -> None:
     assert [r.tool_choice for r in chat.requests] == ["auto", "none"]
 
 
-def test_a_call_written_out_as_the_final_answer_becomes_the_results() -> None:
+def test_a_call_written_out_twice_becomes_a_sentence_of_the_results() -> None:
+    """Asked again plainly, the model writes the call once more: the answer is then the
+    results in words, never the JSON or a transcript."""
     written = '{"name": "add", "arguments": {"a": 1, "b": 2}}'
     chat = ScriptedChat(
         call('{"a": 1, "b": 2}'),
         call('{"a": 1, "b": 2}', id="c2"),
+        ChatDone("stop", USAGE, content=written),
         ChatDone("stop", USAGE, content=written),
     )
     registry = ToolRegistry()
@@ -137,7 +145,7 @@ def test_a_call_written_out_as_the_final_answer_becomes_the_results() -> None:
     shown = "".join(e.content for e in events if isinstance(e, ChatDelta))
     final = events[-1]
     assert isinstance(final, ChatDone)
-    assert final.content == shown == "add(a=1, b=2) = 3"
+    assert final.content == shown == "The add of 1, 2 is 3."
 
 
 def test_a_normal_final_answer_streams_unchanged() -> None:
@@ -169,3 +177,40 @@ def test_after_a_forced_call_succeeds_the_model_must_answer() -> None:
     )
     assert result.done.content == "3"
     assert [r.tool_choice for r in chat.requests] == ["required", "none"]
+
+
+def test_two_questions_in_one_message_get_a_call_each_and_one_answer() -> None:
+    def count_letter(text: str, letter: str) -> int:
+        """Count a letter.
+
+        Args:
+            text: The text.
+            letter: The letter.
+        """
+        return text.count(letter)
+
+    registry = ToolRegistry()
+    registry.register(count_letter)
+    registry.register(add)
+    chat = ScriptedChat(
+        ChatDone(
+            "tool_calls",
+            USAGE,
+            (ToolCall(id="c1", name="count_letter", arguments='{"text": "berry", "letter": "r"}'),),
+        ),
+        call('{"a": 40, "b": 2}', id="c2"),
+        ChatDone("stop", USAGE, content="There are 2 r's in berry, and 40 + 2 is 42."),
+    )
+    question = "How many r's are in the word berry? And what is 40 plus 2?"
+    request = ChatRequest(model="m", messages=(Message(role="user", content=question),))
+    result = asyncio.run(Answerer(chat).complete(request, AnswerPlan(tools=registry)))  # type: ignore[arg-type]
+    assert [r.messages[-1].content for r in chat.requests[:2]] == [
+        "How many r's are in the word berry?",
+        "What is 40 plus 2?",
+    ]
+    assert [r.tool_choice for r in chat.requests] == ["required", "required", "none"]
+    assert [outcome.content for _, outcome in result.calls] == ["2", "42"]
+    facts = chat.requests[2].messages[-1].content
+    assert 'the letter "r" appears 2 times in "berry"' in facts
+    assert "the add of 40, 2 is 42" in facts
+    assert result.done.content == "There are 2 r's in berry, and 40 + 2 is 42."

@@ -93,7 +93,9 @@ def test_a_repeated_call_is_not_run_again(runtime: Runtime) -> None:
     question = "How many r's are in the word strawberry?"
     answer = ask(spy, question, builtin_registry(), route=False)
     assert [call.name for call, _ in answer.calls] == ["count_letter"], "run once"
-    assert [r.tool_choice for r in spy.requests] == ["required", "required", "none"]
+    choices = [r.tool_choice for r in spy.requests]
+    assert choices[:3] == ["required", "required", "none"]
+    assert set(choices[2:]) == {"none"}  # then, if need be, asked plainly
     assert "3" in answer.done.content
 
 
@@ -114,7 +116,9 @@ def test_a_call_that_returns_its_argument_ends_the_calls(runtime: Runtime) -> No
     spy = Steering(runtime.chat, forced(0))
     answer = ask(spy, "Use the echo tool to say the word banana.", registry, route=False)
     assert [call.name for call, _ in answer.calls] == ["echo"]
-    assert [r.tool_choice for r in spy.requests] == ["required", "none"]
+    choices = [r.tool_choice for r in spy.requests]
+    assert choices[:2] == ["required", "none"]
+    assert set(choices[1:]) == {"none"}  # then, if need be, asked plainly
     assert answer.done.content.strip()
 
 

@@ -75,3 +75,48 @@ def test_a_request_is_routed_by_its_last_user_message() -> None:
     assert routed(asked).tool_choice == "required"
     chatty = ChatRequest(model="m", messages=(Message(role="user", content="hello"),))
     assert routed(chatty) is chatty
+
+
+def test_word_problems_are_routed_to_a_tool() -> None:
+    from ember.chat.tool_routing import needs_tool
+
+    assert needs_tool("I have 6 boxes of 12 eggs and use 9. How many eggs are left?")
+    assert needs_tool("5 friends split a bill of $845 equally. How much does each pay?")
+    assert not needs_tool("How many planets are there?")  # one number at most
+    assert not needs_tool("Tell me about the 2 cities of Minneapolis and St Paul.")
+
+
+def test_date_offsets_name_the_tool_that_computes_them() -> None:
+    from ember.chat.tool_routing import first_step_choice, named_tool
+
+    assert named_tool("What date is 44 days after 2027-04-02?") == "add_days"
+    assert named_tool("What was the date 30 days before 2026-03-10?") == "add_days"
+    assert named_tool("If today were 2024-01-04, what weekday would it be in 66 days?") == (
+        "add_days"
+    )
+    assert named_tool("How many days are between 2024-01-01 and 2024-03-01?") == ("days_between")
+    assert named_tool("What is 4 * 5?") is None
+    question = "What date is 44 days after 2027-04-02?"
+    assert first_step_choice(question, "auto", {"add_days"}) == "add_days"
+    assert first_step_choice(question, "auto") == "required"  # not offered: any tool
+    assert first_step_choice(question, "none", {"add_days"}) == "none"
+
+
+def test_a_message_with_two_questions_is_split_into_its_parts() -> None:
+    from ember.chat.tool_routing import question_parts, tool_parts
+    from ember.chat.types import ChatRequest, Message
+
+    two = "How many r's are in the word strawberry? And what is 4821 * 37?"
+    assert question_parts(two) == ["How many r's are in the word strawberry?", "What is 4821 * 37?"]
+    assert question_parts("What is 5157 * 58?\nWhat date is 48 days after 2024-05-31?") == [
+        "What is 5157 * 58?",
+        "What date is 48 days after 2024-05-31?",
+    ]
+    assert question_parts("Plus: What is 2 + 2?") == ["What is 2 + 2?"]
+
+    def request(text: str) -> ChatRequest:
+        return ChatRequest("m", (Message(role="user", content=text),))
+
+    assert tool_parts(request(two)) == question_parts(two)
+    assert tool_parts(request("What is 4821 * 37?")) == []  # one question
+    assert tool_parts(request("Hello! What is 4821 * 37?")) == []  # one needs a tool

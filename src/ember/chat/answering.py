@@ -29,7 +29,7 @@ from ember.chat.tool_loop import (
     ToolRunner,
     run_with_tools,
 )
-from ember.chat.tool_routing import routed
+from ember.chat.tool_routing import routed, tool_parts
 from ember.chat.types import ChatDelta, ChatDone, ChatEvent, ChatRequest, ToolCall
 from ember.engine.base import Usage
 from ember.errors import EmberError
@@ -102,9 +102,15 @@ class Answerer:
             async for chat_event in self.backend.stream(request):
                 yield chat_event
             return
-        first = routed(request) if plan.route else request
+        names = {t.name for t in plan.tools.tools()}
+        first = routed(request, names) if plan.route else request
         async for loop_event in run_with_tools(
-            self.backend, first, plan.tools, max_steps=plan.max_steps, result_note=plan.result_note
+            self.backend,
+            first,
+            plan.tools,
+            max_steps=plan.max_steps,
+            result_note=plan.result_note,
+            parts=tool_parts(request) if plan.route and first.tool_choice != "auto" else (),
         ):
             yield loop_event
 

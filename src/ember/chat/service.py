@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from ember.chat.context_window import answer_reserve, trim_to_fit
 from ember.chat.grammar import grammar_for
 from ember.chat.tool_calls import (
+    OPEN_TAG,
     ToolCallHoldback,
     call_grammar,
     forced_tools,
@@ -29,6 +30,8 @@ from ember.engine.loader import context_key, embedding_key, model_name
 from ember.engine.pool import EnginePool
 from ember.errors import EmberError
 
+CALL_AS_TEXT = ('{"name"', '{ "name"', "```json")
+
 
 class WrongModelKindError(EmberError):
     status = 400
@@ -44,12 +47,23 @@ class ToolPlan:
     tools: tuple[Tool, ...]  # offered (empty: no tool handling at all)
     template_tools: list[dict[str, object]] | None
     grammar: str | None
+    ban_call_tag: bool = False  # tools shown, calls forbidden (tool_choice "none")
 
     @classmethod
     def of(cls, request: ChatRequest, chat_template: str | None) -> ToolPlan:
-        if not request.tools or request.tool_choice == "none":
+        if not request.tools:
             return cls(request.messages, (), None, None)
         fmt = tool_format(chat_template)
+        if request.tool_choice == "none":
+            if fmt != "tagged" or not any(m.role == "tool" for m in request.messages):
+                return cls(request.messages, (), None, None)
+            # The answer after tool results: the same prompt as the steps before (so
+            # their cached prefix is reused, and the model reads its results in the
+            # context it called them in), with the call tag banned. Measured with
+            # Qwen2.5-Coder-0.5B: without the tools in the template the prompt was
+            # read anew and the model wrote a call as text until max_tokens.
+            schemas = [tool_schema(t) for t in request.tools]
+            return cls(request.messages, (), schemas, None, ban_call_tag=True)
         forced = forced_tools(request.tools, request.tool_choice)
         grammar = (
             call_grammar(forced, fmt, parallel=request.parallel_tool_calls) if forced else None
@@ -111,14 +125,20 @@ class ChatService:
             if request.trim_to_fit:
                 budget = engine.n_ctx - answer_reserve(engine.n_ctx, request.max_tokens)
                 messages, trimmed = trim_to_fit(messages, lambda ms: len(prompt_tokens(ms)), budget)
+            sampling = replace(
+                request.sampling, grammar=plan.grammar or grammar_for(request.response_format)
+            )
+            if plan.ban_call_tag:
+                sampling = replace(
+                    sampling, logit_bias={**sampling.logit_bias, **_banned(engine, OPEN_TAG)}
+                )
             generate = GenerateRequest(
                 prompt_tokens=prompt_tokens(messages),
                 max_tokens=self._capped(request.max_tokens),
-                stop=request.stop,
-                sampling=replace(
-                    request.sampling,
-                    grammar=plan.grammar or grammar_for(request.response_format),
-                ),
+                # With the tag banned, Qwen2.5-Coder-0.5B writes the call as bare JSON
+                # instead, until max_tokens: stop there (the loop then asks plainly).
+                stop=(*request.stop, *CALL_AS_TEXT) if plan.ban_call_tag else request.stop,
+                sampling=sampling,
                 logprobs=request.logprobs,
             )
             chunks = engine.generate(generate)
@@ -186,6 +206,13 @@ class ChatService:
         second, mean-pooled context (as Ollama allows) without loading it for chat."""
         async with self.engines.use(embedding_key(model), keep_alive) as engine:
             return await _embed(engine, texts, truncate)
+
+
+def _banned(engine: LlamaCppEngine, text: str) -> dict[int, float]:
+    """A logit bias that makes ``text`` impossible to start, when it is one token (the
+    ``<tool_call>`` tag of templates that teach it)."""
+    tokens = engine.tokenize(text, add_special=False, parse_special=True)
+    return {tokens[0]: -1e9} if len(tokens) == 1 else {}
 
 
 async def _embed(engine: object, texts: list[str], truncate: bool) -> tuple[list[list[float]], int]:

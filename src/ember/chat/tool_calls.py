@@ -20,6 +20,7 @@ import json
 import re
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, Literal
 
 from ember.chat.types import Message, Tool, ToolCall, ToolChoice, with_system_text
@@ -126,9 +127,31 @@ def parse_tool_calls(text: str, tools: Sequence[Tool]) -> tuple[str, list[ToolCa
     bare JSON object or list as the whole answer. Anything that is not a call to an
     offered tool stays content.
     """
-    names = {t.name for t in tools}
-    if not names:
+    if not tools:
         return text, []
+    content, calls = _find_calls(text, {t.name for t in tools})
+    by_name = {t.name: t for t in tools}
+    return content, [only_parameters(c, by_name[c.name]) for c in calls]
+
+
+def only_parameters(call: ToolCall, tool: Tool) -> ToolCall:
+    """``call`` without the arguments that are not the tool's parameters. Measured:
+    Qwen2.5-Coder-0.5B copies schema keys into its calls (``required``, ``type``); they
+    are dropped before the call runs, and so are never stored or shown."""
+    properties = tool.parameters.get("properties")
+    if not isinstance(properties, dict) or tool.parameters.get("additionalProperties") is True:
+        return call
+    try:
+        values = json.loads(call.arguments)
+    except ValueError:
+        return call
+    if not isinstance(values, dict) or set(values) <= set(properties):
+        return call
+    kept = {k: v for k, v in values.items() if k in properties}
+    return replace(call, arguments=json.dumps(kept, ensure_ascii=False))
+
+
+def _find_calls(text: str, names: set[str]) -> tuple[str, list[ToolCall]]:
     calls: list[ToolCall] = []
     content = text
     for pattern in (_TAGGED, _FENCED):

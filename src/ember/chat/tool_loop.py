@@ -14,11 +14,15 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from ember.chat.backend import ChatBackend
-from ember.chat.tool_calls import ToolCallHoldback, parse_tool_calls
+from ember.chat.plain_answer import not_an_answer, results_prompt, results_sentence
+from ember.chat.tool_calls import ToolCallHoldback
+from ember.chat.tool_routing import part_choice
 from ember.chat.types import ChatDelta, ChatDone, ChatRequest, Message, Tool, ToolCall
+from ember.engine.base import Usage
 from ember.errors import EmberError
 
 DEFAULT_MAX_STEPS = 4
+PLAIN_ANSWER_TOKENS = 160  # the last, plain try: one or two sentences
 # Appended to each successful result the model reads (not to the result shown or
 # stored). Measured with the quality benchmark: given a bare result ("1"),
 # Qwen2.5-Coder-0.5B repeats the same correct call until the step limit and then writes
@@ -79,9 +83,17 @@ async def run_with_tools(
     *,
     max_steps: int = DEFAULT_MAX_STEPS,
     result_note: str | None = RESULT_NOTE,
+    parts: Sequence[str] = (),
 ) -> AsyncIterator[LoopEvent]:
-    """Stream the answer; between steps, :class:`ToolStep` and :class:`ToolCallResult`."""
+    """Stream the answer; between steps, :class:`ToolStep` and :class:`ToolCallResult`.
+    ``parts``: the questions of a message that asks several (each is computed with its
+    own required call, then all are answered together)."""
     offered = request.tools or runner.tools()
+    asked = request
+    if parts:
+        async for event in _part_by_part(backend, request, runner, offered, parts):
+            yield event
+        return
     messages = list(request.messages)
     made: set[tuple[str, str]] = set()
     answered: list[ToolCallResult] = []
@@ -89,26 +101,28 @@ async def run_with_tools(
     for step in range(max_steps + 1):
         choice = "none" if step == max_steps or answer_now else request.tool_choice
         turn = replace(request, messages=tuple(messages), tools=offered, tool_choice=choice)
-        # The last answer after tool results is held back while it looks like a call:
-        # a small model may write one out as text even when it may not call.
-        holdback = ToolCallHoldback() if choice == "none" and answered else None
+        # Held back while it looks like a call: a small model writes calls out as text
+        # (to tools that exist or not) even when it may not call.
+        holdback = ToolCallHoldback()
         done: ChatDone | None = None
         async for event in backend.stream(turn):
             if isinstance(event, ChatDone):
                 done = event
-            elif holdback is not None and isinstance(event, ChatDelta):
+            elif isinstance(event, ChatDelta):
                 shown = holdback.feed(event.content)
-                if shown:
-                    yield ChatDelta(content=shown)
+                if shown or event.logprobs:
+                    yield ChatDelta(content=shown, logprobs=event.logprobs)
             else:
                 yield event
         if done is None:
             raise EmberError("the generation ended without a result")
-        if holdback is not None:
-            done, tail = _settle_held(done, holdback, offered, answered)
-            if tail:
-                yield ChatDelta(content=tail)
         if not done.tool_calls:
+            if not_an_answer(holdback.text or done.content) and done.finish_reason != "error":
+                async for plain in _answer_plainly(backend, asked, answered):
+                    yield plain
+                return
+            if holdback.held():
+                yield ChatDelta(content=holdback.held())
             yield done
             return
         keys = {(call.name, _canonical(call.arguments)) for call in done.tool_calls}
@@ -130,8 +144,14 @@ async def run_with_tools(
         ):
             # A forced first call (a routed question: one computation) has its answer.
             # Measured with Qwen2.5-Coder-0.5B: left free after it, it applied the
-            # operation again to the result (84 - 38 = 46, then 46 - 38, then 8 - 38).
-            answer_now = True
+            # operation again to the result (84 - 38 = 46, then 46 - 38, then 8 - 38);
+            # made to answer with the tools still in its prompt, it wrote nothing or
+            # another call, every time on the realistic set. Asked plainly with the
+            # result as a fact, it answers in words.
+            answered += useful
+            async for plain in _answer_plainly(backend, asked, answered):
+                yield plain
+            return
         if not useful:
             # Measured: Qwen2.5-Coder-0.5B fed a result back (calculator('178377') after
             # 4821 * 37 = 178377). A call that returns its own argument added nothing.
@@ -142,26 +162,82 @@ async def run_with_tools(
             request = replace(request, tool_choice="auto")  # forced once, then free
 
 
-def _settle_held(
-    done: ChatDone,
-    holdback: ToolCallHoldback,
+async def _part_by_part(
+    backend: ChatBackend,
+    request: ChatRequest,
+    runner: ToolRunner,
     offered: Sequence[Tool],
-    answered: Sequence[ToolCallResult],
-) -> tuple[ChatDone, str]:
-    """The final answer and the part of it not yet shown. When the model wrote a call
-    out as text instead of answering, the answer is the tool results themselves
-    (exact, which is what the user asked for) rather than JSON."""
-    released = holdback.text[: len(holdback.text) - len(holdback.held())]
-    remaining, calls = parse_tool_calls(holdback.held(), offered)
-    if not calls or remaining.strip():
-        return done, holdback.held()
-    lines = [
-        f"{r.call.name}({_arguments_text(r.call.arguments)}) = {r.result.content}"
-        for r in answered
-        if not r.result.is_error
-    ]
-    tail = "\n".join(lines) or "The tools gave no result."
-    return replace(done, content=released + tail, tool_calls=()), tail
+    parts: Sequence[str],
+) -> AsyncIterator[LoopEvent]:
+    """Two questions in one message: measured with Qwen2.5-Coder-0.5B, one required step
+    made a call for the first question only and guessed the second (4821 * 37 "equals
+    16,491"). Each part gets its own required call; the answer then states every result."""
+    earlier = list(request.messages)
+    if earlier and earlier[-1].role == "user":
+        earlier.pop()
+    answered: list[ToolCallResult] = []
+    for part in parts:
+        turn = replace(
+            request,
+            messages=(*earlier, Message(role="user", content=part)),
+            tools=tuple(offered),
+            tool_choice=part_choice(part, {t.name for t in offered}),
+            parallel_tool_calls=False,
+        )
+        done: ChatDone | None = None
+        async for event in backend.stream(turn):
+            if isinstance(event, ChatDone):
+                done = event
+        if done is None or not done.tool_calls:
+            continue
+        yield ToolStep(done)
+        for call in done.tool_calls:
+            result = ToolCallResult(call, await runner.call(call.name, call.arguments))
+            yield result
+            if not _no_op(result):
+                answered.append(result)
+    async for plain in _answer_plainly(backend, request, answered):
+        yield plain
+
+
+async def _answer_plainly(
+    backend: ChatBackend, asked: ChatRequest, answered: Sequence[ToolCallResult]
+) -> AsyncIterator[ChatDelta | ChatDone]:
+    """The model wrote no answer (a call as text, JSON, nothing): ask once more, without
+    tools, with the results written out as facts; if that is no answer either, state the
+    results plainly. Never a transcript, a JSON call or a tool name."""
+    question = next((m.content for m in reversed(asked.messages) if m.role == "user"), "")
+    earlier = [m for m in asked.messages if m.role in ("system", "user", "assistant")]
+    if earlier and earlier[-1].role == "user":
+        earlier = earlier[:-1]
+    prompt = Message(role="user", content=results_prompt(question, answered))
+    plain = replace(
+        asked,
+        messages=(*[m for m in earlier if not m.tool_calls], prompt),
+        tools=(),
+        tool_choice="none",
+        max_tokens=min(asked.max_tokens or PLAIN_ANSWER_TOKENS, PLAIN_ANSWER_TOKENS),
+    )
+    holdback = ToolCallHoldback()
+    done: ChatDone | None = None
+    async for event in backend.stream(plain):
+        if isinstance(event, ChatDone):
+            done = event
+        else:
+            shown = holdback.feed(event.content)
+            if shown:
+                yield ChatDelta(content=shown)
+    text = holdback.text or (done.content if done is not None else "")
+    if done is not None and not not_an_answer(text) and done.finish_reason != "error":
+        if holdback.held():
+            yield ChatDelta(content=holdback.held())
+        yield replace(done, content=text)
+        return
+    sentence = results_sentence(answered)
+    shown_before = holdback.text[: len(holdback.text) - len(holdback.held())]
+    yield ChatDelta(content=("\n\n" if shown_before.strip() else "") + sentence)
+    usage = done.usage if done is not None else Usage(0, 0, 0, 0.0, 0.0, 0.0)
+    yield ChatDone("stop", usage, content=sentence)
 
 
 def _no_op(result: ToolCallResult) -> bool:
@@ -174,16 +250,6 @@ def _no_op(result: ToolCallResult) -> bool:
         return False
     (value,) = values.values()
     return str(value).strip() == result.result.content.strip()
-
-
-def _arguments_text(arguments: str) -> str:
-    try:
-        values = json.loads(arguments)
-    except ValueError:
-        return arguments
-    if not isinstance(values, dict):
-        return arguments
-    return ", ".join(f"{k}={v!r}" if isinstance(v, str) else f"{k}={v}" for k, v in values.items())
 
 
 def _canonical(arguments: str) -> str:

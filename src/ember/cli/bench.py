@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -98,10 +99,29 @@ def quality(
         Path | None,
         typer.Option("--output", "-o", help="Write the JSON report here (and a .txt beside it)."),
     ] = None,
+    suite: Annotated[
+        str,
+        typer.Option(
+            help="one-line: exact one-line questions with an 'Answer:' line; realistic: word "
+            "problems, percentages, relative dates, letters in phrases, two questions in "
+            "one, asked plainly through the chat's own path and scored strictly (right "
+            "values, in words)."
+        ),
+    ] = "one-line",
+    bank: Annotated[
+        str,
+        typer.Option(help="realistic: tune (phrasings one may tune on) or heldout (never)."),
+    ] = "tune",
 ) -> None:
-    """Accuracy on exact-answer questions (arithmetic, letters, dates, units), with and
-    without Ember's built-in tools."""
+    """Accuracy on exact-answer questions, with and without Ember's built-in tools: the
+    one-line suite (arithmetic, letters, dates, units) or the realistic one."""
     import asyncio
+
+    if suite == "realistic":
+        _realistic(ctx, models, modes, families, per_family, limit, bank, parallel, output)
+        return
+    if suite != "one-line":
+        raise typer.BadParameter(f"--suite: {suite!r} is not one-line or realistic")
 
     from ember.bench.quality import MODES, RunOptions, dumps, render_text, report, run_items
     from ember.bench.quality import run_record as record_of
@@ -297,3 +317,70 @@ def _print(r: dict[str, Any]) -> None:
         f"file {r['file_bytes'] / 2**20:.0f} MiB + KV {r['kv_bytes'] / 2**20:.0f} MiB",
     )
     console.print(table)
+
+
+def _realistic(
+    ctx: typer.Context,
+    models: list[str] | None,
+    modes: list[str] | None,
+    families: list[str] | None,
+    per_family: int,
+    limit: int | None,
+    bank: str,
+    parallel: int,
+    output: Path | None,
+) -> None:
+    """The realistic suite (see ``ember.bench.realistic``)."""
+    import asyncio
+
+    from ember.bench.quality import MODES, dumps
+    from ember.bench.realistic import render_realistic, run_realistic, summarize_realistic
+    from ember.bench.realistic_items import REALISTIC_FAMILIES, generate
+    from ember.tools import builtin_registry
+
+    chosen = tuple(families or REALISTIC_FAMILIES)
+    chosen_modes = modes or list(MODES)
+    for value, allowed in ((chosen, REALISTIC_FAMILIES), (chosen_modes, MODES)):
+        unknown = set(value) - set(allowed)
+        if unknown:
+            raise typer.BadParameter(f"unknown: {', '.join(sorted(unknown))}")
+    if bank not in ("tune", "heldout"):
+        raise typer.BadParameter(f"--bank: {bank!r} is not tune or heldout")
+    count = min(per_family, limit) if limit is not None else per_family
+    items = generate(count, families=chosen, bank=bank)  # type: ignore[arg-type]
+    state = get_state(ctx)
+    state.register_starters()
+    runtime = state.runtime()
+
+    def tick(outcome: Any) -> None:
+        mark = "✓" if outcome.correct else "✗"
+        why = f" — {outcome.why}" if outcome.why else ""
+        err_console.print(f"[dim]  {mark} {outcome.id} ({outcome.seconds:.1f} s){why}[/]")
+
+    async def measure() -> list[dict[str, Any]]:
+        runs = []
+        for model in models or ["qwen2.5-coder:0.5b"]:
+            for mode in chosen_modes:
+                err_console.print(f"[dim]{model}, {mode}: {len(items)} items…[/]")
+                registry = builtin_registry() if mode == "tools" else None
+                outcomes = await run_realistic(
+                    runtime.answerer, model, items, registry, parallel, tick
+                )
+                runs.append(
+                    {
+                        "model": model,
+                        "mode": mode,
+                        "summary": summarize_realistic(outcomes),
+                        "items": [asdict(o) for o in outcomes],
+                    }
+                )
+        return runs
+
+    runs = asyncio.run(measure())
+    text = render_realistic(runs, bank, count)
+    console.print(text)
+    if output is not None:
+        report = {"benchmark": "ember bench quality --suite realistic", "bank": bank, "runs": runs}
+        output.write_text(dumps(report))
+        output.with_suffix(".txt").write_text(text)
+        err_console.print(f"[dim]report written to {output}[/]")
