@@ -83,3 +83,13 @@ def test_the_plain_prompt_and_sentence_leave_out_failed_calls() -> None:
     assert results_sentence([good, bad]) == "2 + 3 = 5."
     assert results_sentence([bad]) == NO_ANSWER
     assert results_prompt("Hi?", []) == "Hi?"
+
+
+def test_a_reply_that_leaves_out_a_result_is_completed() -> None:
+    from ember.chat.plain_answer import uncovered
+
+    change = done("calculator", '{"expression": "149 - 3 * 40"}', "29")
+    later = done("add_days", '{"date": "2027-04-02", "days": 44}', "2027-05-16 (Sunday)")
+    assert uncovered("Subtract the cost from what you paid.", [change]) == [change]
+    assert uncovered("You get $29 back.", [change]) == []
+    assert uncovered("It is 2027-05-16.", [later]) == []

@@ -120,3 +120,17 @@ def test_a_message_with_two_questions_is_split_into_its_parts() -> None:
     assert tool_parts(request(two)) == question_parts(two)
     assert tool_parts(request("What is 4821 * 37?")) == []  # one question
     assert tool_parts(request("Hello! What is 4821 * 37?")) == []  # one needs a tool
+
+
+def test_a_date_offset_call_is_checked_against_the_question() -> None:
+    from ember.chat.tool_routing import checked_call, named_tool
+    from ember.chat.types import ToolCall
+
+    call = ToolCall(id="c", name="add_days", arguments='{"date": "2026-10-13", "days": 85}')
+    back = checked_call("What was the date 85 days before 2026-10-13?", call)
+    assert back.arguments == '{"date": "2026-10-13", "days": -85}'
+    assert checked_call("What date is 85 days after 2026-10-13?", call) == call
+    assert named_tool("The deadline is 2027-10-27. What date is 140 days earlier?") == "add_days"
+    assert named_tool("My trip starts on 2026-07-27 and lasts 135 days. When does it end?") == (
+        "add_days"
+    )

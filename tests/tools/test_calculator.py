@@ -79,3 +79,10 @@ def test_exact_results(expression: str, result: str) -> None:
 def test_refused_with_a_clear_message(expression: str, message: str) -> None:
     with pytest.raises(ToolError, match=message):
         calculator(expression)
+
+
+def test_money_signs_are_numbers() -> None:
+    from ember.tools.builtin.calculator import calculator
+
+    assert calculator("$28 + 10%") == calculator("28 + 10%")
+    assert calculator("€1,200 / 4") == "300"

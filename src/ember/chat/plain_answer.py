@@ -118,3 +118,20 @@ def results_sentence(answered: Sequence[CallResult]) -> str:
         return NO_ANSWER
     sentences = [f[0].upper() + f[1:] for f in facts]
     return " ".join(s if s.endswith(".") else s + "." for s in sentences)
+
+
+def _value(result: str) -> str:
+    """The value a reply must carry: "2027-05-16 (Sunday)" -> "2027-05-16"."""
+    return result.strip().split(" (", 1)[0].strip()
+
+
+def uncovered(text: str, answered: Sequence[CallResult]) -> list[CallResult]:
+    """The successful results whose value the reply does not state (so the reader is not
+    left without one: Qwen2.5-Coder-0.5B, given "3 * 40 - 149 = -29", explained how to
+    find the change and never said it)."""
+    plain = text.replace(",", "")
+    return [
+        r
+        for r in answered
+        if not r.result.is_error and _value(r.result.content).replace(",", "") not in plain
+    ]

@@ -14,9 +14,14 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from ember.chat.backend import ChatBackend
-from ember.chat.plain_answer import not_an_answer, results_prompt, results_sentence
+from ember.chat.plain_answer import (
+    not_an_answer,
+    results_prompt,
+    results_sentence,
+    uncovered,
+)
 from ember.chat.tool_calls import ToolCallHoldback
-from ember.chat.tool_routing import part_choice
+from ember.chat.tool_routing import checked_call, part_choice
 from ember.chat.types import ChatDelta, ChatDone, ChatRequest, Message, Tool, ToolCall
 from ember.engine.base import Usage
 from ember.errors import EmberError
@@ -132,6 +137,8 @@ async def run_with_tools(
             answer_now = True
             continue
         made |= keys
+        question = _question(asked)
+        done = replace(done, tool_calls=tuple(checked_call(question, c) for c in done.tool_calls))
         yield ToolStep(done)
         results = []
         for call in done.tool_calls:
@@ -190,6 +197,7 @@ async def _part_by_part(
                 done = event
         if done is None or not done.tool_calls:
             continue
+        done = replace(done, tool_calls=tuple(checked_call(part, c) for c in done.tool_calls))
         yield ToolStep(done)
         for call in done.tool_calls:
             result = ToolCallResult(call, await runner.call(call.name, call.arguments))
@@ -206,7 +214,7 @@ async def _answer_plainly(
     """The model wrote no answer (a call as text, JSON, nothing): ask once more, without
     tools, with the results written out as facts; if that is no answer either, state the
     results plainly. Never a transcript, a JSON call or a tool name."""
-    question = next((m.content for m in reversed(asked.messages) if m.role == "user"), "")
+    question = _question(asked)
     earlier = [m for m in asked.messages if m.role in ("system", "user", "assistant")]
     if earlier and earlier[-1].role == "user":
         earlier = earlier[:-1]
@@ -229,15 +237,21 @@ async def _answer_plainly(
                 yield ChatDelta(content=shown)
     text = holdback.text or (done.content if done is not None else "")
     if done is not None and not not_an_answer(text) and done.finish_reason != "error":
-        if holdback.held():
-            yield ChatDelta(content=holdback.held())
-        yield replace(done, content=text)
+        missing = uncovered(text, answered)
+        tail = holdback.held() + (f"\n\n{results_sentence(missing)}" if missing else "")
+        if tail:
+            yield ChatDelta(content=tail)
+        yield replace(done, content=text + (tail[len(holdback.held()) :] if missing else ""))
         return
     sentence = results_sentence(answered)
     shown_before = holdback.text[: len(holdback.text) - len(holdback.held())]
     yield ChatDelta(content=("\n\n" if shown_before.strip() else "") + sentence)
     usage = done.usage if done is not None else Usage(0, 0, 0, 0.0, 0.0, 0.0)
     yield ChatDone("stop", usage, content=sentence)
+
+
+def _question(request: ChatRequest) -> str:
+    return next((m.content for m in reversed(request.messages) if m.role == "user"), "")
 
 
 def _no_op(result: ToolCallResult) -> bool:

@@ -10,11 +10,12 @@ patterns describe how people ask, not the benchmark's templates.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Collection
 from dataclasses import replace
 
-from ember.chat.types import ChatRequest, ToolChoice
+from ember.chat.types import ChatRequest, ToolCall, ToolChoice
 
 _NUMBER = r"\d[\d,]*(?:\.\d+)?"
 _ARITHMETIC = re.compile(
@@ -75,20 +76,35 @@ def needs_tool(question: str) -> bool:
 
 _ISO = r"\d{4}-\d{1,2}-\d{1,2}"
 _OFFSET = re.compile(
-    rf"\b\d+\s+days?\b.{{0,40}}{_ISO}|{_ISO}.{{0,40}}\b(?:in|after)\s+\d+\s+days?\b",
-    re.IGNORECASE,
+    rf"\b\d+\s+days?\b.{{0,60}}{_ISO}|{_ISO}.{{0,60}}\b\d+\s+days?\b", re.IGNORECASE
 )
+_BACKWARDS = re.compile(r"\b(?:before|earlier|prior|ago|back|previous)\b", re.IGNORECASE)
 _BETWEEN = re.compile(rf"\bdays?\b.{{0,30}}\bbetween\b.{{0,20}}{_ISO}.{{0,20}}{_ISO}", re.I)
+
+
+def checked_call(question: str, call: ToolCall) -> ToolCall:
+    """A routed call checked against the question's words. Measured with
+    Qwen2.5-Coder-0.5B: "85 days before 2026-10-13" became add_days(days=85)."""
+    if call.name != "add_days" or not _BACKWARDS.search(question):
+        return call
+    try:
+        arguments = json.loads(call.arguments)
+    except ValueError:
+        return call
+    days = arguments.get("days") if isinstance(arguments, dict) else None
+    if not isinstance(days, int) or days <= 0:
+        return call
+    return replace(call, arguments=json.dumps({**arguments, "days": -days}))
 
 
 def named_tool(question: str) -> str | None:
     """The one tool a date question needs, when its shape says so. Measured with
     Qwen2.5-Coder-0.5B: asked "what date is 44 days after 2027-04-02", it called
     days_between with the end date "2027-04-44"; made to call add_days, it is right."""
+    if _BETWEEN.search(question) or len(re.findall(_ISO, question)) >= 2:
+        return "days_between"
     if _OFFSET.search(question):
         return "add_days"
-    if _BETWEEN.search(question):
-        return "days_between"
     return None
 
 

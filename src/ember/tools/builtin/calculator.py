@@ -70,6 +70,7 @@ def normalise(expression: str) -> str:
     for old, new in (("×", "*"), ("·", "*"), ("÷", "/"), ("−", "-"), ("^", "**"), ("√", "sqrt")):
         s = s.replace(old, new)
     s = _THOUSANDS_RE.sub("", s)
+    s = re.sub(r"[$€£¥](?=\s*[\d.(])", "", s)  # "$28 + 10%": money is a number
     s = _TIMES_RE.sub(" * ", s)
     s = re.sub(r"\bof\b", "*", s)
     s = re.sub(r"\bmod\b", "%", s)
