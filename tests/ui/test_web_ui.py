@@ -389,3 +389,59 @@ def test_copy_code_and_fit_verdict(browser: Any, base_url: str) -> None:
     finally:
         ctx.close()
     assert errors == []
+
+
+def test_tool_steps_show_readable_arguments_and_their_results(page: Any, base_url: str) -> None:
+    """A stored tool step: the call's arguments as a person reads them (not its JSON
+    text encoded again), its result in a collapsed block, then the answer."""
+    cid = import_conversation(
+        base_url,
+        [
+            {
+                "id": "u1",
+                "parent_id": None,
+                "role": "user",
+                "content": "How many r's in strawberry?",
+            },
+            {
+                "id": "a1",
+                "parent_id": "u1",
+                "role": "assistant",
+                "content": "",
+                "model": MODEL,
+                "meta": {
+                    "tool_calls": [
+                        {
+                            "id": "c1",
+                            "name": "count_letter",
+                            "arguments": '{"text": "strawberry", "letter": "r"}',
+                        }
+                    ]
+                },
+            },
+            {
+                "id": "t1",
+                "parent_id": "a1",
+                "role": "tool",
+                "content": "3",
+                "meta": {"tool_call_id": "c1", "name": "count_letter"},
+            },
+            {
+                "id": "a2",
+                "parent_id": "t1",
+                "role": "assistant",
+                "content": 'There are 3 "r"s in strawberry.',
+                "model": MODEL,
+            },
+        ],
+        title="Tools",
+    )
+    open_app(page, f"/#/c/{cid}")
+    call = page.locator(".tool-call code")
+    expect(call).to_have_text('count_letter(text: "strawberry", letter: "r")')
+    result = page.locator(".tool-result")
+    expect(result.locator("summary")).to_have_text("Tool result: count_letter")
+    expect(result.locator(".tool-output")).to_be_hidden()  # collapsed until opened
+    result.locator("summary").click()
+    expect(result.locator(".tool-output")).to_have_text("3")
+    expect(last_answer(page).locator(".msg-body")).to_contain_text('There are 3 "r"s')

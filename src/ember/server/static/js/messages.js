@@ -79,7 +79,7 @@ function messageNode(message) {
           "div",
           { class: "tool-call" },
           el("span", { class: "tool-call-label", text: "Used tool" }),
-          el("code", { text: `${call.name}(${JSON.stringify(call.arguments ?? {})})` }),
+          el("code", { text: `${call.name}(${readableArguments(call.arguments)})` }),
         ),
       );
     }
@@ -89,6 +89,24 @@ function messageNode(message) {
   }
   node.append(answerFooter(message, streaming));
   return node;
+}
+
+// A call's arguments as a person reads them: `text: "strawberry", letter: "r"`. They
+// are stored as the JSON text the model wrote; shown as JSON of that text they came out
+// encoded twice (`count_letter("{\"text\": …}")`).
+export function readableArguments(args) {
+  let value = args ?? {};
+  if (typeof value === "string") {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      return value;
+    }
+  }
+  if (!value || typeof value !== "object" || Array.isArray(value)) return JSON.stringify(value);
+  return Object.entries(value)
+    .map(([key, v]) => `${key}: ${JSON.stringify(v)}`)
+    .join(", ");
 }
 
 function typingDots() {
