@@ -119,7 +119,7 @@ def render_realistic(runs: Sequence[dict[str, Any]], bank: str, per_family: int)
     """One row per model and mode: strict accuracy per family, replies that were not
     prose, median seconds per answer."""
     families = (*REALISTIC_FAMILIES, "all")
-    head = f"{'model':<22}{'mode':<10}" + "".join(f"{f:>16}" for f in families)
+    head = f"{'model':<22}{'mode':<10}" + "".join(f"{f:>24}" for f in families)
     lines = [
         f"ember bench quality --suite realistic — bank {bank}, {per_family} per family, "
         "strict (every value right, in words); cells: correct/n accuracy [not prose] median s",
@@ -136,5 +136,5 @@ def render_realistic(runs: Sequence[dict[str, Any]], bank: str, per_family: int)
                 if s
                 else ""
             )
-        lines.append(f"{run['model']:<22}{run['mode']:<10}" + "".join(f"{c:>16}" for c in cells))
+        lines.append(f"{run['model']:<22}{run['mode']:<10}" + "".join(f"{c:>24}" for c in cells))
     return "\n".join(lines) + "\n"

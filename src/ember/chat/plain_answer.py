@@ -133,5 +133,21 @@ def uncovered(text: str, answered: Sequence[CallResult]) -> list[CallResult]:
     return [
         r
         for r in answered
-        if not r.result.is_error and _value(r.result.content).replace(",", "") not in plain
+        if not r.result.is_error and not _stated(_value(r.result.content), plain)
     ]
+
+
+def _stated(value: str, text: str) -> bool:
+    """``value`` in ``text``, a number also when rounded ("67.13" for 67.13167076)."""
+    value = value.replace(",", "").split()[0] if value.strip() else value
+    if value in text:
+        return True
+    try:
+        target = float(value)
+    except ValueError:
+        return False
+    for match in re.finditer(r"-?\d+(?:\.(\d+))?", text):
+        places = len(match.group(1) or "")
+        if abs(float(match.group(0)) - target) <= 0.5 * 10**-places + 1e-9:
+            return True
+    return False

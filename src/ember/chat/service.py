@@ -47,7 +47,7 @@ class ToolPlan:
     tools: tuple[Tool, ...]  # offered (empty: no tool handling at all)
     template_tools: list[dict[str, object]] | None
     grammar: str | None
-    ban_call_tag: bool = False  # tools shown, calls forbidden (tool_choice "none")
+    ban_call_tag: bool = False  # after tool results with calls forbidden (tool_choice "none")
 
     @classmethod
     def of(cls, request: ChatRequest, chat_template: str | None) -> ToolPlan:
@@ -55,15 +55,14 @@ class ToolPlan:
             return cls(request.messages, (), None, None)
         fmt = tool_format(chat_template)
         if request.tool_choice == "none":
-            if fmt != "tagged" or not any(m.role == "tool" for m in request.messages):
-                return cls(request.messages, (), None, None)
-            # The answer after tool results: the same prompt as the steps before (so
-            # their cached prefix is reused, and the model reads its results in the
-            # context it called them in), with the call tag banned. Measured with
-            # Qwen2.5-Coder-0.5B: without the tools in the template the prompt was
-            # read anew and the model wrote a call as text until max_tokens.
-            schemas = [tool_schema(t) for t in request.tools]
-            return cls(request.messages, (), schemas, None, ban_call_tag=True)
+            # The answer after tool results: no tools in the prompt, the call tag banned,
+            # and a call written as bare JSON stops the answer (the loop then asks
+            # plainly). Measured with Qwen2.5-Coder-0.5B: it wrote calls as text until
+            # max_tokens. With the tools kept in the prompt (to reuse the cached
+            # prefix) it answered in the sentence style of its tool turns, and the
+            # one-line benchmark's "Answer: <value>" lines got a sentence instead.
+            after_results = any(m.role == "tool" for m in request.messages)
+            return cls(request.messages, (), None, None, ban_call_tag=after_results)
         forced = forced_tools(request.tools, request.tool_choice)
         grammar = (
             call_grammar(forced, fmt, parallel=request.parallel_tool_calls) if forced else None

@@ -151,14 +151,11 @@ async def run_with_tools(
         ):
             # A forced first call (a routed question: one computation) has its answer.
             # Measured with Qwen2.5-Coder-0.5B: left free after it, it applied the
-            # operation again to the result (84 - 38 = 46, then 46 - 38, then 8 - 38);
-            # made to answer with the tools still in its prompt, it wrote nothing or
-            # another call, every time on the realistic set. Asked plainly with the
-            # result as a fact, it answers in words.
-            answered += useful
-            async for plain in _answer_plainly(backend, asked, answered):
-                yield plain
-            return
+            # operation again to the result (84 - 38 = 46, then 46 - 38, then 8 - 38).
+            # Made to answer with the tools still in its prompt it answers well when a
+            # system prompt says how ("Answer: <value>"); without one it writes another
+            # call, and is then asked plainly (below).
+            answer_now = True
         if not useful:
             # Measured: Qwen2.5-Coder-0.5B fed a result back (calculator('178377') after
             # 4821 * 37 = 178377). A call that returns its own argument added nothing.
