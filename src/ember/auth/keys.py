@@ -90,7 +90,7 @@ class KeyStore:
 
     def list(self, *, include_revoked: bool = True) -> builtins.list[ApiKey]:
         where = "" if include_revoked else " WHERE revoked_at IS NULL"
-        rows = self.db.query(f"SELECT {_COLUMNS} FROM api_keys{where} ORDER BY created_at, id")
+        rows = self.db.query(f"SELECT {_COLUMNS} FROM api_keys{where} ORDER BY created_at, rowid")
         return [_record(r) for r in rows]
 
     def revoke(self, ref: str) -> ApiKey:
