@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from ember.chat.backend import complete
 from ember.chat.service import ChatService
 from ember.chat.types import ChatDone, ChatRequest, Message
 from ember.engine.base import SamplingParams
@@ -39,7 +40,7 @@ def test_chat_trims_oldest_turns_and_reports_it(chat: ChatService) -> None:
         max_tokens=16,
         trim_to_fit=True,
     )
-    done = asyncio.run(chat.complete(request))
+    done = asyncio.run(complete(chat, request))
     assert isinstance(done, ChatDone)
     assert done.finish_reason in ("stop", "length")
     assert done.trimmed > 0
@@ -51,4 +52,4 @@ def test_chat_trims_oldest_turns_and_reports_it(chat: ChatService) -> None:
 def test_api_requests_are_refused_with_the_numbers(chat: ChatService) -> None:
     request = ChatRequest(model="smollm2", messages=long_history(), max_tokens=16)
     with pytest.raises(ContextLengthExceededError, match=r"context of 512 tokens"):
-        asyncio.run(chat.complete(request))
+        asyncio.run(complete(chat, request))

@@ -15,9 +15,9 @@ import asyncio
 import json
 import platform
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from ember.bench.quality_check import check
 from ember.bench.quality_items import FAMILIES, QualityItem
@@ -38,6 +38,8 @@ SYSTEM_TOOLS = (
     "not call another tool: reply with the line 'Answer: ' followed by the result."
 )
 MODES = ("no-tools", "tools")
+ItemT = TypeVar("ItemT")
+OutcomeT = TypeVar("OutcomeT")
 
 
 @dataclass
@@ -137,11 +139,24 @@ async def run_items(
     options: RunOptions,
     progress: Callable[[ItemOutcome], None] | None = None,
 ) -> list[ItemOutcome]:
-    gate = asyncio.Semaphore(max(1, options.parallel))
+    async def ask(item: QualityItem) -> ItemOutcome:
+        return await run_item(answerer, model, item, registry, options)
 
-    async def one(item: QualityItem) -> ItemOutcome:
+    return await a_few_at_a_time(items, ask, options.parallel, progress)
+
+
+async def a_few_at_a_time(
+    items: Sequence[ItemT],
+    ask: Callable[[ItemT], Awaitable[OutcomeT]],
+    parallel: int,
+    progress: Callable[[OutcomeT], None] | None = None,
+) -> list[OutcomeT]:
+    """``ask`` for every item, ``parallel`` at a time (the engine batches them), in order."""
+    gate = asyncio.Semaphore(max(1, parallel))
+
+    async def one(item: ItemT) -> OutcomeT:
         async with gate:
-            outcome = await run_item(answerer, model, item, registry, options)
+            outcome = await ask(item)
         if progress is not None:
             progress(outcome)
         return outcome

@@ -10,13 +10,13 @@ replies were not prose, and the median seconds per answer.
 
 from __future__ import annotations
 
-import asyncio
 import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ember.bench.quality import a_few_at_a_time
 from ember.bench.realistic_check import check_realistic
 from ember.bench.realistic_items import REALISTIC_FAMILIES, RealisticItem
 from ember.chat.answering import Answerer, AnswerPlan
@@ -87,16 +87,10 @@ async def run_realistic(
     parallel: int = 2,
     progress: Callable[[RealisticOutcome], None] | None = None,
 ) -> list[RealisticOutcome]:
-    gate = asyncio.Semaphore(max(1, parallel))
+    async def ask(item: RealisticItem) -> RealisticOutcome:
+        return await run_realistic_item(answerer, model, item, registry)
 
-    async def one(item: RealisticItem) -> RealisticOutcome:
-        async with gate:
-            outcome = await run_realistic_item(answerer, model, item, registry)
-        if progress is not None:
-            progress(outcome)
-        return outcome
-
-    return list(await asyncio.gather(*(one(i) for i in items)))
+    return await a_few_at_a_time(items, ask, parallel, progress)
 
 
 def summarize_realistic(outcomes: Sequence[RealisticOutcome]) -> dict[str, dict[str, float]]:

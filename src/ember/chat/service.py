@@ -174,13 +174,6 @@ class ChatService:
         async with self.engines.use(context_key(model, num_ctx)) as engine:
             return int(getattr(engine, "n_ctx", 0) or 2048)
 
-    async def complete(self, request: ChatRequest) -> ChatDone:
-        """The whole answer at once (non-streaming clients)."""
-        async for event in self.stream(request):
-            if isinstance(event, ChatDone):
-                return event
-        raise EmberError("the generation ended without a result")
-
     async def load(self, model: str, keep_alive: float | None = None) -> None:
         """Load ``model`` now (Ollama's empty request) so the first answer starts fast."""
         async with self.engines.use(model, keep_alive):
