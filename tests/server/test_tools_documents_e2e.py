@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from ember.chat.grounding import NOT_FOUND
+from ember.chat.plain_answer import not_an_answer
 from ember.config import load_settings
 from ember.runtime import build
 from tests.documents.samples import write_pdf
@@ -22,6 +23,7 @@ from tests.server.test_chat_api_e2e import new_conversation, send
 
 MODEL = "qwen2.5-coder:0.5b"
 PRODUCT = 4821 * 37  # 178377: Qwen alone says otherwise
+TWO_QUESTIONS = "How many r's are in the word strawberry? And what is 4821 * 37?"
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +85,7 @@ def test_chat_calls_the_calculator_and_answers_exactly(client: httpx.Client) -> 
 
 
 def test_api_callers_get_the_tools_when_the_setting_allows(client: httpx.Client) -> None:
+    """Both APIs answer in words: the result stated, no transcript, no JSON call."""
     response = client.post(
         "/v1/chat/completions",
         json={
@@ -95,6 +98,22 @@ def test_api_callers_get_the_tools_when_the_setting_allows(client: httpx.Client)
     message = response.json()["choices"][0]["message"]
     assert not message.get("tool_calls")
     assert str(PRODUCT) in digits(message["content"])
+    assert not not_an_answer(message["content"]), message["content"]
+
+    response = client.post(
+        "/api/chat",
+        json={
+            "model": MODEL,
+            "messages": [{"role": "user", "content": TWO_QUESTIONS}],
+            "stream": False,
+            "options": {"temperature": 0},
+        },
+    )
+    assert response.status_code == 200, response.text
+    content = response.json()["message"]["content"]
+    assert not not_an_answer(content), content
+    assert str(PRODUCT) in digits(content), content
+    assert re.search(r"\b3\b|\bthree\b", content, re.IGNORECASE), content
 
 
 def test_answers_from_documents_cite_the_page_and_follow_ups_are_rewritten(

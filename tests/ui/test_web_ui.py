@@ -437,11 +437,15 @@ def test_tool_steps_show_readable_arguments_and_their_results(page: Any, base_ur
         title="Tools",
     )
     open_app(page, f"/#/c/{cid}")
-    call = page.locator(".tool-call code")
-    expect(call).to_have_text('count_letter(text: "strawberry", letter: "r")')
-    result = page.locator(".tool-result")
-    expect(result.locator("summary")).to_have_text("Tool result: count_letter")
-    expect(result.locator(".tool-output")).to_be_hidden()  # collapsed until opened
-    result.locator("summary").click()
-    expect(result.locator(".tool-output")).to_have_text("3")
+    steps = page.locator(".tool-steps")
+    expect(steps).to_have_count(1)
+    expect(steps.locator("summary")).to_have_text("Used a tool: count_letter")
+    step = steps.locator(".tool-step")
+    expect(step).to_be_hidden()  # collapsed until opened
+    steps.locator("summary").click()
+    expect(step.locator(".tool-call")).to_have_text('count_letter(text: "strawberry", letter: "r")')
+    expect(step.locator(".tool-output")).to_have_text("3")
     expect(last_answer(page).locator(".msg-body")).to_contain_text('There are 3 "r"s')
+    # The step is not an answer: one answer, one footer, under it.
+    expect(page.locator(".msg-assistant")).to_have_count(1)
+    expect(page.locator(".answer-tools")).to_have_count(1)

@@ -19,10 +19,101 @@ export function scrollToBottom() {
 export function renderMessages(options) {
   const scroll = (options && options.scroll) || "bottom";
   const top = els.scroller.scrollTop;
-  els.messages.replaceChildren(...state.messages.map(messageNode));
+  els.messages.replaceChildren(...messageNodes(state.messages));
   els.welcome.hidden = state.messages.length > 0;
   if (scroll === "bottom") scrollToBottom();
   else els.scroller.scrollTop = top;
+}
+
+// The tool steps of an answer (the calls the model made and what they returned) are not
+// answers: consecutive ones are shown once, as one collapsed block before the answer they
+// led to, whose metadata is then the only footer.
+function messageNodes(messages) {
+  const nodes = [];
+  let steps = [];
+  const flush = () => {
+    if (steps.length) nodes.push(toolStepsNode(steps));
+    steps = [];
+  };
+  for (const message of messages) {
+    if (isToolStep(message)) {
+      steps.push(message);
+      continue;
+    }
+    flush();
+    nodes.push(messageNode(message));
+  }
+  flush();
+  return nodes;
+}
+
+function isToolStep(message) {
+  if (message.role === "tool") return true;
+  const calls = (message.meta || {}).tool_calls;
+  return message.role === "assistant" && Array.isArray(calls) && calls.length > 0;
+}
+
+// One line per call, `name(arguments) → result`; a call still running shows "…". What the
+// model wrote beside its calls (rare: the loop holds such text back) is kept as a note.
+function toolStepsNode(steps) {
+  const results = new Map();
+  for (const step of steps) {
+    if (step.role === "tool") results.set((step.meta || {}).tool_call_id, step);
+  }
+  const items = [];
+  const names = [];
+  let failed = 0;
+  const shown = new Set();
+  for (const step of steps) {
+    const meta = step.meta || {};
+    if (step.role === "tool") {
+      if (shown.has(meta.tool_call_id)) continue;
+      // A result without its call in this branch (an imported conversation): its own line.
+      items.push(toolStepItem(meta.name || "tool", meta.arguments, step));
+      names.push(meta.name || "tool");
+      if (meta.is_error) failed += 1;
+      continue;
+    }
+    if (step.content && step.content.trim()) {
+      items.push(el("li", { class: "tool-step-note", text: step.content }));
+    }
+    for (const call of meta.tool_calls) {
+      const result = results.get(call.id);
+      if (result) shown.add(call.id);
+      items.push(toolStepItem(call.name, call.arguments, result));
+      names.push(call.name);
+      if (result && (result.meta || {}).is_error) failed += 1;
+    }
+  }
+  const first = steps[0].id;
+  const count = names.length;
+  const label = `Used ${count === 1 ? "a tool" : `${count} tools`}: ${[...new Set(names)].join(", ")}`;
+  const details = el(
+    "details",
+    { class: `tool-steps${failed ? " tool-error" : ""}`, dataset: { id: first } },
+    el("summary", { text: failed ? `${label} (${failed} failed)` : label }),
+    el("ol", { class: "tool-step-list" }, ...items),
+  );
+  details.open = state.openSteps.has(first);
+  details.addEventListener("toggle", () => {
+    if (details.open) state.openSteps.add(first);
+    else state.openSteps.delete(first);
+  });
+  return el("div", { class: "msg msg-tool-steps", "aria-label": "Tool steps" }, details);
+}
+
+function toolStepItem(name, args, result) {
+  const meta = (result && result.meta) || {};
+  const outcome = result
+    ? el("pre", { class: `tool-output${meta.is_error ? " tool-failed" : ""}`, text: result.content })
+    : el("span", { class: "tool-pending", text: "…" });
+  return el(
+    "li",
+    { class: "tool-step" },
+    el("code", { class: "tool-call", text: `${name}(${readableArguments(args)})` }),
+    el("span", { class: "tool-arrow", "aria-hidden": "true", text: "→" }),
+    outcome,
+  );
 }
 
 function messageNode(message) {
@@ -36,18 +127,6 @@ function messageNode(message) {
     node.append(
       el("div", { class: "bubble" }, el("div", { class: "msg-body user-text", text: message.content })),
       messageToolbar(message),
-    );
-    return node;
-  }
-  if (message.role === "tool") {
-    const meta = message.meta || {};
-    node.append(
-      el(
-        "details",
-        { class: `tool-result${meta.is_error ? " tool-error" : ""}` },
-        el("summary", { text: `${meta.is_error ? "Tool failed" : "Tool result"}: ${meta.name || "tool"}` }),
-        el("pre", { class: "tool-output", text: message.content }),
-      ),
     );
     return node;
   }
@@ -72,18 +151,6 @@ function messageNode(message) {
   if (streaming && !message.content) body.append(typingDots());
   node.append(body);
   if (citations.length) node.append(sourcesNode(citations));
-  if (Array.isArray(meta.tool_calls) && meta.tool_calls.length) {
-    for (const call of meta.tool_calls) {
-      node.append(
-        el(
-          "div",
-          { class: "tool-call" },
-          el("span", { class: "tool-call-label", text: "Used tool" }),
-          el("code", { text: `${call.name}(${readableArguments(call.arguments)})` }),
-        ),
-      );
-    }
-  }
   if (message.status === "error" && meta.error) {
     node.append(el("p", { class: "msg-error", role: "alert", text: meta.error }));
   }

@@ -25,6 +25,7 @@ export const state = {
   confirmingCollection: null, // the collection whose deletion is being confirmed
   uploadTarget: null, // where the menu's file picker uploads: {collection, attach, named}
   passageShown: null, // the citation whose passage is open
+  openSteps: new Set(), // tool-step blocks opened here (by their first message's id)
 };
 
 export const els = {};
