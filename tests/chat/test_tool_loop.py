@@ -214,3 +214,37 @@ def test_two_questions_in_one_message_get_a_call_each_and_one_answer() -> None:
     assert 'the letter "r" appears 2 times in "berry"' in facts
     assert "the add of 40, 2 is 42" in facts
     assert result.done.content == "There are 2 r's in berry, and 40 + 2 is 42."
+
+
+def test_a_word_problem_call_with_invented_numbers_is_written_again() -> None:
+    """Measured with Qwen-0.5B: ``9 / 44 * 1044`` for "9 friends split $1044". The call is
+    not run; the model reads why, still must call, and its second call runs."""
+    from ember.tools.builtin.calculator import calculator
+
+    def calculator_call(expression: str, id: str) -> ChatDone:
+        arguments = f'{{"expression": "{expression}"}}'
+        return ChatDone(
+            "tool_calls", USAGE, (ToolCall(id=id, name="calculator", arguments=arguments),)
+        )
+
+    registry = ToolRegistry()
+    registry.register(calculator)
+    chat = ScriptedChat(
+        calculator_call("9 / 44 * 1044", "c1"),
+        calculator_call("1044 / 9", "c2"),
+        ChatDone("stop", USAGE, content="Each pays $116."),
+    )
+    question = "9 friends split a bill of $1044 equally. How much does each pay?"
+    request = ChatRequest(
+        model="m", messages=(Message(role="user", content=question),), tool_choice="required"
+    )
+    result = asyncio.run(
+        Answerer(chat).complete(request, AnswerPlan(tools=registry, route=False))  # type: ignore[arg-type]
+    )
+    first, second = result.calls
+    assert first[1].is_error
+    assert "44 is not in the question" in first[1].content
+    assert "9, 1044" in first[1].content
+    assert second[1].content == "116"
+    assert [r.tool_choice for r in chat.requests] == ["required", "required", "none"]
+    assert result.done.content == "Each pays $116."

@@ -86,3 +86,23 @@ def test_money_signs_are_numbers() -> None:
 
     assert calculator("$28 + 10%") == calculator("28 + 10%")
     assert calculator("€1,200 / 4") == "300"
+
+
+@pytest.mark.parametrize(
+    ("expression", "result"),
+    [
+        ("120 km/h * 8 hours", "960"),  # Qwen2.5-Coder-0.5B's word-problem expressions
+        ("5.5 kg + 2.25 kg", "7.75"),
+        ("12 apples / 4", "3"),
+        ("(3 + 2) hours * 60", "300"),
+    ],
+)
+def test_units_after_numbers_are_left_out(expression: str, result: str) -> None:
+    assert calculator(expression) == result
+
+
+def test_names_are_not_taken_for_units() -> None:
+    """Only an expression that does not parse loses its words: a name stays refused."""
+    with pytest.raises(ToolError, match="unsupported"):
+        calculator("2 * x")
+    assert calculator("sqrt(16) + 2") == "6"

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from ember.chat.backend import ChatBackend
+from ember.chat.computation_check import call_problem
 from ember.chat.plain_answer import (
     not_an_answer,
     results_prompt,
@@ -56,6 +57,14 @@ class ToolStep:
     """The model asked for tools: its message (text and calls) before they run."""
 
     done: ChatDone
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A call not run, and why (the model reads it as the tool's error)."""
+
+    content: str
+    is_error: bool = True
 
 
 @dataclass(frozen=True)
@@ -103,6 +112,7 @@ async def run_with_tools(
     made: set[tuple[str, str]] = set()
     answered: list[ToolCallResult] = []
     answer_now = False
+    checked_once = False
     for step in range(max_steps + 1):
         choice = "none" if step == max_steps or answer_now else request.tool_choice
         turn = replace(request, messages=tuple(messages), tools=offered, tool_choice=choice)
@@ -136,13 +146,20 @@ async def run_with_tools(
             # call again instead of answering. It already has those results: answer now.
             answer_now = True
             continue
-        made |= keys
         question = _question(asked)
         done = replace(done, tool_calls=tuple(checked_call(question, c) for c in done.tool_calls))
+        problems = {} if checked_once else _problems(question, done.tool_calls)
+        checked_once = checked_once or bool(problems)
+        made |= {(c.name, _canonical(c.arguments)) for c in done.tool_calls if c.id not in problems}
         yield ToolStep(done)
         results = []
         for call in done.tool_calls:
-            result = ToolCallResult(call, await runner.call(call.name, call.arguments))
+            outcome = (
+                Refused(problems[call.id])
+                if call.id in problems
+                else await runner.call(call.name, call.arguments)
+            )
+            result = ToolCallResult(call, outcome)
             results.append(result)
             yield result
         useful = [r for r in results if not _no_op(r)]
@@ -162,7 +179,7 @@ async def run_with_tools(
             answer_now = True
         answered += useful
         messages += tool_messages(done, results, result_note)
-        if request.tool_choice not in ("auto", "none"):
+        if request.tool_choice not in ("auto", "none") and not problems:
             request = replace(request, tool_choice="auto")  # forced once, then free
 
 
@@ -245,6 +262,17 @@ async def _answer_plainly(
     yield ChatDelta(content=("\n\n" if shown_before.strip() else "") + sentence)
     usage = done.usage if done is not None else Usage(0, 0, 0, 0.0, 0.0, 0.0)
     yield ChatDone("stop", usage, content=sentence)
+
+
+def _problems(question: str, calls: Sequence[ToolCall]) -> dict[str, str]:
+    """The calls of a word problem to write again (their id: why), checked once per
+    answer so that a second try always runs."""
+    problems = {}
+    for call in calls:
+        problem = call_problem(question, call)
+        if problem is not None:
+            problems[call.id] = problem
+    return problems
 
 
 def _question(request: ChatRequest) -> str:

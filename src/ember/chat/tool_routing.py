@@ -15,6 +15,7 @@ import re
 from collections.abc import Collection
 from dataclasses import replace
 
+from ember.chat.computation_check import checked_computation
 from ember.chat.types import ChatRequest, ToolCall, ToolChoice
 
 _NUMBER = r"\d[\d,]*(?:\.\d+)?"
@@ -84,8 +85,11 @@ _BETWEEN = re.compile(rf"\bdays?\b.{{0,30}}\bbetween\b.{{0,20}}{_ISO}.{{0,20}}{_
 
 def checked_call(question: str, call: ToolCall) -> ToolCall:
     """A routed call checked against the question's words. Measured with
-    Qwen2.5-Coder-0.5B: "85 days before 2026-10-13" became add_days(days=85)."""
-    if call.name != "add_days" or not _BACKWARDS.search(question):
+    Qwen2.5-Coder-0.5B: "85 days before 2026-10-13" became add_days(days=85); the
+    calculator's and count_letter's checks are in :mod:`ember.chat.computation_check`."""
+    if call.name != "add_days":
+        return checked_computation(question, call)
+    if not _BACKWARDS.search(question):
         return call
     try:
         arguments = json.loads(call.arguments)
