@@ -142,3 +142,54 @@ def test_a_call_written_out_as_the_answer_becomes_the_results(runtime: Runtime) 
     assert not content.lstrip().startswith("{")
     with pytest.raises(json.JSONDecodeError):
         json.loads(content)
+
+
+def written(call: dict[str, object]) -> Callable[[int, ChatRequest], ChatRequest]:
+    """The first step writes exactly ``call`` (a grammar holds it to the text of a
+    mistake the model made by itself on the realistic benchmark); later steps are the
+    model's own."""
+    text = f"<tool_call>\n{json.dumps(call)}\n</tool_call>"
+    grammar = f"root ::= {json.dumps(text)}"
+
+    def steer(i: int, request: ChatRequest) -> ChatRequest:
+        if i:
+            return request
+        sampling = replace(request.sampling, grammar=grammar)
+        return replace(request, tool_choice="auto", sampling=sampling)
+
+    return steer
+
+
+def test_a_word_problem_call_with_a_number_not_in_the_question_is_written_again(
+    runtime: Runtime,
+) -> None:
+    """Qwen wrote ``9 / 44 * 1044`` for this question: that call is not run, the model
+    reads why and must call again, and its own second call is made of the question's
+    numbers."""
+    from ember.chat.computation_check import call_problem
+    from ember.chat.plain_answer import not_an_answer
+
+    question = "9 friends split a bill of $1044 equally. How much does each pay?"
+    wrong = {"name": "calculator", "arguments": {"expression": "9 / 44 * 1044"}}
+    spy = Steering(runtime.chat, written(wrong))
+    answer = ask(spy, question, builtin_registry())
+    (_, refused), (second, result) = answer.calls[:2]
+    assert refused.is_error
+    assert "44 is not in the question" in refused.content
+    assert spy.requests[1].tool_choice == "required"  # still a call, not a guess
+    assert second.name == "calculator"
+    assert call_problem(question, second) is None
+    assert not result.is_error
+    assert not not_an_answer(answer.done.content), answer.done.content
+
+
+def test_a_discount_applied_as_a_share_is_computed_as_a_discount(runtime: Runtime) -> None:
+    """Qwen wrote ``469 * 0.60`` for a 60% discount: the call runs as ``469 - 60%``,
+    and the answer states 187.6."""
+    question = "What is the price of a $469 item after a 60% discount?"
+    wrong = {"name": "calculator", "arguments": {"expression": "469 * 0.60"}}
+    answer = ask(Steering(runtime.chat, written(wrong)), question, builtin_registry())
+    call, result = answer.calls[0]
+    assert json.loads(call.arguments) == {"expression": "469 - 60%"}
+    assert result.content == "187.6"
+    assert "187.6" in answer.done.content

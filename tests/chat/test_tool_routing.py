@@ -130,6 +130,12 @@ def test_a_date_offset_call_is_checked_against_the_question() -> None:
     back = checked_call("What was the date 85 days before 2026-10-13?", call)
     assert back.arguments == '{"date": "2026-10-13", "days": -85}'
     assert checked_call("What date is 85 days after 2026-10-13?", call) == call
+    # Measured: "23 days earlier" became days=-3; the offset is the question's number.
+    short = ToolCall(id="c", name="add_days", arguments='{"date": "2026-03-29", "days": -3}')
+    fixed = checked_call("The deadline is 2026-03-29. What date is 23 days earlier?", short)
+    assert fixed.arguments == '{"date": "2026-03-29", "days": -23}'
+    weeks = ToolCall(id="c", name="add_days", arguments='{"date": "2026-03-29", "days": 17}')
+    assert checked_call("What date is 2 weeks and 3 days after 2026-03-29?", weeks) == weeks
     assert named_tool("The deadline is 2027-10-27. What date is 140 days earlier?") == "add_days"
     assert named_tool("My trip starts on 2026-07-27 and lasts 135 days. When does it end?") == (
         "add_days"

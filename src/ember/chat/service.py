@@ -124,9 +124,11 @@ class ChatService:
             if request.trim_to_fit:
                 budget = engine.n_ctx - answer_reserve(engine.n_ctx, request.max_tokens)
                 messages, trimmed = trim_to_fit(messages, lambda ms: len(prompt_tokens(ms)), budget)
-            sampling = replace(
-                request.sampling, grammar=plan.grammar or grammar_for(request.response_format)
+            # A forced call's grammar, else the response format's, else one the caller set.
+            grammar = (
+                plan.grammar or grammar_for(request.response_format) or request.sampling.grammar
             )
+            sampling = replace(request.sampling, grammar=grammar)
             if plan.ban_call_tag:
                 sampling = replace(
                     sampling, logit_bias={**sampling.logit_bias, **_banned(engine, OPEN_TAG)}

@@ -83,22 +83,33 @@ _BACKWARDS = re.compile(r"\b(?:before|earlier|prior|ago|back|previous)\b", re.IG
 _BETWEEN = re.compile(rf"\bdays?\b.{{0,30}}\bbetween\b.{{0,20}}{_ISO}.{{0,20}}{_ISO}", re.I)
 
 
+_DAY_COUNT = re.compile(r"\b(\d+)\s+days?\b", re.IGNORECASE)
+_OTHER_SPANS = re.compile(r"\b(?:weeks?|fortnights?|months?|years?)\b", re.IGNORECASE)
+
+
 def checked_call(question: str, call: ToolCall) -> ToolCall:
     """A routed call checked against the question's words. Measured with
-    Qwen2.5-Coder-0.5B: "85 days before 2026-10-13" became add_days(days=85); the
-    calculator's and count_letter's checks are in :mod:`ember.chat.computation_check`."""
+    Qwen2.5-Coder-0.5B: "85 days before 2026-10-13" became add_days(days=85), and
+    "23 days earlier" add_days(days=-3): the offset is the one number of days the
+    question names, negative for before/earlier/ago. The calculator's and
+    count_letter's checks are in :mod:`ember.chat.computation_check`."""
     if call.name != "add_days":
         return checked_computation(question, call)
-    if not _BACKWARDS.search(question):
-        return call
     try:
         arguments = json.loads(call.arguments)
     except ValueError:
         return call
     days = arguments.get("days") if isinstance(arguments, dict) else None
-    if not isinstance(days, int) or days <= 0:
+    if not isinstance(days, int):
         return call
-    return replace(call, arguments=json.dumps({**arguments, "days": -days}))
+    named = {int(n) for n in _DAY_COUNT.findall(question)}
+    other_units = _OTHER_SPANS.search(question)  # "2 weeks and 3 days": 17 is right
+    size = named.pop() if len(named) == 1 and not other_units else abs(days)
+    backwards = bool(_BACKWARDS.search(question)) or (days < 0 and size == abs(days))
+    wanted = -size if backwards else size
+    if wanted == days:
+        return call
+    return replace(call, arguments=json.dumps({**arguments, "days": wanted}))
 
 
 def named_tool(question: str) -> str | None:
