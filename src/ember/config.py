@@ -205,6 +205,12 @@ class Settings(BaseSettings):
         description="Embedding model for documents (`ember docs`, chat with documents); "
         "empty: all-minilm-l6-v2, imported from the starter package on first use.",
     )
+    preload: bool = Field(
+        default=True,
+        description="When the server starts, load the default model and compute the start "
+        "every new conversation shares (the tool instructions), kept on disk between "
+        "restarts, so the first message does not wait for them.",
+    )
     tools: bool = Field(
         default=True,
         description="Offer Ember's tools (calculator, text, dates, units, document search, "

@@ -113,3 +113,20 @@ def test_answer_reserve() -> None:
     assert answer_reserve(8192, None) == 512
     assert answer_reserve(8192, 100) == 100
     assert answer_reserve(1024, 4000) == 256
+
+
+def test_an_answer_has_a_length_limit_unless_the_conversation_sets_one(
+    runtime: Runtime, store: ConversationStore
+) -> None:
+    """Answers outlive the page, so one nobody watches must still end."""
+    from ember.chat.assistant import DEFAULT_ANSWER_TOKENS
+    from ember.runtime import make_assistant
+
+    assistant = make_assistant(runtime, store)
+    plain = store.create(title="t")
+    question = store.add_message(plain.id, role="user", content="Hi", parent_id=None)
+    assert assistant.request_for(store.get(plain.id), question).max_tokens == DEFAULT_ANSWER_TOKENS
+    assert DEFAULT_ANSWER_TOKENS == 4096
+    capped = store.create(title="t", settings={"max_tokens": 50})
+    question = store.add_message(capped.id, role="user", content="Hi", parent_id=None)
+    assert assistant.request_for(store.get(capped.id), question).max_tokens == 50

@@ -216,9 +216,9 @@ def test_two_questions_in_one_message_get_a_call_each_and_one_answer() -> None:
     assert result.done.content == "There are 2 r's in berry, and 40 + 2 is 42."
 
 
-def test_a_word_problem_call_with_invented_numbers_is_written_again() -> None:
-    """Measured with Qwen-0.5B: ``9 / 44 * 1044`` for "9 friends split $1044". The call is
-    not run; the model reads why, still must call, and its second call runs."""
+def test_a_word_problem_call_with_invented_numbers_is_sampled_again() -> None:
+    """Measured with Qwen-0.5B: ``9 / 44 * 1044`` for "9 friends split $1044". The step
+    is sampled again; the call made of the question's numbers runs, the other never."""
     from ember.tools.builtin.calculator import calculator
 
     def calculator_call(expression: str, id: str) -> ChatDone:
@@ -231,8 +231,8 @@ def test_a_word_problem_call_with_invented_numbers_is_written_again() -> None:
     registry.register(calculator)
     chat = ScriptedChat(
         calculator_call("9 / 44 * 1044", "c1"),
-        calculator_call("1044 / 9", "c2"),
-        ChatDone("stop", USAGE, content="Each pays $116."),
+        calculator_call("9 * 1044", "c2"),  # the question's numbers (wrong, but honest)
+        ChatDone("stop", USAGE, content="Each pays $9396."),
     )
     question = "9 friends split a bill of $1044 equally. How much does each pay?"
     request = ChatRequest(
@@ -241,10 +241,26 @@ def test_a_word_problem_call_with_invented_numbers_is_written_again() -> None:
     result = asyncio.run(
         Answerer(chat).complete(request, AnswerPlan(tools=registry, route=False))  # type: ignore[arg-type]
     )
-    first, second = result.calls
-    assert first[1].is_error
-    assert "44 is not in the question" in first[1].content
-    assert "9, 1044" in first[1].content
-    assert second[1].content == "116"
+    assert [call.arguments for call, _ in result.calls] == ['{"expression": "9 * 1044"}']
     assert [r.tool_choice for r in chat.requests] == ["required", "required", "none"]
-    assert result.done.content == "Each pays $116."
+    resample = chat.requests[1].sampling
+    assert (resample.temperature, resample.seed) == (0.7, 1)
+
+
+def test_when_no_sample_does_better_the_first_call_runs() -> None:
+    from ember.tools.builtin.calculator import calculator
+
+    bad = ToolCall(id="c1", name="calculator", arguments='{"expression": "4 / 2 * 640"}')
+    steps = [ChatDone("tool_calls", USAGE, (bad,)) for _ in range(4)]
+    registry = ToolRegistry()
+    registry.register(calculator)
+    chat = ScriptedChat(*steps, ChatDone("stop", USAGE, content="Each pays $1280."))
+    question = "4 friends split a bill of $640 equally. How much does each pay?"
+    request = ChatRequest(
+        model="m", messages=(Message(role="user", content=question),), tool_choice="required"
+    )
+    result = asyncio.run(
+        Answerer(chat).complete(request, AnswerPlan(tools=registry, route=False))  # type: ignore[arg-type]
+    )
+    assert [outcome.content for _, outcome in result.calls] == ["1280"]
+    assert len(chat.requests) == 5  # the first try, three samples, the answer

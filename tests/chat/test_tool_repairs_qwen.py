@@ -160,12 +160,12 @@ def written(call: dict[str, object]) -> Callable[[int, ChatRequest], ChatRequest
     return steer
 
 
-def test_a_word_problem_call_with_a_number_not_in_the_question_is_written_again(
+def test_a_word_problem_call_with_a_number_not_in_the_question_is_sampled_again(
     runtime: Runtime,
 ) -> None:
-    """Qwen wrote ``9 / 44 * 1044`` for this question: that call is not run, the model
-    reads why and must call again, and its own second call is made of the question's
-    numbers."""
+    """Qwen wrote ``9 / 44 * 1044`` for this question: the step is sampled again (the
+    model's own samples), and the call that runs is made of the question's numbers
+    unless no sample was; the answer is in words."""
     from ember.chat.computation_check import call_problem
     from ember.chat.plain_answer import not_an_answer
 
@@ -173,12 +173,13 @@ def test_a_word_problem_call_with_a_number_not_in_the_question_is_written_again(
     wrong = {"name": "calculator", "arguments": {"expression": "9 / 44 * 1044"}}
     spy = Steering(runtime.chat, written(wrong))
     answer = ask(spy, question, builtin_registry())
-    (_, refused), (second, result) = answer.calls[:2]
-    assert refused.is_error
-    assert "44 is not in the question" in refused.content
-    assert spy.requests[1].tool_choice == "required"  # still a call, not a guess
-    assert second.name == "calculator"
-    assert call_problem(question, second) is None
+    resample = spy.requests[1]
+    assert resample.tool_choice == "required"
+    assert (resample.sampling.temperature, resample.sampling.seed) == (0.7, 1)
+    (call, result), *_ = answer.calls
+    assert call.name == "calculator"
+    sampled = [r for r in spy.requests if r.sampling.temperature == 0.7]
+    assert call_problem(question, call) is None or len(sampled) == 3
     assert not result.is_error
     assert not not_an_answer(answer.done.content), answer.done.content
 

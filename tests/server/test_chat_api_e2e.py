@@ -135,18 +135,39 @@ def test_regenerate_and_edit_keep_earlier_branches(base_url: str) -> None:
 def test_stopping_keeps_the_partial_answer(base_url: str) -> None:
     with httpx.Client(base_url=base_url, timeout=120) as client:
         cid = new_conversation(client, settings={"max_tokens": 2000, "temperature": 0})
-        events = send(
-            client,
-            f"/ember/api/conversations/{cid}/messages",
-            {"content": LONG_PROMPT},
-            stop_after_deltas=8,
-        )
+        path = f"/ember/api/conversations/{cid}/messages"
+        with client.stream("POST", path, json={"content": LONG_PROMPT}) as response:
+            events = events_of(response, stop_after_deltas=8)
+            stopped = client.post(f"/ember/api/conversations/{cid}/stop")
+        assert stopped.json() == {"stopped": 1}
         seen = "".join(d["content"] for n, d in events if n == "delta")
         assert seen
         view = wait_for(client, cid, lambda v: v["messages"][-1]["status"] != "streaming")
         answer = view["messages"][-1]
         assert answer["status"] == "incomplete"
         assert answer["content"].startswith(seen)
+        assert client.post(f"/ember/api/conversations/{cid}/stop").json() == {"stopped": 0}
+        assert client.post("/ember/api/conversations/nope/stop").status_code == 404
+
+
+def test_an_answer_outlives_its_stream(base_url: str) -> None:
+    """A reload or a lost connection closes the stream, not the answer: it is written
+    to the end, and a conversation opened meanwhile shows it growing."""
+    with httpx.Client(base_url=base_url, timeout=120) as client:
+        cid = new_conversation(client, settings={"max_tokens": 160, "temperature": 0})
+        path = f"/ember/api/conversations/{cid}/messages"
+        events = send(client, path, {"content": LONG_PROMPT}, stop_after_deltas=4)
+        seen = "".join(d["content"] for n, d in events if n == "delta")
+        assert seen
+        growing = client.get(f"/ember/api/conversations/{cid}").json()["messages"][-1]
+        view = wait_for(client, cid, lambda v: v["messages"][-1]["status"] != "streaming")
+        answer = view["messages"][-1]
+        assert answer["status"] == "complete", answer
+        assert answer["meta"]["finish_reason"] in ("stop", "length")
+        assert answer["meta"]["completion_tokens"] > 4
+        assert answer["content"].startswith(seen)
+        assert len(answer["content"]) > len(seen)
+        assert answer["content"].startswith(growing["content"])
 
 
 def test_export_import_and_answers_are_sanitised(base_url: str) -> None:

@@ -127,6 +127,33 @@ def test_stop_keeps_the_partial_answer(page: Any) -> None:
     expect(page.locator(".msg-user .user-text")).to_have_text(LONG_PROMPT)
 
 
+def test_an_answer_outlives_a_reload_and_a_switch(page: Any) -> None:
+    """Reloading the page 3 s into an answer used to leave it empty and incomplete: the
+    answer goes on, and the page shows it growing, then finished."""
+    open_app(page)
+    set_chat_settings(page, Max_tokens="200")
+    send(page, LONG_PROMPT)
+    streaming = last_answer(page).locator(".msg-body")
+    expect(streaming).to_have_text(re.compile(r"\S[\s\S]{20,}"), timeout=60_000)
+    page.reload()
+    page.wait_for_selector("html[data-ready='true']")
+    answer = last_answer(page)
+    expect(answer).to_have_attribute("data-status", "complete", timeout=120_000)
+    expect(answer.locator(".badge-warn")).to_have_count(0)
+    assert len(answer.locator(".msg-body").inner_text().strip()) > 20
+
+    # A new chat while an answer is written leaves it running too.
+    send(page, "Tell me one more long story about the sea.")
+    expect(last_answer(page).locator(".msg-body")).to_have_text(
+        re.compile(r"\S{3,}"), timeout=60_000
+    )
+    page.get_by_role("button", name="New chat").click()
+    page.locator(".conv-item").first.click()
+    answer = last_answer(page)
+    expect(answer).to_have_attribute("data-status", "complete", timeout=120_000)
+    expect(page.locator(".msg-assistant")).to_have_count(2)
+
+
 def test_edit_regenerate_and_siblings(page: Any, base_url: str) -> None:
     cid = import_conversation(
         base_url,

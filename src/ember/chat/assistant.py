@@ -74,6 +74,11 @@ class ReplyToolResult:
     message: StoredMessage
 
 
+# An answer's length when the conversation sets none: answers outlive the page
+# (chat/live_answers.py), so one nobody watches must still end. Measured before this
+# limit: SmolLM2 under load wrote 14,320 characters of repeated text into one answer.
+DEFAULT_ANSWER_TOKENS = 4096
+
 ReplyEvent = ReplyStarted | ReplyDelta | ReplyToolCalls | ReplyToolResult | ReplyDone
 ToolsFor = Callable[[Conversation], ToolRunner | None]
 
@@ -155,7 +160,7 @@ class Assistant:
             messages=tuple(messages),
             sampling=sampling,
             sampling_given=frozenset(k for k in SAMPLING_KEYS if k in settings),
-            max_tokens=int(max_tokens) if max_tokens else None,
+            max_tokens=int(max_tokens) if max_tokens else DEFAULT_ANSWER_TOKENS,
             stream=True,
             trim_to_fit=True,
             num_ctx=int(num_ctx) if num_ctx else None,

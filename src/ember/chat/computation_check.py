@@ -18,10 +18,9 @@ arguments. Measured with Qwen2.5-Coder-0.5B on the realistic benchmark (docs/too
   of a smaller number by a larger one where the question splits an amount is the
   division the other way round;
 - numbers that are not in the question: ``9 / 44 * 1044`` for "9 friends split $1044",
-  ``1244 - 17`` for "12 packs of 44 pencils; 17 are gone": such a call is not run; the
-  model is told which numbers the question has and writes it again
-  (:func:`call_problem`). A number left out is not refused: questions carry numbers
-  that do not count ("a 2.5 kg bag costs $10; how much for 3 bags?").
+  ``1244 - 17`` for "12 packs of 44 pencils; 17 are gone" (:func:`call_problem`): the tool
+  loop samples that step again. A number left out is not a problem: questions carry
+  numbers that do not count ("a 2.5 kg bag costs $10; how much for 3 bags?").
 
 Each check changes a call only when the question's words say unambiguously what was
 meant; otherwise the model's call stands.
@@ -136,7 +135,7 @@ _PLAIN_NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?!\w|\.\d)")
 
 
 def call_problem(question: str, call: ToolCall) -> str | None:
-    """Why a word problem's calculator call should be written again, or None. Checked
+    """Why a word problem's calculator call is not to be trusted, or None. Checked
     only where a question's numbers are all it needs: two or three numbers, none implied
     by words (half, dozen, minutes, a percentage)."""
     arguments = _arguments(call)

@@ -60,14 +60,6 @@ class ToolStep:
 
 
 @dataclass(frozen=True)
-class Refused:
-    """A call not run, and why (the model reads it as the tool's error)."""
-
-    content: str
-    is_error: bool = True
-
-
-@dataclass(frozen=True)
 class ToolCallResult:
     call: ToolCall
     result: ToolOutcome
@@ -112,7 +104,6 @@ async def run_with_tools(
     made: set[tuple[str, str]] = set()
     answered: list[ToolCallResult] = []
     answer_now = False
-    checked_once = False
     for step in range(max_steps + 1):
         choice = "none" if step == max_steps or answer_now else request.tool_choice
         turn = replace(request, messages=tuple(messages), tools=offered, tool_choice=choice)
@@ -147,19 +138,14 @@ async def run_with_tools(
             answer_now = True
             continue
         question = _question(asked)
+        if _has_problem(question, done.tool_calls):
+            done = await _resampled(backend, turn, question, done)
         done = replace(done, tool_calls=tuple(checked_call(question, c) for c in done.tool_calls))
-        problems = {} if checked_once else _problems(question, done.tool_calls)
-        checked_once = checked_once or bool(problems)
-        made |= {(c.name, _canonical(c.arguments)) for c in done.tool_calls if c.id not in problems}
+        made |= {(c.name, _canonical(c.arguments)) for c in done.tool_calls}
         yield ToolStep(done)
         results = []
         for call in done.tool_calls:
-            outcome = (
-                Refused(problems[call.id])
-                if call.id in problems
-                else await runner.call(call.name, call.arguments)
-            )
-            result = ToolCallResult(call, outcome)
+            result = ToolCallResult(call, await runner.call(call.name, call.arguments))
             results.append(result)
             yield result
         useful = [r for r in results if not _no_op(r)]
@@ -179,7 +165,7 @@ async def run_with_tools(
             answer_now = True
         answered += useful
         messages += tool_messages(done, results, result_note)
-        if request.tool_choice not in ("auto", "none") and not problems:
+        if request.tool_choice not in ("auto", "none"):
             request = replace(request, tool_choice="auto")  # forced once, then free
 
 
@@ -264,15 +250,35 @@ async def _answer_plainly(
     yield ChatDone("stop", usage, content=sentence)
 
 
-def _problems(question: str, calls: Sequence[ToolCall]) -> dict[str, str]:
-    """The calls of a word problem to write again (their id: why), checked once per
-    answer so that a second try always runs."""
-    problems = {}
-    for call in calls:
-        problem = call_problem(question, call)
-        if problem is not None:
-            problems[call.id] = problem
-    return problems
+RESAMPLES = 3  # tries at a word problem's call when the first uses numbers not asked about
+RESAMPLE_TEMPERATURE = 0.7
+
+
+def _has_problem(question: str, calls: Sequence[ToolCall]) -> bool:
+    return any(call_problem(question, call) is not None for call in calls)
+
+
+async def _resampled(
+    backend: ChatBackend, turn: ChatRequest, question: str, first: ChatDone
+) -> ChatDone:
+    """The step sampled again (a few seeds) until its calls are made of the question's
+    numbers; the first try when none is. Measured with Qwen2.5-Coder-0.5B on the
+    realistic benchmark: told why its call was refused and asked again, it wrote the
+    same call or added up every number of the question (``12 + 17 + 44``), 0 of 3."""
+    for seed in range(1, RESAMPLES + 1):
+        sampling = replace(turn.sampling, temperature=RESAMPLE_TEMPERATURE, seed=seed)
+        done = await _last(backend.stream(replace(turn, sampling=sampling)))
+        if done is not None and done.tool_calls and not _has_problem(question, done.tool_calls):
+            return done
+    return first
+
+
+async def _last(events: AsyncIterator[object]) -> ChatDone | None:
+    done = None
+    async for event in events:
+        if isinstance(event, ChatDone):
+            done = event
+    return done
 
 
 def _question(request: ChatRequest) -> str:

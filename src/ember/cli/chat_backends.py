@@ -10,6 +10,7 @@ a chat in the terminal shows up in the web UI.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, Protocol
@@ -72,6 +73,15 @@ class ServerBackend:
 
     def send(self, conversation_id: str, content: str) -> Iterator[ChatEvent]:
         path = f"/ember/api/conversations/{conversation_id}/messages"
+        try:
+            yield from self._follow(path, content)
+        except KeyboardInterrupt:
+            # The server's answer outlives its stream: Ctrl+C stops it there too.
+            with contextlib.suppress(httpx.HTTPError):
+                self.http.post(f"/ember/api/conversations/{conversation_id}/stop")
+            raise
+
+    def _follow(self, path: str, content: str) -> Iterator[ChatEvent]:
         with self.http.stream("POST", path, json={"content": content}) as response:
             if response.status_code >= 400:
                 response.read()

@@ -20,7 +20,9 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from ember import __version__
+from ember.chat.assistant import ReplyEvent
 from ember.chat.conversations import ConversationStore
+from ember.chat.live_answers import LiveAnswers
 from ember.documents.library import DocumentLibrary
 from ember.errors import EmberError
 from ember.runtime import Runtime, make_assistant
@@ -58,6 +60,24 @@ def reindex_stale_documents(library: DocumentLibrary, stop: threading.Event) -> 
         log.warning("documents were not re-embedded: %s", exc)
 
 
+async def _preload(runtime: Runtime) -> None:
+    """The default model loaded, and the start of a new conversation computed, while
+    nobody waits (``preload``). A model that is not installed, or a remote, is left
+    alone: the first message reports it as usual."""
+    from ember.runtime import knows_tools
+
+    name = runtime.settings.default_model
+    if runtime.backends.remote_of(name) is not None:
+        return
+    try:
+        model = runtime.models.get(name).name
+        tools = runtime.toolbox.for_settings({}, model_knows_tools=knows_tools(runtime, model))
+        shared = await runtime.chat.warm(model, tools.tools() if tools is not None else ())
+        log.info("preloaded %s; the shared start of a conversation: %d tokens", model, shared)
+    except EmberError as exc:
+        log.info("not preloaded (%s): %s", name, exc)
+
+
 def create_app(runtime: Runtime, *, host: str | None = None) -> FastAPI:
     """The app for a server bound to ``host`` (default: the ``host`` setting), which
     decides whether requests need an API key (see server/auth.py)."""
@@ -77,7 +97,12 @@ def create_app(runtime: Runtime, *, host: str | None = None) -> FastAPI:
             daemon=True,
         )
         reindexing.start()
+        warming = asyncio.create_task(_preload(runtime)) if settings.preload else None
         yield
+        if warming is not None:
+            warming.cancel()
+            await asyncio.gather(warming, return_exceptions=True)
+        await live_answers.close()
         stop_reindex.set()
         await toolbox.aclose()
         await asyncio.to_thread(reindexing.join)
@@ -91,6 +116,8 @@ def create_app(runtime: Runtime, *, host: str | None = None) -> FastAPI:
     app.state.chat = runtime.chat
     app.state.answerer = runtime.answerer
     app.state.assistant = make_assistant(runtime, conversations)
+    live_answers: LiveAnswers[ReplyEvent] = LiveAnswers()
+    app.state.live_answers = live_answers
     app.state.started = time.time()
     # Added first, so it runs inside the limits (its 401s are counted) and inside CORS
     # (preflights pass, and refusals carry CORS headers a browser can read).

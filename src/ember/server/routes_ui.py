@@ -5,8 +5,10 @@ server-sent event stream: ``start`` (the stored user and assistant messages), ``
 (new text, and now and then the answer so far as safe HTML), ``tool_calls`` and
 ``tool_result`` (stored messages) when the model uses tools, followed by a new ``start``
 for the answer after them, then ``done`` (the stored answer with its HTML, timings and
-status) or ``error``. Stopping is closing the
-stream: the partial answer is kept, marked incomplete.
+status) or ``error``. The answer runs on when the stream is closed (a reload, a closed
+tab, a lost connection: ``chat/live_answers.py``); reopening the conversation shows it
+growing, then finished. Stopping is ``POST /conversations/{id}/stop``: the partial answer
+is kept, marked incomplete.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from ember.chat.assistant import (
 from ember.chat.conversation_export import export_json, export_markdown, import_json
 from ember.chat.conversation_settings import settings_problem
 from ember.chat.conversations import StoredMessage
+from ember.chat.live_answers import LiveAnswers
 from ember.documents.uploads import conversation_collection, drop_collection
 from ember.errors import AuthenticationError, EmberError
 from ember.runtime import Runtime
@@ -189,7 +192,10 @@ async def update_conversation(conversation_id: str, request: Request) -> dict[st
 
 @router.delete("/conversations/{conversation_id}", status_code=204)
 async def delete_conversation(conversation_id: str, request: Request) -> Response:
-    """Delete a conversation with its messages and the files uploaded into it."""
+    """Delete a conversation with its messages and the files uploaded into it (its
+    running answers are stopped first)."""
+    assistant_of(request).store.get(conversation_id)  # 404 for an unknown conversation
+    await live_of(request).stop(conversation_id)
     assistant_of(request).store.delete(conversation_id)
     runtime = runtime_of(request)
     uploads = conversation_collection(conversation_id)
@@ -236,7 +242,7 @@ async def send_message(conversation_id: str, request: Request) -> StreamingRespo
         events = assistant.send(conversation_id, body.content, parent_id=body.parent_id)
     else:
         events = assistant.send(conversation_id, body.content)
-    return _reply_stream(assistant, await started(events))
+    return _live_stream(request, conversation_id, await started(events))
 
 
 @router.post("/conversations/{conversation_id}/messages/{message_id}/edit")
@@ -246,14 +252,34 @@ async def edit_message(
     body = parse_body(MessageIn, await json_body(request))
     assistant = assistant_of(request)
     events = assistant.edit(conversation_id, message_id, body.content)
-    return _reply_stream(assistant, await started(events))
+    return _live_stream(request, conversation_id, await started(events))
 
 
 @router.post("/conversations/{conversation_id}/messages/{message_id}/regenerate")
 async def regenerate(conversation_id: str, message_id: str, request: Request) -> StreamingResponse:
     assistant = assistant_of(request)
     events = assistant.regenerate(conversation_id, message_id)
-    return _reply_stream(assistant, await started(events))
+    return _live_stream(request, conversation_id, await started(events))
+
+
+@router.post("/conversations/{conversation_id}/stop")
+async def stop_answers(conversation_id: str, request: Request) -> dict[str, Any]:
+    """Stop the conversation's running answers (what they wrote is kept, incomplete)."""
+    assistant_of(request).store.get(conversation_id)  # 404 for an unknown conversation
+    return {"stopped": await live_of(request).stop(conversation_id)}
+
+
+def live_of(request: Request) -> LiveAnswers[ReplyEvent]:
+    live: LiveAnswers[ReplyEvent] = request.app.state.live_answers
+    return live
+
+
+def _live_stream(
+    request: Request, conversation_id: str, events: AsyncIterator[ReplyEvent]
+) -> StreamingResponse:
+    """The answer runs in a task of its own; this response follows it."""
+    answer = live_of(request).start(conversation_id, events)
+    return _reply_stream(assistant_of(request), answer.follow())
 
 
 def _check_model(runtime: Runtime, name: str) -> None:

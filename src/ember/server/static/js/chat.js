@@ -103,6 +103,7 @@ async function runStream(path, body, keep, pending, restore) {
   let tail = null;
   let finished = false;
   let stored = false;
+  let lost = false; // the connection went, not the answer
 
   const replaceMessage = (view) => {
     const i = state.messages.findIndex((m) => m.id === view.id);
@@ -185,16 +186,15 @@ async function runStream(path, body, keep, pending, restore) {
       }
     }
   } catch (error) {
-    if (error.name === "AbortError") {
-      const message = state.messages.find((m) => m.id === state.stream.assistantId);
-      if (message && message.status === "streaming") message.status = "incomplete";
-    } else {
-      reportError(error);
-      const message = state.messages.find((m) => m.id === state.stream.assistantId);
-      if (message && message.status === "streaming") message.status = "incomplete";
-    }
+    // Stopped here: incomplete. Left (another conversation) or the connection lost: the
+    // server's answer runs on, and the conversation, shown again, follows it.
+    const stopping = error.name === "AbortError" && !state.stream.leaving;
+    if (error.name !== "AbortError") reportError(error);
+    const message = state.messages.find((m) => m.id === state.stream.assistantId);
+    if (stopping && message && message.status === "streaming") message.status = "incomplete";
+    if (!stopping && stored) lost = true;
   } finally {
-    const aborted = controller.signal.aborted;
+    const aborted = controller.signal.aborted && !state.stream.leaving;
     const stoppedId = aborted ? state.stream.assistantId : null;
     state.stream = null;
     state.messages = state.messages.filter((m) => m.id !== "pending-user" || !stored);
@@ -211,7 +211,7 @@ async function runStream(path, body, keep, pending, restore) {
       renderMessages({ scroll: stick ? "bottom" : "keep" });
     }
     renderComposer();
-    if (finished && !aborted) {
+    if ((finished || lost) && !aborted) {
       await syncAfterStream(conversationId);
     } else if (stoppedId) {
       // The server keeps what it had written: show it (rendered) once it has.
@@ -254,8 +254,21 @@ async function refreshTitles() {
   }
 }
 
+// Another conversation or a new chat: stop following the answer, which goes on.
+export function leaveStream() {
+  if (!state.stream) return;
+  state.stream.leaving = true;
+  state.stream.controller.abort();
+}
+
+// The server's answer outlives this page's stream (a reload does not stop it): Stop
+// tells the server, then stops following.
 export function stopStream() {
-  if (state.stream) state.stream.controller.abort();
+  if (!state.stream) return;
+  const { controller, conversationId } = state.stream;
+  api(`/conversations/${conversationId}/stop`, { method: "POST" })
+    .catch(() => {})
+    .finally(() => controller.abort());
 }
 
 export function bindComposer() {

@@ -184,7 +184,7 @@ function confirmDelete(item, conv) {
 }
 
 export function newChat() {
-  if (state.stream) hooks.stopStream();
+  if (state.stream) hooks.leaveStream(); // the answer goes on: it is there when reopened
   state.conversation = null;
   state.messages = [];
   state.draft = { model: null, system: null, settings: {} };
@@ -195,7 +195,7 @@ export function newChat() {
 }
 
 export async function openConversation(id, messageId) {
-  if (state.stream && state.stream.conversationId !== id) hooks.stopStream();
+  if (state.stream && state.stream.conversationId !== id) hooks.leaveStream();
   const view = await api(`/conversations/${id}`);
   showView(view, { scroll: "bottom" });
   setRoute(id);

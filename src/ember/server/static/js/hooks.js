@@ -10,6 +10,7 @@ export const hooks = Object.seal({
   regenerate: null, // chat.js: write an answer again (messages.js)
   renderComposer: null, // chat.js: Send or Stop (conversations.js)
   stopStream: null, // chat.js: stop the answer being written (conversations.js)
+  leaveStream: null, // chat.js: stop following it; it goes on (conversations.js)
   uploadFiles: null, // uploads.js: upload into a collection (documents.js)
   hideDropZone: null, // uploads.js: the drop zone away (documents.js)
 });

@@ -20,7 +20,7 @@
 // hooks.js, which this module fills in before anything runs.
 import { els, state } from "./state.js";
 import { reportError, showSignOut } from "./api.js";
-import { bindComposer, editMessage, regenerate, renderComposer, stopStream } from "./chat.js";
+import { bindComposer, editMessage, leaveStream, regenerate, renderComposer, stopStream } from "./chat.js";
 import { bindPassage } from "./citations.js";
 import {
   bindConversations,
@@ -41,7 +41,16 @@ import { bindTheme } from "./theme.js";
 import { bindUploads, hideDropZone, uploadFiles } from "./uploads.js";
 
 // The calls that go up the layers (see hooks.js), pointed at their functions.
-Object.assign(hooks, { showView, editMessage, regenerate, renderComposer, stopStream, uploadFiles, hideDropZone });
+Object.assign(hooks, {
+  showView,
+  editMessage,
+  regenerate,
+  renderComposer,
+  stopStream,
+  leaveStream,
+  uploadFiles,
+  hideDropZone,
+});
 
 const $ = (id) => document.getElementById(id);
 
