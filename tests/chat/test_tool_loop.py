@@ -163,6 +163,25 @@ def test_a_normal_final_answer_streams_unchanged() -> None:
     assert events[-1].content == "The sum is 3."
 
 
+def test_an_answer_that_never_states_the_result_gets_it_added() -> None:
+    """Measured with Qwen-0.5B: it explained how to work out the change until its token
+    limit and never said it; the result is stated after the reply."""
+    explained = "To find the sum, add the first number to the second. Therefore, th"
+    chat = ScriptedChat(call('{"a": 1, "b": 2}'), ChatDone("length", USAGE, content=explained))
+    registry = ToolRegistry()
+    registry.register(add)
+    request = ChatRequest(model="m", messages=(Message(role="user", content="1+2?"),))
+
+    async def collect() -> list[Any]:
+        return [e async for e in run_with_tools(chat, request, registry, max_steps=1)]  # type: ignore[arg-type]
+
+    events = asyncio.run(collect())
+    shown = "".join(e.content for e in events if isinstance(e, ChatDelta))
+    assert shown.startswith(explained)
+    assert shown.endswith("3.")
+    assert events[-1].content == shown
+
+
 def test_after_a_forced_call_succeeds_the_model_must_answer() -> None:
     """A routed question (first call required) is one computation: Qwen-0.5B, left free,
     applied the operation again to its result (84 - 38 = 46, then 46 - 38...)."""

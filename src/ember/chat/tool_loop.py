@@ -129,6 +129,13 @@ async def run_with_tools(
                 return
             if holdback.held():
                 yield ChatDelta(content=holdback.held())
+            missing = uncovered(holdback.text or done.content, answered)
+            if missing and done.finish_reason != "error":
+                # Every result is stated: measured, Qwen2.5-Coder-0.5B explained how to
+                # work out the change until its token limit and never gave it.
+                tail = f"\n\n{results_sentence(missing)}"
+                yield ChatDelta(content=tail)
+                done = replace(done, content=(holdback.text or done.content) + tail)
             yield done
             return
         keys = {(call.name, _canonical(call.arguments)) for call in done.tool_calls}
