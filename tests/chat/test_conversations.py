@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
@@ -119,14 +121,42 @@ def test_an_answer_has_a_length_limit_unless_the_conversation_sets_one(
     runtime: Runtime, store: ConversationStore
 ) -> None:
     """Answers outlive the page, so one nobody watches must still end."""
+    from dataclasses import replace
+
+    from ember.chat.answering import Answerer
     from ember.chat.assistant import DEFAULT_ANSWER_TOKENS
+    from ember.chat.types import ChatDone, ChatRequest
+    from ember.engine.base import Usage
     from ember.runtime import make_assistant
 
+    class Recorder:
+        """A backend that records the request it is asked and answers at once."""
+
+        def __init__(self) -> None:
+            self.asked: list[ChatRequest] = []
+
+        async def stream(self, request: ChatRequest) -> Any:
+            self.asked.append(request)
+            yield ChatDone("stop", Usage(1, 1, 0, 0.0, 0.0, 0.0), content="Hello.")
+
+        async def context_length(self, model: str, num_ctx: int | None = None) -> int:
+            return 4096
+
     assistant = make_assistant(runtime, store)
-    plain = store.create(title="t")
-    question = store.add_message(plain.id, role="user", content="Hi", parent_id=None)
-    assert assistant.request_for(store.get(plain.id), question).max_tokens == DEFAULT_ANSWER_TOKENS
+    recorder = Recorder()
+    assistant.answerer = Answerer(recorder)  # type: ignore[arg-type]
+    limits = []
+    for settings in ({}, {"max_tokens": 50}):
+        conversation = store.create(title="t", settings={**settings, "tools": False})
+        question = store.add_message(conversation.id, role="user", content="Hi", parent_id=None)
+        request = assistant.request_for(store.get(conversation.id), question)
+        plan = replace(assistant.plan_for(store.get(conversation.id)), tools=None)
+
+        async def run(request: ChatRequest = request, plan: Any = plan) -> None:
+            async for _ in assistant.answerer.answer(request, plan):
+                pass
+
+        asyncio.run(run())
+        limits.append(recorder.asked[-1].max_tokens)
+    assert limits == [DEFAULT_ANSWER_TOKENS, 50]
     assert DEFAULT_ANSWER_TOKENS == 4096
-    capped = store.create(title="t", settings={"max_tokens": 50})
-    question = store.add_message(capped.id, role="user", content="Hi", parent_id=None)
-    assert assistant.request_for(store.get(capped.id), question).max_tokens == 50

@@ -44,6 +44,9 @@ class AnswerPlan:
     collections: Sequence[str] = ()  # answer from these document collections
     max_steps: int = DEFAULT_MAX_STEPS
     result_note: str | None = RESULT_NOTE
+    # The answer's length when neither the request nor the model's stored parameters
+    # set one (Ember's own chat: its answers outlive the page, so each must end).
+    default_max_tokens: int | None = None
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,8 @@ class Answerer:
         grounded answer first says what it found (:class:`Grounded`)."""
         plan = plan or AnswerPlan()
         request = self.prepared(request)
+        if request.max_tokens is None and plan.default_max_tokens is not None:
+            request = replace(request, max_tokens=plan.default_max_tokens)
         if plan.collections and self.sources is not None:
             async for event in self._grounded(self.sources, request, list(plan.collections)):
                 yield event

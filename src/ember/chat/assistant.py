@@ -160,7 +160,7 @@ class Assistant:
             messages=tuple(messages),
             sampling=sampling,
             sampling_given=frozenset(k for k in SAMPLING_KEYS if k in settings),
-            max_tokens=int(max_tokens) if max_tokens else DEFAULT_ANSWER_TOKENS,
+            max_tokens=int(max_tokens) if max_tokens else None,
             stream=True,
             trim_to_fit=True,
             num_ctx=int(num_ctx) if num_ctx else None,
@@ -170,7 +170,11 @@ class Assistant:
         """The conversation's tools (its settings) and attached documents; with documents
         the answer comes from them, without tools."""
         runner = self.tools_for(conversation) if self.tools_for is not None else None
-        return AnswerPlan(tools=runner, collections=attached_collections(conversation.settings))
+        return AnswerPlan(
+            tools=runner,
+            collections=attached_collections(conversation.settings),
+            default_max_tokens=DEFAULT_ANSWER_TOKENS,
+        )
 
     async def _answer(
         self, conversation: Conversation, question: StoredMessage, user: StoredMessage | None

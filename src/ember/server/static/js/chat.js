@@ -186,16 +186,18 @@ async function runStream(path, body, keep, pending, restore) {
       }
     }
   } catch (error) {
+    if (error.name !== "AbortError") reportError(error);
+  } finally {
     // Stopped here: incomplete. Left (another conversation) or the connection lost: the
     // server's answer runs on, and the conversation, shown again, follows it.
-    const stopping = error.name === "AbortError" && !state.stream.leaving;
-    if (error.name !== "AbortError") reportError(error);
-    const message = state.messages.find((m) => m.id === state.stream.assistantId);
-    if (stopping && message && message.status === "streaming") message.status = "incomplete";
-    if (!stopping && stored) lost = true;
-  } finally {
-    const aborted = controller.signal.aborted && !state.stream.leaving;
-    const stoppedId = aborted ? state.stream.assistantId : null;
+    const s = state.stream;
+    const aborted = (controller.signal.aborted || Boolean(s.stopping)) && !s.leaving;
+    if (!finished && aborted) {
+      const message = state.messages.find((m) => m.id === s.assistantId);
+      if (message && message.status === "streaming") message.status = "incomplete";
+    }
+    if (!finished && !aborted && !s.leaving && stored) lost = true;
+    const stoppedId = aborted ? s.assistantId : null;
     state.stream = null;
     state.messages = state.messages.filter((m) => m.id !== "pending-user" || !stored);
     if (!stored && restore !== null && !els.prompt.value) {
@@ -266,6 +268,7 @@ export function leaveStream() {
 export function stopStream() {
   if (!state.stream) return;
   const { controller, conversationId } = state.stream;
+  state.stream.stopping = true;
   api(`/conversations/${conversationId}/stop`, { method: "POST" })
     .catch(() => {})
     .finally(() => controller.abort());
