@@ -7,6 +7,7 @@ retrieval, tools and routing here, in one place.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, replace
 
@@ -90,6 +91,7 @@ class ChatService:
         max_output_tokens: int | None = None,
     ) -> None:
         self.engines = engines
+        self._warming: dict[str, asyncio.Future[None]] = {}  # model -> its warm-up, running
         self._on_usage = on_usage
         self._max_output_tokens = max_output_tokens
 
@@ -106,6 +108,11 @@ class ChatService:
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[ChatEvent]:
         """Deltas as the answer is generated, then one ChatDone."""
+        warming = self._warming.get(request.model)
+        if warming is not None and request.num_ctx is None:
+            # Measured: a first message sent while the start it shares was still being
+            # computed computed it again beside it, and waited 14.6 s instead of 7.7 s.
+            await asyncio.wait([warming])
         key = context_key(request.model, request.num_ctx)
         async with self.engines.use(key, request.keep_alive) as engine:
             if not isinstance(engine, LlamaCppEngine):
@@ -163,6 +170,15 @@ class ChatService:
         instructions, and 11.7 s again after every restart. What is saved is keyed by
         the model file and the llama.cpp build; other tools or another template give
         other tokens, so a stale start is never used."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._warming[model] = done
+        try:
+            return await self._warm(model, tools)
+        finally:
+            del self._warming[model]
+            done.set_result(None)
+
+    async def _warm(self, model: str, tools: Sequence[Tool]) -> int:
         async with self.engines.use(context_key(model, None)) as engine:
             if not isinstance(engine, LlamaCppEngine):
                 return 0
