@@ -347,3 +347,28 @@ def test_corrupt_gguf_is_a_clear_error(tmp_path: Path, smollm2_path: Path) -> No
     broken.write_bytes(smollm2_path.read_bytes()[:5_000_000])
     with pytest.raises(ModelLoadError, match="could not load"):
         LlamaCppEngine(broken, name="broken", digest="sha256:" + "1" * 64)
+
+
+def test_a_long_prompt_reports_how_far_it_has_been_read(engine: LlamaCppEngine) -> None:
+    """Asked for (``progress``), the engine says how much of the prompt not found cached
+    has been read, batch by batch; the answer follows as usual. Not asked, it says nothing."""
+    engine.clear_cache()
+    words = " ".join(f"item{i}" for i in range(900))  # well over one 512-token batch
+    tokens = chat_tokens(engine, f"Here is a list: {words}. Which item comes first?")
+    asked = collect(
+        engine,
+        GenerateRequest(prompt_tokens=tokens, max_tokens=4, sampling=GREEDY, progress=True),
+    )
+    progress = [c.prompt_progress for c in asked if c.prompt_progress is not None]
+    assert progress, "no progress for a prompt of several batches"
+    assert all(total == len(tokens) for _, total in progress)
+    reads = [read for read, _ in progress]
+    assert reads == sorted(reads)
+    assert 0 < reads[0] < len(tokens)
+    assert all(c.text == "" for c in asked if c.prompt_progress is not None)
+    assert asked[-1].finish_reason in ("stop", "length")
+    assert text_of(asked)
+
+    engine.clear_cache()
+    quiet = collect(engine, GenerateRequest(prompt_tokens=tokens, max_tokens=4, sampling=GREEDY))
+    assert all(c.prompt_progress is None for c in quiet)

@@ -150,6 +150,22 @@ def test_stopping_keeps_the_partial_answer(base_url: str) -> None:
         assert client.post("/ember/api/conversations/nope/stop").status_code == 404
 
 
+def test_a_long_message_streams_its_reading_progress_before_the_answer(base_url: str) -> None:
+    words = " ".join(f"item{i}" for i in range(1500))
+    with httpx.Client(base_url=base_url, timeout=120) as client:
+        cid = new_conversation(client, settings={"max_tokens": 8, "temperature": 0})
+        content = f"Here is a list: {words}. Which item comes first?"
+        events = send(client, f"/ember/api/conversations/{cid}/messages", {"content": content})
+    names = [n for n, _ in events]
+    assert "progress" in names
+    assert names.index("progress") < names.index("delta")
+    progress = [d for n, d in events if n == "progress"]
+    reads = [p["read"] for p in progress]
+    assert reads == sorted(reads)
+    assert all(0 < p["read"] < p["total"] for p in progress)
+    assert names[-1] == "done"
+
+
 def test_an_answer_outlives_its_stream(base_url: str) -> None:
     """A reload or a lost connection closes the stream, not the answer: it is written
     to the end, and a conversation opened meanwhile shows it growing."""

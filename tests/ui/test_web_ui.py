@@ -127,6 +127,18 @@ def test_stop_keeps_the_partial_answer(page: Any) -> None:
     expect(page.locator(".msg-user .user-text")).to_have_text(LONG_PROMPT)
 
 
+def test_a_long_message_shows_how_far_it_has_been_read(page: Any) -> None:
+    open_app(page)
+    set_chat_settings(page, Max_tokens="8")
+    words = " ".join(f"item{i}" for i in range(1500))
+    prompt(page).fill(f"Here is a list: {words}. Which item comes first?")
+    prompt(page).press("Enter")
+    reading = last_answer(page).locator(".reading")
+    expect(reading).to_have_text(re.compile(r"^Reading your message… \d{1,2}%$"))
+    expect(last_answer(page)).to_have_attribute("data-status", "complete", timeout=120_000)
+    expect(last_answer(page).locator(".reading")).to_have_count(0)
+
+
 def test_an_answer_outlives_a_reload_and_a_switch(page: Any) -> None:
     """Reloading the page 3 s into an answer used to leave it empty and incomplete: the
     answer goes on, and the page shows it growing, then finished."""

@@ -30,7 +30,7 @@ from ember.chat.tool_loop import (
     run_with_tools,
 )
 from ember.chat.tool_routing import routed, tool_parts
-from ember.chat.types import ChatDelta, ChatDone, ChatEvent, ChatRequest, ToolCall
+from ember.chat.types import ChatDelta, ChatDone, ChatRequest, ToolCall
 from ember.engine.base import Usage
 from ember.errors import EmberError
 
@@ -165,7 +165,7 @@ class Answerer:
         )
         return AnswerPlan(tools=self.api_tools if use_tools else None)
 
-    async def for_api(self, request: ChatRequest) -> AsyncIterator[ChatEvent]:
+    async def for_api(self, request: ChatRequest) -> AsyncIterator[ChatDelta | ChatDone]:
         """What an API caller sees of the answer: the text and the final event (the calls
         Ember ran itself stay inside)."""
         async for event in self.answer(request, self.api_plan(request)):

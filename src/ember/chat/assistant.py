@@ -27,7 +27,7 @@ from ember.chat.conversations import (
 from ember.chat.document_sources import attached_collections
 from ember.chat.grounding import Source, cited
 from ember.chat.tool_loop import ToolCallResult, ToolRunner, ToolStep
-from ember.chat.types import ChatDelta, ChatDone, ChatRequest, Message, ToolCall
+from ember.chat.types import ChatDelta, ChatDone, ChatProgress, ChatRequest, Message, ToolCall
 from ember.engine.base import SamplingParams
 from ember.errors import EmberError
 
@@ -79,7 +79,18 @@ class ReplyToolResult:
 # limit: SmolLM2 under load wrote 14,320 characters of repeated text into one answer.
 DEFAULT_ANSWER_TOKENS = 4096
 
-ReplyEvent = ReplyStarted | ReplyDelta | ReplyToolCalls | ReplyToolResult | ReplyDone
+
+@dataclass(frozen=True)
+class ReplyProgress:
+    """A long prompt being read: ``read`` of ``total`` tokens (not stored)."""
+
+    read: int
+    total: int
+
+
+ReplyEvent = (
+    ReplyStarted | ReplyDelta | ReplyProgress | ReplyToolCalls | ReplyToolResult | ReplyDone
+)
 ToolsFor = Callable[[Conversation], ToolRunner | None]
 
 
@@ -163,6 +174,7 @@ class Assistant:
             max_tokens=int(max_tokens) if max_tokens else None,
             stream=True,
             trim_to_fit=True,
+            progress=True,
             num_ctx=int(num_ctx) if num_ctx else None,
         )
 
@@ -196,6 +208,8 @@ class Assistant:
                     yield ReplyToolCalls(answer.calls_made(event.done))
                 elif isinstance(event, ToolCallResult):
                     yield ReplyToolResult(answer.tool_result(event))
+                elif isinstance(event, ChatProgress):
+                    yield ReplyProgress(read=event.read, total=event.total)
                 else:
                     if answer.message is None:
                         yield ReplyStarted(user=None, assistant=answer.start())

@@ -23,7 +23,15 @@ from ember.chat.tool_calls import (
     tool_schema,
     with_tool_prompt,
 )
-from ember.chat.types import ChatDelta, ChatDone, ChatEvent, ChatRequest, Message, Tool
+from ember.chat.types import (
+    ChatDelta,
+    ChatDone,
+    ChatEvent,
+    ChatProgress,
+    ChatRequest,
+    Message,
+    Tool,
+)
 from ember.engine.base import Chunk, GenerateRequest, TokenLogprob, Usage
 from ember.engine.llamacpp import LlamaCppEngine
 from ember.engine.llamacpp.embedder import LlamaCppEmbedder
@@ -149,6 +157,7 @@ class ChatService:
                 stop=(*request.stop, *CALL_AS_TEXT) if plan.ban_call_tag else request.stop,
                 sampling=sampling,
                 logprobs=request.logprobs,
+                progress=request.progress,
             )
             chunks = engine.generate(generate)
             events = _with_tools(chunks, plan) if plan.tools else _plain(chunks)
@@ -271,6 +280,8 @@ async def _embed(engine: object, texts: list[str], truncate: bool) -> tuple[list
 async def _plain(chunks: AsyncIterator[Chunk]) -> AsyncIterator[ChatEvent]:
     text = ""
     async for chunk in chunks:
+        if chunk.prompt_progress is not None:
+            yield ChatProgress(*chunk.prompt_progress)
         if chunk.text or chunk.logprobs:
             text += chunk.text
             yield ChatDelta(content=chunk.text, logprobs=chunk.logprobs)
@@ -291,6 +302,8 @@ async def _with_tools(chunks: AsyncIterator[Chunk], plan: ToolPlan) -> AsyncIter
     holdback = ToolCallHoldback(hold_everything=plan.forced)
     pending: list[TokenLogprob] = []
     async for chunk in chunks:
+        if chunk.prompt_progress is not None:
+            yield ChatProgress(*chunk.prompt_progress)
         if chunk.text or chunk.logprobs:
             pending.extend(chunk.logprobs)
             shown = holdback.feed(chunk.text)

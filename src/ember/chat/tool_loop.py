@@ -23,7 +23,15 @@ from ember.chat.plain_answer import (
 )
 from ember.chat.tool_calls import ToolCallHoldback
 from ember.chat.tool_routing import checked_call, part_choice
-from ember.chat.types import ChatDelta, ChatDone, ChatRequest, Message, Tool, ToolCall
+from ember.chat.types import (
+    ChatDelta,
+    ChatDone,
+    ChatProgress,
+    ChatRequest,
+    Message,
+    Tool,
+    ToolCall,
+)
 from ember.engine.base import Usage
 from ember.errors import EmberError
 
@@ -65,7 +73,7 @@ class ToolCallResult:
     result: ToolOutcome
 
 
-LoopEvent = ChatDelta | ChatDone | ToolStep | ToolCallResult
+LoopEvent = ChatDelta | ChatDone | ChatProgress | ToolStep | ToolCallResult
 
 
 def tool_messages(
@@ -238,7 +246,7 @@ async def _answer_plainly(
     async for event in backend.stream(plain):
         if isinstance(event, ChatDone):
             done = event
-        else:
+        elif isinstance(event, ChatDelta):
             shown = holdback.feed(event.content)
             if shown:
                 yield ChatDelta(content=shown)

@@ -99,6 +99,7 @@ class ChatRequest:
     # Leave out the oldest turns when the prompt would not fit (Ember's own chat); the
     # APIs keep this off and answer 400 context_length_exceeded instead.
     trim_to_fit: bool = False
+    progress: bool = False  # report prompt reading as ChatProgress events (Ember's own chat)
 
 
 @dataclass(frozen=True)
@@ -122,4 +123,13 @@ class ChatDone:
     where: str = "local"  # where it was computed: "local", or the remote's name
 
 
-ChatEvent = ChatDelta | ChatDone
+@dataclass(frozen=True)
+class ChatProgress:
+    """How much of a long prompt has been read (only for requests with ``progress``):
+    the page shows "reading … n%" instead of dots that say nothing."""
+
+    read: int
+    total: int
+
+
+ChatEvent = ChatDelta | ChatDone | ChatProgress

@@ -44,6 +44,7 @@ class GenerateRequest:
     add_special: bool = True  # let the tokenizer add BOS when the model wants it
     parse_special: bool = True  # chat templates write special tokens as text
     persist_kv: bool = False  # save this sequence's KV to disk when it ends (conversations)
+    progress: bool = False  # also emit chunks with prompt_progress while the prompt is read
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,9 @@ class Chunk:
     finish_reason: FinishReason | None = None
     usage: Usage | None = None
     error: str | None = None
+    # (tokens read, tokens to read) of the prompt not found cached, while it is being
+    # read; only for requests that ask for it (``progress``), never with text.
+    prompt_progress: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from ember.chat.grammar import grammar_for
-from ember.chat.types import ChatDelta, ChatDone, ChatEvent
+from ember.chat.types import ChatDelta, ChatDone
 from ember.engine.base import Chunk, FinishReason, TokenLogprob
 from ember.errors import EmberError
 from ember.server import wire_ollama as wire
@@ -155,7 +155,7 @@ async def _raw_chunks(request: Request, raw: RawGenerate) -> AsyncIterator[Chunk
     return await started(chat_of(request).generate(model, generate, raw.keep_alive, raw.num_ctx))
 
 
-async def _as_chunks(events: AsyncIterator[ChatEvent]) -> AsyncIterator[Chunk]:
+async def _as_chunks(events: AsyncIterator[ChatDelta | ChatDone]) -> AsyncIterator[Chunk]:
     """Chat events as engine-shaped chunks, so templated and raw generate share one path."""
     async for event in events:
         if isinstance(event, ChatDelta):

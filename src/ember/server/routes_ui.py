@@ -2,7 +2,8 @@
 
 Conversations live on the server. Sending, editing and regenerating answer with a
 server-sent event stream: ``start`` (the stored user and assistant messages), ``delta``
-(new text, and now and then the answer so far as safe HTML), ``tool_calls`` and
+(new text, and now and then the answer so far as safe HTML), ``progress`` (``read`` of
+``total`` prompt tokens, while a long prompt is read), ``tool_calls`` and
 ``tool_result`` (stored messages) when the model uses tools, followed by a new ``start``
 for the answer after them, then ``done`` (the stored answer with its HTML, timings and
 status) or ``error``. The answer runs on when the stream is closed (a reload, a closed
@@ -28,6 +29,7 @@ from ember.chat.assistant import (
     ReplyDelta,
     ReplyDone,
     ReplyEvent,
+    ReplyProgress,
     ReplyStarted,
     ReplyToolCalls,
     ReplyToolResult,
@@ -358,6 +360,8 @@ def _reply_stream(assistant: Assistant, events: AsyncIterator[ReplyEvent]) -> St
                         data["html"] = render_markdown(event.text)
                         rendered_at = time.monotonic()
                     yield _event("delta", data)
+                elif isinstance(event, ReplyProgress):
+                    yield _event("progress", {"read": event.read, "total": event.total})
                 elif isinstance(event, ReplyToolCalls):
                     yield _event("tool_calls", {"message": message_view(assistant, event.message)})
                 elif isinstance(event, ReplyToolResult):

@@ -12,7 +12,7 @@ from fastapi import Request
 
 from ember.chat.answering import Answerer
 from ember.chat.service import ChatService
-from ember.chat.types import ChatDone, ChatEvent, ChatRequest
+from ember.chat.types import ChatDelta, ChatDone, ChatRequest
 from ember.errors import EmberError
 from ember.runtime import Runtime
 
@@ -41,7 +41,7 @@ def chat_of(request: Request) -> ChatService:
     return chat
 
 
-def chat_events(request: Request, chat_request: ChatRequest) -> AsyncIterator[ChatEvent]:
+def chat_events(request: Request, chat_request: ChatRequest) -> AsyncIterator[ChatDelta | ChatDone]:
     """The answer's events through the one answering path (API plan: Ember's tools only
     with the ``api_tools`` setting and no tools in the request)."""
     answerer: Answerer = request.app.state.answerer

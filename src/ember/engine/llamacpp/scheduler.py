@@ -285,6 +285,17 @@ class Scheduler:
         self.stats.steps += 1
         for slot, row in rows:
             self._after_logits(slot, row)
+        for slot in self.slots:
+            if self._prefilling(slot):
+                self._report_progress(slot)
+
+    def _report_progress(self, slot: Slot) -> None:
+        """How much of the prompt not found cached has been read, for requests that ask."""
+        job = slot.job
+        if job is None or not job.request.progress:
+            return
+        total = len(job.tokens) - slot.cached_at_admit
+        job.emit(Chunk(prompt_progress=(slot.prefilled - slot.cached_at_admit, total)))
 
     def _prefilling(self, slot: Slot) -> bool:
         return slot.job is not None and slot.prefilled < len(slot.job.tokens)

@@ -139,7 +139,23 @@ async function runStream(path, body, keep, pending, restore) {
       tail.textContent = s.pending;
     }
     body.querySelector(".typing")?.remove();
+    body.querySelector(".reading")?.remove();
     if (stick) scrollToBottom();
+  };
+
+  // A long prompt being read: how far, instead of dots that say nothing.
+  const showProgress = (data) => {
+    if (!answerNode || !data.total) return;
+    const body = answerNode.querySelector(".msg-body");
+    if (!body || state.stream.text) return;
+    const percent = Math.min(99, Math.floor((100 * data.read) / data.total));
+    let reading = body.querySelector(".reading");
+    if (!reading) {
+      body.querySelector(".typing")?.remove();
+      reading = el("span", { class: "reading", role: "status" });
+      body.append(reading);
+    }
+    reading.textContent = `Reading your message… ${percent}%`;
   };
 
   try {
@@ -167,6 +183,8 @@ async function runStream(path, body, keep, pending, restore) {
         tail = null;
       } else if (event.name === "delta") {
         showDelta(data);
+      } else if (event.name === "progress") {
+        showProgress(data);
       } else if (event.name === "tool_calls" || event.name === "tool_result") {
         replaceMessage(data.message);
         state.stream.assistantId = null;
