@@ -353,7 +353,7 @@ def test_a_long_prompt_reports_how_far_it_has_been_read(engine: LlamaCppEngine) 
     """Asked for (``progress``), the engine says how much of the prompt not found cached
     has been read, batch by batch; the answer follows as usual. Not asked, it says nothing."""
     engine.clear_cache()
-    words = " ".join(f"item{i}" for i in range(900))  # well over one 512-token batch
+    words = " ".join(f"item{i}" for i in range(300))  # over two 512-token batches
     tokens = chat_tokens(engine, f"Here is a list: {words}. Which item comes first?")
     asked = collect(
         engine,
