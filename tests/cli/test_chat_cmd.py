@@ -100,3 +100,36 @@ def test_browser_opens_only_where_there_is_one(
     from ember.cli.browser import can_open_browser
 
     assert can_open_browser(env, platform) is expected
+
+
+def test_a_long_message_reports_reading_progress_locally_and_through_a_server(
+    home: Path,
+) -> None:
+    from ember.cli.chat import reading_line
+    from ember.cli.chat_backends import LocalBackend, ServerBackend
+
+    words = " ".join(f"item{i}" for i in range(400))
+    # Its start differs from the other message's: a cached prompt has nothing to read.
+    message = f"Which item comes first in this list? {words}"
+    runtime = build(load_settings())
+    try:
+        local = LocalBackend(runtime)
+        conversation = local.new_conversation(MODEL, None)
+        local.update(conversation, settings={"max_tokens": 4})
+        kinds = [kind for kind, _ in local.send(conversation, message)]
+        local.close()
+        with serving(runtime) as url:
+            server = ServerBackend(url)
+            conversation = server.new_conversation(MODEL, None)
+            server.update(conversation, settings={"max_tokens": 4})
+            events = list(server.send(conversation, message.replace("first", "last")))
+            server.close()
+    finally:
+        runtime.close()
+    for seen in (kinds, [kind for kind, _ in events]):
+        assert "progress" in seen
+        assert seen.index("progress") < seen.index("done")
+    read, total = next(data for kind, data in events if kind == "progress")
+    assert 0 < read < total
+    assert reading_line(read, total).startswith("reading your message… ")
+    assert reading_line(1, 2) == "reading your message… 50%"

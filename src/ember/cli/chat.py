@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.live import Live
 from rich.markdown import Markdown
+from rich.text import Text
 
 from ember.cli.chat_backends import ChatBackend, LocalBackend, ServerBackend
 from ember.cli.context import get_state
@@ -172,6 +173,9 @@ class ChatSession:
                         text += data
                         if live:
                             view.update(Markdown(text))
+                    elif kind == "progress":
+                        if live and not text:
+                            view.update(Text(reading_line(*data), style="dim"))
                     elif kind == "tool":
                         view.update(Markdown(text))
                         console.print(_tool_line(data), style="dim")
@@ -230,3 +234,9 @@ def _enable_history() -> None:
         import readline  # noqa: F401  (importing it gives input() line editing and history)
     except ImportError:  # Windows without pyreadline: plain input
         return
+
+
+def reading_line(read: int, total: int) -> str:
+    """What the terminal shows while a long message is read (as the page does)."""
+    percent = min(99, 100 * read // total) if total else 0
+    return f"reading your message… {percent}%"

@@ -94,6 +94,8 @@ class ServerBackend:
                     data = json.loads(line[6:])
                     if name == "delta":
                         yield "delta", data["content"]
+                    elif name == "progress":
+                        yield "progress", (data["read"], data["total"])
                     elif name == "tool_result":
                         yield "tool", _tool_view(data["message"])
                     elif name == "done":
@@ -145,7 +147,7 @@ class LocalBackend:
         self.assistant.store.update(conversation_id, **fields)
 
     def send(self, conversation_id: str, content: str) -> Iterator[ChatEvent]:
-        from ember.chat.assistant import ReplyDelta, ReplyDone, ReplyToolResult
+        from ember.chat.assistant import ReplyDelta, ReplyDone, ReplyProgress, ReplyToolResult
 
         events: AsyncIterator[Any] = self.assistant.send(conversation_id, content)
         try:
@@ -156,6 +158,8 @@ class LocalBackend:
                     return
                 if isinstance(event, ReplyDelta):
                     yield "delta", event.content
+                elif isinstance(event, ReplyProgress):
+                    yield "progress", (event.read, event.total)
                 elif isinstance(event, ReplyToolResult):
                     yield "tool", _tool_view(event.message.to_dict())
                 elif isinstance(event, ReplyDone):
