@@ -52,6 +52,13 @@ def test_the_default_model_is_ready_and_its_shared_start_survives_a_restart(
                 time.sleep(0.1)
             assert saved_states(settings.home)
             with httpx.Client(base_url=url, timeout=120) as client:
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline:  # the warm-up's last step is async
+                    listed = client.get("/ember/api/models").json()["models"]
+                    if [m["loading"] for m in listed if m["name"] == MODEL] == [False]:
+                        break
+                    time.sleep(0.1)
+                assert [m["loading"] for m in listed if m["name"] == MODEL] == [False]
                 cid = new_conversation(client, settings={"temperature": 0, "max_tokens": 8})
                 events = send(client, f"/ember/api/conversations/{cid}/messages", {"content": "Hi"})
                 done = events[-1][1]["message"]

@@ -488,3 +488,29 @@ def test_tool_steps_show_readable_arguments_and_their_results(page: Any, base_ur
     # The step is not an answer: one answer, one footer, under it.
     expect(page.locator(".msg-assistant")).to_have_count(1)
     expect(page.locator(".answer-tools")).to_have_count(1)
+
+
+def test_the_page_says_when_the_model_is_still_loading(browser: Any, base_url: str) -> None:
+    """While the server preloads the model the badge says so, and the page looks again
+    until it is ready (the server's answers are shaped here: the real preload of SmolLM2
+    is over in a moment)."""
+    ctx, page, errors = new_page(browser, base_url)
+    calls = []
+
+    def loading_at_first(route: Any) -> None:
+        data = route.fetch().json()
+        calls.append(1)
+        for model in data["models"]:
+            model["loading"] = len(calls) < 3
+            model["fit"] = {"verdict": "fits", "tokens_per_s": 61.2}
+        route.fulfill(json=data)
+
+    try:
+        page.route("**/ember/api/models", loading_at_first)
+        open_app(page)
+        expect(page.locator("#fit-badge")).to_have_text("loading model…")
+        expect(page.locator("#fit-badge")).to_have_text("fits ~61 tok/s", timeout=10_000)
+        assert len(calls) >= 3
+    finally:
+        ctx.close()
+    assert errors == []

@@ -168,6 +168,10 @@ class ChatService:
                         event = replace(event, trimmed=trimmed)
                 yield event
 
+    def warming(self, model: str) -> bool:
+        """Whether ``model`` is being loaded and warmed now (the page says so)."""
+        return model in self._warming
+
     async def warm(self, model: str, tools: Sequence[Tool] = ()) -> int:
         """Load ``model`` and compute the start that every new conversation with these
         ``tools`` shares (the template's opening, the tool instructions), saved to disk,

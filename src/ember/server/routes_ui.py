@@ -314,6 +314,7 @@ async def models(request: Request) -> dict[str, Any]:
                 "quantization": info.quantization if info else None,
                 "context_length": info.context_length if info else None,
                 "default": record.name == default,
+                "loading": runtime.chat.warming(record.name),
                 "fit": None
                 if plan is None
                 else {

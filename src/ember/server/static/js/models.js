@@ -59,7 +59,12 @@ export function renderModelPicker() {
   select.value = chosen || "";
   const model = state.models.find((m) => m.name === chosen);
   const badge = els.fitBadge;
-  if (model && model.fit && model.fit.verdict) {
+  if (model && model.loading) {
+    badge.hidden = false;
+    badge.textContent = "loading model…";
+    badge.className = "fit-badge fit-warn";
+    badge.title = `Ember is loading ${model.name} and reading its tool instructions; a message sent now waits for that`;
+  } else if (model && model.fit && model.fit.verdict) {
     badge.hidden = false;
     badge.textContent = fitText(model.fit);
     badge.className = `fit-badge fit-${fitKind(model.fit.verdict)}`;
@@ -80,6 +85,11 @@ export async function loadModels() {
   state.models = data.models;
   state.defaultModel = data.default;
   renderModelPicker();
+  // A model being loaded as the server starts: look again until it is ready.
+  clearTimeout(state.modelsTimer);
+  if (state.models.some((m) => m.loading)) {
+    state.modelsTimer = setTimeout(() => loadModels().catch(() => {}), 1000);
+  }
 }
 
 async function changeModel() {
