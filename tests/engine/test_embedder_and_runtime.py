@@ -70,3 +70,30 @@ def test_runtime_loads_models_on_first_use(runtime: Runtime) -> None:
     loaded = runtime.engines.loaded()
     assert [e.name for e in loaded] == ["smollm2:135m"]
     assert loaded[0].size > 98_000_000
+
+
+def test_a_load_never_lets_a_sequence_past_the_trained_context(smollm2_path: Path) -> None:
+    """Asked for more than the model was trained on, the engine holds each sequence to
+    the trained context (SmolLM2-135M: 8192), and a prompt past it is refused."""
+    from ember.engine.llamacpp import LoadOptions
+
+    engine = LlamaCppEngine(
+        smollm2_path,
+        name="smollm2",
+        digest="sha256:test",
+        options=LoadOptions(n_ctx=100_000, n_slots=1),
+    )
+    try:
+        trained = engine.model.n_ctx_train
+        assert engine.n_ctx == trained == 8192
+        assert engine.info().n_ctx == trained
+        too_long = [1] * (trained + 10)
+
+        async def run() -> None:
+            async for _ in engine.generate(GenerateRequest(prompt_tokens=too_long, max_tokens=1)):
+                pass
+
+        with pytest.raises(ContextLengthExceededError):
+            asyncio.run(run())
+    finally:
+        engine.close()
