@@ -210,9 +210,11 @@ async function runStream(path, body, keep, pending, restore) {
     // server's answer runs on, and the conversation, shown again, follows it.
     const s = state.stream;
     const aborted = (controller.signal.aborted || Boolean(s.stopping)) && !s.leaving;
-    if (!finished && aborted) {
+    if (!finished) {
       const message = state.messages.find((m) => m.id === s.assistantId);
-      if (message && message.status === "streaming") message.status = "incomplete";
+      if (message && aborted && message.status === "streaming") message.status = "incomplete";
+      // The words that came after the last render stay shown until the stored answer is.
+      if (message && s.pending) message.pendingText = s.pending;
     }
     if (!finished && !aborted && !s.leaving && stored) lost = true;
     const stoppedId = aborted ? s.assistantId : null;

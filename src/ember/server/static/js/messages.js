@@ -148,6 +148,7 @@ function messageNode(message) {
   const body = el("div", { class: "msg-body markdown" });
   const citations = citationsOf(message);
   setAnswerHtml(body, message.html || "", citations);
+  if (message.pendingText) body.append(el("span", { class: "stream-tail", text: message.pendingText }));
   if (streaming && !message.content) body.append(typingDots());
   node.append(body);
   if (citations.length) node.append(sourcesNode(citations));
