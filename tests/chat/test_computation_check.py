@@ -8,14 +8,14 @@ import json
 
 import pytest
 
-from ember.chat.computation_check import call_problem, checked_computation
+from ember.chat.computation_check import call_problem, checked_call
 from ember.chat.types import ToolCall
 from ember.tools.builtin.calculator import calculator
 
 
 def checked(question: str, name: str, **arguments: object) -> dict[str, object]:
     call = ToolCall(id="c1", name=name, arguments=json.dumps(arguments))
-    out = checked_computation(question, call)
+    out = checked_call(question, call)
     assert (out.id, out.name) == ("c1", name)
     result: dict[str, object] = json.loads(out.arguments)
     return result

@@ -148,8 +148,8 @@ def test_a_call_written_out_twice_becomes_a_sentence_of_the_results() -> None:
     assert final.content == shown == "The add of 1, 2 is 3."
 
 
-def test_a_normal_final_answer_streams_unchanged() -> None:
-    chat = ScriptedChat(call('{"a": 1, "b": 2}'), ChatDone("stop", USAGE, content="The sum is 3."))
+def one_step_events(chat: ScriptedChat) -> list[Any]:
+    """Every event of "1+2?" answered with ``add`` and one step of calls."""
     registry = ToolRegistry()
     registry.register(add)
     request = ChatRequest(model="m", messages=(Message(role="user", content="1+2?"),))
@@ -157,7 +157,12 @@ def test_a_normal_final_answer_streams_unchanged() -> None:
     async def collect() -> list[Any]:
         return [e async for e in run_with_tools(chat, request, registry, max_steps=1)]  # type: ignore[arg-type]
 
-    events = asyncio.run(collect())
+    return asyncio.run(collect())
+
+
+def test_a_normal_final_answer_streams_unchanged() -> None:
+    chat = ScriptedChat(call('{"a": 1, "b": 2}'), ChatDone("stop", USAGE, content="The sum is 3."))
+    events = one_step_events(chat)
     shown = "".join(e.content for e in events if isinstance(e, ChatDelta))
     assert shown == "The sum is 3."
     assert events[-1].content == "The sum is 3."
@@ -168,14 +173,7 @@ def test_an_answer_that_never_states_the_result_gets_it_added() -> None:
     limit and never said it; the result is stated after the reply."""
     explained = "To find the sum, add the first number to the second. Therefore, th"
     chat = ScriptedChat(call('{"a": 1, "b": 2}'), ChatDone("length", USAGE, content=explained))
-    registry = ToolRegistry()
-    registry.register(add)
-    request = ChatRequest(model="m", messages=(Message(role="user", content="1+2?"),))
-
-    async def collect() -> list[Any]:
-        return [e async for e in run_with_tools(chat, request, registry, max_steps=1)]  # type: ignore[arg-type]
-
-    events = asyncio.run(collect())
+    events = one_step_events(chat)
     shown = "".join(e.content for e in events if isinstance(e, ChatDelta))
     assert shown.startswith(explained)
     assert shown.endswith("3.")

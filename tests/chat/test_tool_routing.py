@@ -123,7 +123,8 @@ def test_a_message_with_two_questions_is_split_into_its_parts() -> None:
 
 
 def test_a_date_offset_call_is_checked_against_the_question() -> None:
-    from ember.chat.tool_routing import checked_call, named_tool
+    from ember.chat.computation_check import checked_call
+    from ember.chat.tool_routing import named_tool
     from ember.chat.types import ToolCall
 
     call = ToolCall(id="c", name="add_days", arguments='{"date": "2026-10-13", "days": 85}')

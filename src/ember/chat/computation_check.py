@@ -12,7 +12,10 @@ arguments. Measured with Qwen2.5-Coder-0.5B on the realistic benchmark (docs/too
   one percentage and which way the price moves, and asks for the new price, the call
   becomes the calculator's own percent notation (``469 - 60%``, ``108 + 12%``);
 - the letter counted in the wrong text: count_letter(text="t's") for "How many t's are in
-  the word committee?": the word the question names is the text.
+  the word committee?": the word the question names is the text;
+- a date offset with the wrong size or sign: add_days(days=85) for "85 days before
+  2026-10-13", add_days(days=-3) for "23 days earlier": the offset is the one number of
+  days the question names, negative for before/earlier/ago.
 
 - a share computed upside down: ``7 / 350`` for "7 of us share $350 evenly": a division
   of a smaller number by a larger one where the question splits an amount is the
@@ -31,6 +34,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+from dataclasses import replace
 from fractions import Fraction
 from typing import Any
 
@@ -72,11 +76,15 @@ _NAMED_WORD = re.compile(
 )
 
 
-def checked_computation(question: str, call: ToolCall) -> ToolCall:
+def checked_call(question: str, call: ToolCall) -> ToolCall:
     """``call`` as the question's words say it was meant (or unchanged)."""
     arguments = _arguments(call)
     if arguments is None:
         return call
+    if call.name == "add_days" and isinstance(arguments.get("days"), int):
+        days = _day_offset(question, arguments["days"])
+        if days != arguments["days"]:
+            return _with(call, arguments, days=days)
     if call.name == "calculator" and isinstance(arguments.get("expression"), str):
         expression = arguments["expression"]
         fixed = (
@@ -91,6 +99,20 @@ def checked_computation(question: str, call: ToolCall) -> ToolCall:
         if text is not None:
             return _with(call, arguments, text=text)
     return call
+
+
+_BACKWARDS = re.compile(r"\b(?:before|earlier|prior|ago|back|previous)\b", re.IGNORECASE)
+_DAY_COUNT = re.compile(r"\b(\d+)\s+days?\b", re.IGNORECASE)
+_OTHER_SPANS = re.compile(r"\b(?:weeks?|fortnights?|months?|years?)\b", re.IGNORECASE)
+
+
+def _day_offset(question: str, days: int) -> int:
+    """The one number of days the question names, negative for before/earlier/ago."""
+    named = {int(n) for n in _DAY_COUNT.findall(question)}
+    other_units = _OTHER_SPANS.search(question)  # "2 weeks and 3 days": 17 is right
+    size = named.pop() if len(named) == 1 and not other_units else abs(days)
+    backwards = bool(_BACKWARDS.search(question)) or (days < 0 and size == abs(days))
+    return -size if backwards else size
 
 
 def _left_over(question: str, expression: str) -> str | None:
@@ -230,4 +252,4 @@ def _arguments(call: ToolCall) -> dict[str, Any] | None:
 
 
 def _with(call: ToolCall, arguments: dict[str, Any], **changed: Any) -> ToolCall:
-    return ToolCall(id=call.id, name=call.name, arguments=json.dumps({**arguments, **changed}))
+    return replace(call, arguments=json.dumps({**arguments, **changed}))

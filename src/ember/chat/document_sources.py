@@ -17,11 +17,10 @@ from ember.chat.grounding import (
     choose_sources,
     clean_query,
     estimate_tokens,
-    last_question,
     needs_rewrite,
     rewrite_prompt,
 )
-from ember.chat.types import ChatRequest, Message
+from ember.chat.types import ChatRequest, Message, last_question
 from ember.engine.base import SamplingParams
 from ember.errors import EmberError
 

@@ -242,7 +242,3 @@ def cited(answer: str, sources: Sequence[Source]) -> list[Source]:
         if n in by_number and n not in order:
             order.append(n)
     return [by_number[n] for n in order] if order else list(sources)
-
-
-def last_question(messages: Sequence[Message]) -> str:
-    return next((m.content for m in reversed(messages) if m.role == "user"), "")

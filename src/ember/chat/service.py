@@ -131,10 +131,7 @@ class ChatService:
             plan = ToolPlan.of(request, engine.template)
 
             def prompt_tokens(messages: Sequence[Message]) -> list[int]:
-                prompt = engine.apply_chat_template(
-                    [m.to_template() for m in messages], tools=plan.template_tools
-                )
-                return engine.chat_request_tokens(prompt)
+                return _prompt_tokens(engine, plan, messages)
 
             messages, trimmed = list(plan.messages), 0
             if request.trim_to_fit:
@@ -201,10 +198,7 @@ class ChatService:
                     model=model, messages=(Message(role="user", content=text),), tools=tuple(tools)
                 )
                 plan = ToolPlan.of(request, engine.template)
-                prompt = engine.apply_chat_template(
-                    [m.to_template() for m in plan.messages], tools=plan.template_tools
-                )
-                return engine.chat_request_tokens(prompt)
+                return _prompt_tokens(engine, plan, plan.messages)
 
             # Where two different first messages part is where every conversation does.
             hello = tokens_of("Hello")
@@ -265,6 +259,16 @@ class ChatService:
         second, mean-pooled context (as Ollama allows) without loading it for chat."""
         async with self.engines.use(embedding_key(model), keep_alive) as engine:
             return await _embed(engine, texts, truncate)
+
+
+def _prompt_tokens(
+    engine: LlamaCppEngine, plan: ToolPlan, messages: Sequence[Message]
+) -> list[int]:
+    """``messages`` through the model's template (with the plan's tools), as tokens."""
+    prompt = engine.apply_chat_template(
+        [m.to_template() for m in messages], tools=plan.template_tools
+    )
+    return engine.chat_request_tokens(prompt)
 
 
 def _banned(engine: LlamaCppEngine, text: str) -> dict[int, float]:

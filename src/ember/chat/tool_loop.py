@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from ember.chat.backend import ChatBackend
-from ember.chat.computation_check import call_problem
+from ember.chat.computation_check import call_problem, checked_call
 from ember.chat.plain_answer import (
     not_an_answer,
     results_prompt,
@@ -22,7 +22,7 @@ from ember.chat.plain_answer import (
     uncovered,
 )
 from ember.chat.tool_calls import ToolCallHoldback
-from ember.chat.tool_routing import checked_call, part_choice
+from ember.chat.tool_routing import part_choice
 from ember.chat.types import (
     ChatDelta,
     ChatDone,
@@ -31,6 +31,7 @@ from ember.chat.types import (
     Message,
     Tool,
     ToolCall,
+    last_question,
 )
 from ember.engine.base import Usage
 from ember.errors import EmberError
@@ -137,11 +138,10 @@ async def run_with_tools(
                 return
             if holdback.held():
                 yield ChatDelta(content=holdback.held())
-            missing = uncovered(holdback.text or done.content, answered)
-            if missing and done.finish_reason != "error":
-                # Every result is stated: measured, Qwen2.5-Coder-0.5B explained how to
-                # work out the change until its token limit and never gave it.
-                tail = f"\n\n{results_sentence(missing)}"
+            # Every result is stated: measured, Qwen2.5-Coder-0.5B explained how to work
+            # out the change until its token limit and never gave it.
+            tail = _unstated(holdback.text or done.content, answered)
+            if tail and done.finish_reason != "error":
                 yield ChatDelta(content=tail)
                 done = replace(done, content=(holdback.text or done.content) + tail)
             yield done
@@ -152,7 +152,7 @@ async def run_with_tools(
             # call again instead of answering. It already has those results: answer now.
             answer_now = True
             continue
-        question = _question(asked)
+        question = last_question(asked.messages)
         if _has_problem(question, done.tool_calls):
             done = await _resampled(backend, turn, question, done)
         done = replace(done, tool_calls=tuple(checked_call(question, c) for c in done.tool_calls))
@@ -206,10 +206,7 @@ async def _part_by_part(
             tool_choice=part_choice(part, {t.name for t in offered}),
             parallel_tool_calls=False,
         )
-        done: ChatDone | None = None
-        async for event in backend.stream(turn):
-            if isinstance(event, ChatDone):
-                done = event
+        done = await _last(backend.stream(turn))
         if done is None or not done.tool_calls:
             continue
         done = replace(done, tool_calls=tuple(checked_call(part, c) for c in done.tool_calls))
@@ -229,7 +226,7 @@ async def _answer_plainly(
     """The model wrote no answer (a call as text, JSON, nothing): ask once more, without
     tools, with the results written out as facts; if that is no answer either, state the
     results plainly. Never a transcript, a JSON call or a tool name."""
-    question = _question(asked)
+    question = last_question(asked.messages)
     earlier = [m for m in asked.messages if m.role in ("system", "user", "assistant")]
     if earlier and earlier[-1].role == "user":
         earlier = earlier[:-1]
@@ -252,17 +249,22 @@ async def _answer_plainly(
                 yield ChatDelta(content=shown)
     text = holdback.text or (done.content if done is not None else "")
     if done is not None and not not_an_answer(text) and done.finish_reason != "error":
-        missing = uncovered(text, answered)
-        tail = holdback.held() + (f"\n\n{results_sentence(missing)}" if missing else "")
-        if tail:
-            yield ChatDelta(content=tail)
-        yield replace(done, content=text + (tail[len(holdback.held()) :] if missing else ""))
+        unstated = _unstated(text, answered)
+        if holdback.held() or unstated:
+            yield ChatDelta(content=holdback.held() + unstated)
+        yield replace(done, content=text + unstated)
         return
     sentence = results_sentence(answered)
     shown_before = holdback.text[: len(holdback.text) - len(holdback.held())]
     yield ChatDelta(content=("\n\n" if shown_before.strip() else "") + sentence)
     usage = done.usage if done is not None else Usage(0, 0, 0, 0.0, 0.0, 0.0)
     yield ChatDone("stop", usage, content=sentence)
+
+
+def _unstated(text: str, answered: Sequence[ToolCallResult]) -> str:
+    """The sentence of the results ``text`` leaves out, to follow it ("" if none)."""
+    missing = uncovered(text, answered)
+    return f"\n\n{results_sentence(missing)}" if missing else ""
 
 
 RESAMPLES = 3  # tries at a word problem's call when the first uses numbers not asked about
@@ -294,10 +296,6 @@ async def _last(events: AsyncIterator[object]) -> ChatDone | None:
         if isinstance(event, ChatDone):
             done = event
     return done
-
-
-def _question(request: ChatRequest) -> str:
-    return next((m.content for m in reversed(request.messages) if m.role == "user"), "")
 
 
 def _no_op(result: ToolCallResult) -> bool:

@@ -10,13 +10,11 @@ patterns describe how people ask, not the benchmark's templates.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Collection
 from dataclasses import replace
 
-from ember.chat.computation_check import checked_computation
-from ember.chat.types import ChatRequest, ToolCall, ToolChoice
+from ember.chat.types import ChatRequest, ToolChoice, last_question
 
 _NUMBER = r"\d[\d,]*(?:\.\d+)?"
 _ARITHMETIC = re.compile(
@@ -79,37 +77,7 @@ _ISO = r"\d{4}-\d{1,2}-\d{1,2}"
 _OFFSET = re.compile(
     rf"\b\d+\s+days?\b.{{0,60}}{_ISO}|{_ISO}.{{0,60}}\b\d+\s+days?\b", re.IGNORECASE
 )
-_BACKWARDS = re.compile(r"\b(?:before|earlier|prior|ago|back|previous)\b", re.IGNORECASE)
 _BETWEEN = re.compile(rf"\bdays?\b.{{0,30}}\bbetween\b.{{0,20}}{_ISO}.{{0,20}}{_ISO}", re.I)
-
-
-_DAY_COUNT = re.compile(r"\b(\d+)\s+days?\b", re.IGNORECASE)
-_OTHER_SPANS = re.compile(r"\b(?:weeks?|fortnights?|months?|years?)\b", re.IGNORECASE)
-
-
-def checked_call(question: str, call: ToolCall) -> ToolCall:
-    """A routed call checked against the question's words. Measured with
-    Qwen2.5-Coder-0.5B: "85 days before 2026-10-13" became add_days(days=85), and
-    "23 days earlier" add_days(days=-3): the offset is the one number of days the
-    question names, negative for before/earlier/ago. The calculator's and
-    count_letter's checks are in :mod:`ember.chat.computation_check`."""
-    if call.name != "add_days":
-        return checked_computation(question, call)
-    try:
-        arguments = json.loads(call.arguments)
-    except ValueError:
-        return call
-    days = arguments.get("days") if isinstance(arguments, dict) else None
-    if not isinstance(days, int):
-        return call
-    named = {int(n) for n in _DAY_COUNT.findall(question)}
-    other_units = _OTHER_SPANS.search(question)  # "2 weeks and 3 days": 17 is right
-    size = named.pop() if len(named) == 1 and not other_units else abs(days)
-    backwards = bool(_BACKWARDS.search(question)) or (days < 0 and size == abs(days))
-    wanted = -size if backwards else size
-    if wanted == days:
-        return call
-    return replace(call, arguments=json.dumps({**arguments, "days": wanted}))
 
 
 def named_tool(question: str) -> str | None:
@@ -138,7 +106,7 @@ def first_step_choice(
 def routed(request: ChatRequest, available: Collection[str] = ()) -> ChatRequest:
     """``request`` with its first step's tool choice decided by its last user message
     (``available``: the names of the tools on offer)."""
-    question = next((m.content for m in reversed(request.messages) if m.role == "user"), "")
+    question = last_question(request.messages)
     choice = first_step_choice(question, request.tool_choice, available)
     return request if choice == request.tool_choice else replace(request, tool_choice=choice)
 
@@ -158,7 +126,7 @@ def question_parts(question: str) -> list[str]:
 def tool_parts(request: ChatRequest) -> list[str]:
     """The parts of the last user message that each need a tool, when there are two or
     more of them (each is then computed on its own, then answered together); else []."""
-    question = next((m.content for m in reversed(request.messages) if m.role == "user"), "")
+    question = last_question(request.messages)
     parts = [p for p in question_parts(question) if needs_tool(p)]
     return parts if len(parts) >= 2 else []
 

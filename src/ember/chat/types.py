@@ -102,6 +102,11 @@ class ChatRequest:
     progress: bool = False  # report prompt reading as ChatProgress events (Ember's own chat)
 
 
+def last_question(messages: Sequence[Message]) -> str:
+    """The text of the last user message (what the routing and checks read)."""
+    return next((m.content for m in reversed(messages) if m.role == "user"), "")
+
+
 @dataclass(frozen=True)
 class ChatDelta:
     """A piece of the answer as it streams."""

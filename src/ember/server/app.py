@@ -25,7 +25,7 @@ from ember.chat.conversations import ConversationStore
 from ember.chat.live_answers import LiveAnswers
 from ember.documents.library import DocumentLibrary
 from ember.errors import EmberError
-from ember.runtime import Runtime, make_assistant
+from ember.runtime import Runtime, knows_tools, make_assistant
 from ember.server import openapi, web
 from ember.server.auth import ApiKeyAuth, BindRefusedError, check_bind, is_loopback
 from ember.server.limits import RequestLimits, error_response
@@ -64,8 +64,6 @@ async def _preload(runtime: Runtime) -> None:
     """The default model loaded, and the start of a new conversation computed, while
     nobody waits (``preload``). A model that is not installed, or a remote, is left
     alone: the first message reports it as usual."""
-    from ember.runtime import knows_tools
-
     name = runtime.settings.default_model
     if runtime.backends.remote_of(name) is not None:
         return
