@@ -200,6 +200,13 @@ class Settings(BaseSettings):
         description="Most tokens one answer may generate, whatever the request asks "
         "(empty: until the model stops or its context is full).",
     )
+    answer_tokens: int = Field(
+        default=4096,
+        ge=16,
+        description="How long an answer in Ember's chat (the page, `ember chat`) may be "
+        "when the conversation sets no max_tokens; one that reaches it can be continued. "
+        "The OpenAI and Ollama APIs keep their own limits.",
+    )
     embedding_model: str | None = Field(
         default=None,
         description="Embedding model for documents (`ember docs`, chat with documents); "

@@ -156,6 +156,7 @@ def make_assistant(runtime: Runtime, store: ConversationStore) -> Assistant:
             model_knows_tools=knows_tools(runtime, conversation.model or default),
         ),
         where_of=runtime.where_of,
+        answer_tokens=runtime.settings.answer_tokens,
     )
 
 

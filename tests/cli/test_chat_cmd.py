@@ -133,3 +133,34 @@ def test_a_long_message_reports_reading_progress_locally_and_through_a_server(
     assert 0 < read < total
     assert reading_line(read, total).startswith("reading your message… ")
     assert reading_line(1, 2) == "reading your message… 50%"
+
+
+@pytest.mark.parametrize("through_server", [False, True])
+def test_an_answer_at_the_length_limit_continues_with_a_command(
+    home: Path, monkeypatch: pytest.MonkeyPatch, through_server: bool
+) -> None:
+    """The setting ``answer_tokens`` bounds an answer; the footer says so, and /continue
+    writes more of the same answer."""
+    monkeypatch.setenv("EMBER_ANSWER_TOKENS", "16")
+    lines = "Write a long story about the sea.\n/continue\n/exit\n"
+    if through_server:
+        runtime = build(load_settings())
+        with serving(runtime) as url:
+            monkeypatch.setenv("EMBER_PORT", url.rsplit(":", 1)[1])
+            result = CliRunner().invoke(app, ["chat"], input=lines)
+        runtime.close()
+    else:
+        result = CliRunner().invoke(app, ["chat", "--local"], input=lines)
+    assert result.exit_code == 0, result.output
+    assert "/continue writes more" in result.output
+    (branch,) = [b for b in stored_branches(home) if b]
+    assert [role for role, _, _ in branch] == ["user", "assistant"]
+    runtime = build(load_settings(home=home))
+    try:
+        store = ConversationStore(runtime.db)
+        (conversation,) = [c for c in store.all() if store.path(c.id)]
+        answer = store.path(conversation.id)[-1]
+    finally:
+        runtime.close()
+    assert answer.status == "complete"
+    assert answer.meta["completion_tokens"] > 16  # two parts of at most 16 each

@@ -186,6 +186,59 @@ def test_an_answer_outlives_its_stream(base_url: str) -> None:
         assert answer["content"].startswith(growing["content"])
 
 
+def test_a_conversation_opened_mid_answer_follows_its_live_stream(base_url: str) -> None:
+    """Opened again while its answer is written, a conversation follows that answer's
+    own stream from its first event (word by word, not by polling), to the end."""
+    with httpx.Client(base_url=base_url, timeout=120) as client:
+        cid = new_conversation(client, settings={"max_tokens": 120, "temperature": 0})
+        path = f"/ember/api/conversations/{cid}/messages"
+        first = send(client, path, {"content": LONG_PROMPT}, stop_after_deltas=3)
+        with client.stream("GET", f"/ember/api/conversations/{cid}/live") as response:
+            assert response.status_code == 200
+            live = events_of(response)
+        names = [n for n, _ in live]
+        assert names[0] == "start"
+        assert names[-1] == "done"
+        assert live[0][1]["assistant"]["id"] == first[0][1]["assistant"]["id"]
+        done = live[-1][1]["message"]
+        streamed = "".join(d["content"] for n, d in live if n == "delta")
+        assert done["content"] == streamed
+        assert done["status"] == "complete"
+        # Nothing running: nothing to follow.
+        assert client.get(f"/ember/api/conversations/{cid}/live").status_code == 204
+        assert client.get("/ember/api/conversations/nope/live").status_code == 404
+
+
+def test_an_answer_cut_at_its_limit_can_be_continued(base_url: str) -> None:
+    """An answer that reached its length limit says so; "continue" writes more of the
+    same message, from its last word, and the limit applies to each part."""
+    with httpx.Client(base_url=base_url, timeout=120) as client:
+        cid = new_conversation(client, settings={"max_tokens": 12, "temperature": 0})
+        path = f"/ember/api/conversations/{cid}/messages"
+        cut = send(client, path, {"content": LONG_PROMPT})[-1][1]["message"]
+        assert cut["meta"]["finish_reason"] == "length"
+        more = send(client, f"{path}/{cut['id']}/continue")
+        assert more[0][0] == "start"
+        assert more[0][1]["user"] is None
+        assert more[0][1]["assistant"]["id"] == cut["id"]
+        assert more[0][1]["assistant"]["content"] == cut["content"]
+        added = "".join(d["content"] for n, d in more if n == "delta")
+        assert added.strip()
+        done = more[-1][1]["message"]
+        assert done["id"] == cut["id"]
+        assert done["status"] == "complete"
+        assert done["content"] == cut["content"] + added
+        assert done["meta"]["completion_tokens"] > cut["meta"]["completion_tokens"]
+        view = client.get(f"/ember/api/conversations/{cid}").json()
+        assert [m["role"] for m in view["messages"]] == ["user", "assistant"]
+        assert view["messages"][-1]["content"] == done["content"]
+        # Only answers continue.
+        question = view["messages"][0]["id"]
+        refused = client.post(f"{path}/{question}/continue")
+        assert refused.status_code == 400
+        assert "only answers" in refused.json()["error"]["message"]
+
+
 def test_export_import_and_answers_are_sanitised(base_url: str) -> None:
     hostile = '<script>alert(1)</script><img src=x onerror="alert(1)"> **bold**'
     export = {

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.ui.conftest import (
@@ -164,6 +165,76 @@ def test_an_answer_outlives_a_reload_and_a_switch(page: Any) -> None:
     answer = last_answer(page)
     expect(answer).to_have_attribute("data-status", "complete", timeout=120_000)
     expect(page.locator(".msg-assistant")).to_have_count(2)
+
+
+def test_an_answer_is_all_there_after_the_page_was_closed(browser: Any, base_url: str) -> None:
+    """Closing the page mid-answer does not stop it: opened again later, the whole answer
+    is there; opened while it is still written, the page follows it word by word."""
+    ctx, page, errors = new_page(browser, base_url)
+    open_app(page)
+    set_chat_settings(page, Max_tokens="150")
+    send(page, LONG_PROMPT)
+    expect(last_answer(page).locator(".msg-body")).to_have_text(
+        re.compile(r"\S[\s\S]{10,}"), timeout=60_000
+    )
+    cid = page.evaluate("location.hash").rsplit("/", 1)[-1]
+    ctx.close()
+    assert errors == []
+
+    # Reopened at once: the answer is still being written, and the page follows it live.
+    ctx, page, errors = new_page(browser, base_url)
+    open_app(page, f"/#/c/{cid}")
+    answer = last_answer(page)
+    expect(answer.locator(".badge-live")).to_have_text("writing", timeout=15_000)
+    expect(answer).to_have_attribute("data-status", "complete", timeout=120_000)
+    shown = answer.locator(".msg-body").inner_text().strip()
+    ctx.close()
+    assert errors == []
+
+    stored = httpx.get(f"{base_url}/ember/api/conversations/{cid}").json()["messages"][-1]
+    assert stored["status"] == "complete"
+    assert stored["meta"]["completion_tokens"] > 20
+    # Reopened after the end: all of it, as stored.
+    ctx, page, errors = new_page(browser, base_url)
+    open_app(page, f"/#/c/{cid}")
+    answer = last_answer(page)
+    expect(answer).to_have_attribute("data-status", "complete")
+    assert re.sub(r"\W", "", answer.locator(".msg-body").inner_text()) == re.sub(r"\W", "", shown)
+    assert len(shown) > 60
+    ctx.close()
+    assert errors == []
+
+
+def test_an_answer_at_its_length_limit_can_be_continued(page: Any) -> None:
+    open_app(page)
+    set_chat_settings(page, Max_tokens="10")
+    send(page, LONG_PROMPT)
+    answer = last_answer(page)
+    expect(answer).to_have_attribute("data-status", "complete", timeout=60_000)
+    expect(answer.locator(".badge")).to_have_text("max tokens")
+    before = answer.locator(".msg-body").inner_text().strip()
+    answer.get_by_role("button", name="Continue").click()
+    expect(answer.locator(".badge-live")).to_have_text("writing", timeout=15_000)
+    expect(answer).to_have_attribute("data-status", "complete", timeout=60_000)
+    after = answer.locator(".msg-body").inner_text().strip()
+    assert after.startswith(before[:10])
+    assert len(after) > len(before)
+    expect(page.locator(".msg-assistant")).to_have_count(1)  # the same answer, longer
+
+
+def test_an_answer_stopped_for_repeating_itself_says_so(page: Any, base_url: str) -> None:
+    cid = import_conversation(
+        base_url,
+        exchange(
+            "Sing me a song.",
+            "Sure. la la land.",
+            meta={"finish_reason": "repetition", "where": "local"},
+        ),
+    )
+    open_app(page, f"/#/c/{cid}")
+    badge = last_answer(page).locator(".badge")
+    expect(badge).to_have_text("stopped: repeating itself")
+    assert "kept writing the same words" in (badge.get_attribute("title") or "")
 
 
 def test_edit_regenerate_and_siblings(page: Any, base_url: str) -> None:

@@ -13,7 +13,7 @@ import asyncio
 import re
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ember.chat.answering import Answerer, AnswerPlan, Grounded
@@ -29,6 +29,7 @@ from ember.chat.grounding import Source, cited
 from ember.chat.tool_loop import ToolCallResult, ToolRunner, ToolStep
 from ember.chat.types import ChatDelta, ChatDone, ChatProgress, ChatRequest, Message, ToolCall
 from ember.engine.base import SamplingParams
+from ember.engine.repetition import trim_repeats
 from ember.errors import EmberError
 
 TITLE_PROMPT = (
@@ -74,9 +75,10 @@ class ReplyToolResult:
     message: StoredMessage
 
 
-# An answer's length when the conversation sets none: answers outlive the page
-# (chat/live_answers.py), so one nobody watches must still end. Measured before this
-# limit: SmolLM2 under load wrote 14,320 characters of repeated text into one answer.
+# An answer's length when the conversation sets none (setting ``answer_tokens``): answers
+# outlive the page (chat/live_answers.py), so one nobody watches must still end. Measured
+# before this limit: SmolLM2 under load wrote 14,320 characters of repeated text into one
+# answer. One that reaches it can be continued (:meth:`Assistant.continue_answer`).
 DEFAULT_ANSWER_TOKENS = 4096
 
 
@@ -104,8 +106,10 @@ class Assistant:
         flush_interval: float = 0.25,
         tools_for: ToolsFor | None = None,
         where_of: Callable[[str], str] | None = None,
+        answer_tokens: int = DEFAULT_ANSWER_TOKENS,
     ) -> None:
         self.tools_for = tools_for
+        self.answer_tokens = answer_tokens
         self.where_of = where_of or (lambda _model: "local")
         self.store = store
         self.answerer = answerer
@@ -150,6 +154,30 @@ class Assistant:
         async for event in self._answer(self.store.get(conversation_id), question, None):
             yield event
 
+    async def continue_answer(
+        self, conversation_id: str, message_id: str
+    ) -> AsyncIterator[ReplyEvent]:
+        """More of an answer that reached its length limit (or was stopped): the model
+        goes on from its last word, in the same message, without tools."""
+        answer = self.store.message(message_id)
+        if answer.conversation_id != conversation_id or answer.role != "assistant":
+            raise InvalidConversationError("only answers can be continued")
+        if answer.status == "streaming":
+            raise InvalidConversationError(
+                "this answer is still being written", hint="wait for it, or stop it first"
+            )
+        if not answer.content.strip() or answer.meta.get("tool_calls") or answer.parent_id is None:
+            raise InvalidConversationError("this answer has no text to continue")
+        conversation = self.store.get(conversation_id)
+        request = replace(
+            self.request_for(conversation, answer), continue_final=True, tool_choice="none"
+        )
+        plan = replace(self.plan_for(conversation), tools=None)
+        reply = _Answer(self, conversation.id, request.model, parent_id=answer.parent_id)
+        yield ReplyStarted(user=None, assistant=reply.resume(answer))
+        async for event in self._stream(reply, request, plan):
+            yield event
+
     # ------------------------------------------------------------------- answering
 
     def request_for(self, conversation: Conversation, leaf: StoredMessage) -> ChatRequest:
@@ -175,6 +203,7 @@ class Assistant:
             stream=True,
             trim_to_fit=True,
             progress=True,
+            stop_repeating=True,
             num_ctx=int(num_ctx) if num_ctx else None,
         )
 
@@ -185,7 +214,7 @@ class Assistant:
         return AnswerPlan(
             tools=runner,
             collections=attached_collections(conversation.settings),
-            default_max_tokens=DEFAULT_ANSWER_TOKENS,
+            default_max_tokens=self.answer_tokens,
         )
 
     async def _answer(
@@ -194,8 +223,17 @@ class Assistant:
         request = self.request_for(conversation, question)
         answer = _Answer(self, conversation.id, request.model, parent_id=question.id)
         yield ReplyStarted(user=user, assistant=answer.start())
+        async for event in self._stream(answer, request, self.plan_for(conversation)):
+            yield event
+        if answer.finished and not conversation.title and user is not None:
+            self._title_later(conversation.id, user.content)
+
+    async def _stream(
+        self, answer: _Answer, request: ChatRequest, plan: AnswerPlan
+    ) -> AsyncIterator[ReplyEvent]:
+        """The answering path's events as stored replies."""
         try:
-            async for event in self.answerer.answer(request, self.plan_for(conversation)):
+            async for event in self.answerer.answer(request, plan):
                 if isinstance(event, Grounded):
                     answer.sources, answer.retrieval = event.sources, event.retrieval
                 elif isinstance(event, ChatDelta):
@@ -220,8 +258,6 @@ class Assistant:
             yield ReplyDone(answer.fail(str(exc)))
         finally:
             answer.keep_partial()  # stopped, disconnected or cancelled: keep what was seen
-        if answer.finished and not conversation.title and user is not None:
-            self._title_later(conversation.id, user.content)
 
     # --------------------------------------------------------------------- titles
 
@@ -271,6 +307,7 @@ class _Answer:
         self.parent_id = parent_id
         self.message: StoredMessage | None = None
         self.text = ""
+        self.continued: StoredMessage | None = None  # the answer this one goes on with
         self.flushed_at = time.monotonic()
         self.finished = False
         self.sources: list[Source] = []  # what the model read from the user's documents
@@ -288,6 +325,13 @@ class _Answer:
             meta={"where": self.where},
         )
         self.text = ""
+        return self.message
+
+    def resume(self, message: StoredMessage) -> StoredMessage:
+        """Go on writing ``message`` (continue): its text so far starts this one."""
+        self.store.update_message(message.id, status="streaming")
+        self.message = self.continued = self.store.message(message.id)
+        self.text = message.content
         return self.message
 
     def add(self, content: str) -> str:
@@ -333,11 +377,17 @@ class _Answer:
     def finish(self, done: ChatDone) -> StoredMessage:
         self.finished = True
         content = done.content or self.text
+        if self.continued is not None:
+            content = self.continued.content + done.content if done.content else self.text
+        if done.finish_reason == "repetition":
+            content = trim_repeats(content)  # one copy of what it kept writing
         # Broken off after some text (a remote that died mid-stream): what came is kept.
         status: MessageStatus = (
             "complete" if done.finish_reason != "error" else "incomplete" if content else "error"
         )
         meta = _done_meta(done)
+        if self.continued is not None:  # the tokens of every part of the answer
+            meta["completion_tokens"] += int(self.continued.meta.get("completion_tokens") or 0)
         if self.retrieval is not None:
             meta["retrieval"] = self.retrieval
             meta["citations"] = [s.citation() for s in cited(content, self.sources)]

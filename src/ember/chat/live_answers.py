@@ -72,15 +72,16 @@ class LiveAnswers(Generic[T]):
     """The answers running now, by conversation."""
 
     def __init__(self) -> None:
-        self._running: dict[str, set[LiveAnswer[T]]] = {}
+        # By conversation, in the order they started (a dict as an ordered set).
+        self._running: dict[str, dict[LiveAnswer[T], None]] = {}
 
     def start(self, conversation_id: str, events: AsyncIterator[T]) -> LiveAnswer[T]:
         answer = LiveAnswer(events)
-        running = self._running.setdefault(conversation_id, set())
-        running.add(answer)
+        running = self._running.setdefault(conversation_id, {})
+        running[answer] = None
 
         def forget(_task: asyncio.Task[None]) -> None:
-            running.discard(answer)
+            running.pop(answer, None)
             if not running and self._running.get(conversation_id) is running:
                 del self._running[conversation_id]
 
@@ -89,6 +90,12 @@ class LiveAnswers(Generic[T]):
 
     def running(self, conversation_id: str) -> int:
         return len(self._running.get(conversation_id, ()))
+
+    def latest(self, conversation_id: str) -> LiveAnswer[T] | None:
+        """The conversation's answer being written now (the last started), if any: a page
+        that opens the conversation follows it from its first event."""
+        running = self._running.get(conversation_id)
+        return next(reversed(running), None) if running else None
 
     async def stop(self, conversation_id: str) -> int:
         """Stop the conversation's running answers (each keeps what it wrote, marked

@@ -33,6 +33,7 @@ from ember.chat.types import (
     Tool,
 )
 from ember.engine.base import Chunk, GenerateRequest, TokenLogprob, Usage
+from ember.engine.chat_template import open_final_turn
 from ember.engine.llamacpp import LlamaCppEngine
 from ember.engine.llamacpp.embedder import LlamaCppEmbedder
 from ember.engine.llamacpp.kv_store import common_prefix
@@ -131,7 +132,7 @@ class ChatService:
             plan = ToolPlan.of(request, engine.template)
 
             def prompt_tokens(messages: Sequence[Message]) -> list[int]:
-                return _prompt_tokens(engine, plan, messages)
+                return _prompt_tokens(engine, plan, messages, request.continue_final)
 
             messages, trimmed = list(plan.messages), 0
             if request.trim_to_fit:
@@ -155,6 +156,7 @@ class ChatService:
                 sampling=sampling,
                 logprobs=request.logprobs,
                 progress=request.progress,
+                stop_repeating=request.stop_repeating,
             )
             chunks = engine.generate(generate)
             events = _with_tools(chunks, plan) if plan.tools else _plain(chunks)
@@ -262,12 +264,20 @@ class ChatService:
 
 
 def _prompt_tokens(
-    engine: LlamaCppEngine, plan: ToolPlan, messages: Sequence[Message]
+    engine: LlamaCppEngine,
+    plan: ToolPlan,
+    messages: Sequence[Message],
+    continue_final: bool = False,
 ) -> list[int]:
-    """``messages`` through the model's template (with the plan's tools), as tokens."""
+    """``messages`` through the model's template (with the plan's tools), as tokens; with
+    ``continue_final``, ending inside the last message so the model goes on with it."""
     prompt = engine.apply_chat_template(
-        [m.to_template() for m in messages], tools=plan.template_tools
+        [m.to_template() for m in messages],
+        tools=plan.template_tools,
+        add_generation_prompt=not continue_final,
     )
+    if continue_final and messages:
+        prompt = open_final_turn(prompt, messages[-1].content)
     return engine.chat_request_tokens(prompt)
 
 

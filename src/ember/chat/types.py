@@ -100,6 +100,11 @@ class ChatRequest:
     # APIs keep this off and answer 400 context_length_exceeded instead.
     trim_to_fit: bool = False
     progress: bool = False  # report prompt reading as ChatProgress events (Ember's own chat)
+    # End an answer that loops, finish_reason "repetition" (Ember's own chat; the APIs
+    # leave generation to the client's own penalties and limits).
+    stop_repeating: bool = False
+    # The last message is a partial answer to go on with, in the same turn ("continue").
+    continue_final: bool = False
 
 
 def last_question(messages: Sequence[Message]) -> str:
@@ -119,7 +124,7 @@ class ChatDelta:
 class ChatDone:
     """The end of one answer: why it ended, usage, and any tool calls it made."""
 
-    finish_reason: Literal["stop", "length", "tool_calls", "cancelled", "error"]
+    finish_reason: Literal["stop", "length", "repetition", "tool_calls", "cancelled", "error"]
     usage: Usage
     tool_calls: tuple[ToolCall, ...] = ()
     content: str = ""  # the whole answer text (tool-call JSON removed)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,7 +17,7 @@ from rich.live import Live
 from rich.markdown import Markdown
 from rich.text import Text
 
-from ember.cli.chat_backends import ChatBackend, LocalBackend, ServerBackend
+from ember.cli.chat_backends import ChatBackend, ChatEvent, LocalBackend, ServerBackend
 from ember.cli.context import get_state
 from ember.cli.probe import server_url
 from ember.cli.render import console
@@ -27,6 +28,7 @@ HELP = """Commands:
   /system [TEXT]   set the system prompt (without text: remove it)
   /docs [NAMES]    answer from these document collections (`ember docs add`);
                    without names: stop using documents
+  /continue        write more of an answer that reached its length limit
   /clear           start a new conversation
   /save [FILE]     save the conversation as Markdown
   /help            this help
@@ -84,6 +86,7 @@ class ChatSession:
         self.system = system
         self.collections: list[str] = []
         self.conversation = backend.new_conversation(model, system)
+        self.last_answer: dict[str, Any] | None = None  # the last answer shown (/continue)
 
     def use_documents(self, collections: list[str]) -> None:
         """Answer from these collections (none: answer without documents)."""
@@ -135,7 +138,14 @@ class ChatSession:
                 if self.collections
                 else "Answering without documents."
             )
+        elif name == "/continue":
+            if self.last_answer is None:
+                console.print("No answer to continue yet.")
+            else:
+                events = self.backend.continue_answer(self.conversation, self.last_answer["id"])
+                self.show(events, live=sys.stdin.isatty())
         elif name == "/clear":
+            self.last_answer = None
             self.conversation = self.backend.new_conversation(self.model, self.system)
             if self.collections:
                 self.use_documents(self.collections)
@@ -162,13 +172,17 @@ class ChatSession:
         console.print(f"Now chatting with {name}.")
 
     def answer(self, content: str, *, live: bool) -> None:
+        self.show(self.backend.send(self.conversation, content), live=live)
+
+    def show(self, events: Iterator[ChatEvent], *, live: bool) -> None:
+        """An answer as it streams, then its sources and its footer."""
         text = ""
         done: dict[str, Any] | None = None
         try:
             with Live(
                 Markdown(""), console=console, refresh_per_second=12, transient=False
             ) as view:
-                for kind, data in self.backend.send(self.conversation, content):
+                for kind, data in events:
                     if kind == "delta":
                         text += data
                         if live:
@@ -192,6 +206,7 @@ class ChatSession:
             console.print(f"[red]error:[/] {exc}")
             return
         if done is not None:
+            self.last_answer = done
             for line in _source_lines(done):
                 console.print(line, style="cyan", highlight=False)
             console.print(_footer(done), style="dim")
@@ -226,6 +241,10 @@ def _footer(message: dict[str, Any]) -> str:
         parts.append(f"{meta['trimmed']} earlier messages left out to fit the context")
     if message.get("status") not in (None, "complete"):
         parts.append(str(message["status"]))
+    elif meta.get("finish_reason") == "length":
+        parts.append("reached the answer's length limit: /continue writes more")
+    elif meta.get("finish_reason") == "repetition":
+        parts.append("stopped: it was repeating itself")
     return " · ".join(p for p in parts if p)
 
 

@@ -34,6 +34,8 @@ class ChatBackend(Protocol):
 
     def send(self, conversation_id: str, content: str) -> Iterator[ChatEvent]: ...
 
+    def continue_answer(self, conversation_id: str, message_id: str) -> Iterator[ChatEvent]: ...
+
     def export_markdown(self, conversation_id: str) -> str: ...
 
     def close(self) -> None: ...
@@ -73,16 +75,23 @@ class ServerBackend:
 
     def send(self, conversation_id: str, content: str) -> Iterator[ChatEvent]:
         path = f"/ember/api/conversations/{conversation_id}/messages"
+        yield from self._answer(conversation_id, path, {"content": content})
+
+    def continue_answer(self, conversation_id: str, message_id: str) -> Iterator[ChatEvent]:
+        path = f"/ember/api/conversations/{conversation_id}/messages/{message_id}/continue"
+        yield from self._answer(conversation_id, path, {})
+
+    def _answer(self, conversation_id: str, path: str, body: dict[str, Any]) -> Iterator[ChatEvent]:
         try:
-            yield from self._follow(path, content)
+            yield from self._follow(path, body)
         except KeyboardInterrupt:
             # The server's answer outlives its stream: Ctrl+C stops it there too.
             with contextlib.suppress(httpx.HTTPError):
                 self.http.post(f"/ember/api/conversations/{conversation_id}/stop")
             raise
 
-    def _follow(self, path: str, content: str) -> Iterator[ChatEvent]:
-        with self.http.stream("POST", path, json={"content": content}) as response:
+    def _follow(self, path: str, body: dict[str, Any]) -> Iterator[ChatEvent]:
+        with self.http.stream("POST", path, json=body) as response:
             if response.status_code >= 400:
                 response.read()
                 self._check(response)
@@ -147,9 +156,14 @@ class LocalBackend:
         self.assistant.store.update(conversation_id, **fields)
 
     def send(self, conversation_id: str, content: str) -> Iterator[ChatEvent]:
+        return self._events(self.assistant.send(conversation_id, content))
+
+    def continue_answer(self, conversation_id: str, message_id: str) -> Iterator[ChatEvent]:
+        return self._events(self.assistant.continue_answer(conversation_id, message_id))
+
+    def _events(self, events: AsyncIterator[Any]) -> Iterator[ChatEvent]:
         from ember.chat.assistant import ReplyDelta, ReplyDone, ReplyProgress, ReplyToolResult
 
-        events: AsyncIterator[Any] = self.assistant.send(conversation_id, content)
         try:
             while True:
                 try:

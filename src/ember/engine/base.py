@@ -11,7 +11,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-FinishReason = Literal["stop", "length", "cancelled", "error"]
+# "repetition": stopped because it was looping (GenerateRequest.stop_repeating).
+FinishReason = Literal["stop", "length", "repetition", "cancelled", "error"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class GenerateRequest:
     parse_special: bool = True  # chat templates write special tokens as text
     persist_kv: bool = False  # save this sequence's KV to disk when it ends (conversations)
     progress: bool = False  # also emit chunks with prompt_progress while the prompt is read
+    stop_repeating: bool = False  # end a looping generation (engine/repetition.py)
 
 
 @dataclass(frozen=True)

@@ -80,3 +80,18 @@ def render_chat(
         raise
     except TemplateError as exc:
         raise TemplateRenderError(f"the model's chat template failed: {exc}") from exc
+
+
+def open_final_turn(prompt: str, final_content: str) -> str:
+    """``prompt`` (rendered without a generation prompt) cut right after the last
+    message's text, so the model goes on writing that message instead of starting a new
+    turn: "continue" of an answer that reached its length limit, the way Hugging Face's
+    ``continue_final_message`` does it. Templates close a turn differently (``<|im_end|>``,
+    ``</s>``, a newline), so the cut is at the text itself, not at a known marker."""
+    text = final_content.rstrip()
+    at = prompt.rfind(text) if text else -1
+    if at < 0:
+        raise TemplateRenderError(
+            "the model's chat template changed the answer's text, so it cannot be continued"
+        )
+    return prompt[: at + len(text)]

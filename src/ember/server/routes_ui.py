@@ -264,6 +264,27 @@ async def regenerate(conversation_id: str, message_id: str, request: Request) ->
     return _live_stream(request, conversation_id, await started(events))
 
 
+@router.post("/conversations/{conversation_id}/messages/{message_id}/continue")
+async def continue_answer(
+    conversation_id: str, message_id: str, request: Request
+) -> StreamingResponse:
+    """More of an answer that reached its length limit, in the same message."""
+    events = assistant_of(request).continue_answer(conversation_id, message_id)
+    return _live_stream(request, conversation_id, await started(events))
+
+
+@router.get("/conversations/{conversation_id}/live", response_model=None)
+async def follow_live_answer(conversation_id: str, request: Request) -> Response:
+    """The answer being written now, as the stream that started it (every event from the
+    first): a page opened on the conversation shows it word by word. 204 when none runs."""
+    assistant = assistant_of(request)
+    assistant.store.get(conversation_id)  # 404 for an unknown conversation
+    answer = live_of(request).latest(conversation_id)
+    if answer is None:
+        return Response(status_code=204)
+    return _reply_stream(assistant, answer.follow())
+
+
 @router.post("/conversations/{conversation_id}/stop")
 async def stop_answers(conversation_id: str, request: Request) -> dict[str, Any]:
     """Stop the conversation's running answers (what they wrote is kept, incomplete)."""

@@ -32,6 +32,7 @@ from ember.engine.base import Chunk, FinishReason, GenerateRequest, TokenLogprob
 from ember.engine.llamacpp.kv_store import KVStore, common_prefix
 from ember.engine.llamacpp.native import Batch, NativeModel
 from ember.engine.llamacpp.sampler import SamplerChain
+from ember.engine.repetition import RepetitionGuard
 from ember.engine.text import TextStream
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ class Slot:
     pending: int | None = None  # sampled, not yet decoded
     sampler: SamplerChain | None = None
     stream: TextStream | None = None
+    guard: RepetitionGuard | None = None  # when the request asks to stop loops
     generated: int = 0
     unsent: list[int] = field(default_factory=list)  # token ids not yet in a chunk
     cached_at_admit: int = 0
@@ -220,6 +222,7 @@ class Scheduler:
         slot.unsent = []
         slot.sampler = SamplerChain(job.request.sampling, self.model.vocab, self.model.n_vocab)
         slot.stream = TextStream(job.request.stop)
+        slot.guard = RepetitionGuard() if job.request.stop_repeating else None
         slot.t_admit = time.perf_counter()
         slot.t_first = 0.0
         self.stats.cached_tokens += keep
@@ -357,6 +360,8 @@ class Scheduler:
         out_of_room = len(slot.cached) + 1 >= self.n_ctx
         if stream.stopped:
             self._finish(slot, "stop")
+        elif slot.guard is not None and slot.guard.feed(token):
+            self._finish(slot, "repetition")
         elif out_of_room or (max_tokens is not None and slot.generated >= max_tokens):
             self._finish(slot, "length")
         else:
@@ -408,11 +413,13 @@ class Scheduler:
             else 0.0,
             queue_s=slot.t_admit - job.submitted,
         )
-        if job.request.persist_kv and self.kv_store is not None and reason in ("stop", "length"):
+        ended = reason in ("stop", "length", "repetition")
+        if job.request.persist_kv and self.kv_store is not None and ended:
             self._save_state(slot)
         if slot.sampler is not None:
             slot.sampler.close()
         slot.job, slot.sampler, slot.stream, slot.pending = None, None, None, None
+        slot.guard = None
         slot.last_used = now
         job.emit(
             Chunk(

@@ -64,6 +64,20 @@ export function regenerate(message) {
   runStream(`/conversations/${state.conversation.id}/messages/${message.id}/regenerate`, {}, at, null, null);
 }
 
+// An answer cut at its length limit: the model goes on in the same message.
+export function continueAnswer(message) {
+  if (state.stream || !state.conversation) return;
+  const at = state.messages.findIndex((m) => m.id === message.id);
+  runStream(`/conversations/${state.conversation.id}/messages/${message.id}/continue`, {}, at + 1, null, null);
+}
+
+// A conversation opened while its answer is being written (a reload, another tab, back
+// from another chat): follow that answer's stream from its start, word by word.
+export function followLive(conversationId) {
+  if (state.stream) return;
+  runStream(`/conversations/${conversationId}/live`, null, state.messages.length, null, null);
+}
+
 // Frames of a server-sent event stream read from a fetch body (EventSource cannot POST).
 async function* sseEvents(response) {
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -159,24 +173,32 @@ async function runStream(path, body, keep, pending, restore) {
   };
 
   try {
-    const response = await fetch(API + path, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
-      body: JSON.stringify(body),
-      signal: controller.signal,
-    });
+    // body null: follow an answer already running (GET), else start one (POST).
+    const init = body === null
+      ? { method: "GET", headers: { Accept: "text/event-stream" } }
+      : {
+          method: "POST",
+          headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
+          body: JSON.stringify(body),
+        };
+    const response = await fetch(API + path, { ...init, signal: controller.signal });
     if (!response.ok) throw await errorOf(response);
+    if (response.status === 204) {
+      lost = true; // nothing running any more: show the conversation as stored
+      stored = true;
+      return;
+    }
     for await (const event of sseEvents(response)) {
       const data = event.data;
       if (event.name === "start") {
         stored = true;
         if (data.user) {
           state.messages = state.messages.filter((m) => m.id !== "pending-user");
-          state.messages.push(data.user);
+          replaceMessage(data.user);
         }
-        state.messages.push(data.assistant);
+        replaceMessage(data.assistant);
         state.stream.assistantId = data.assistant.id;
-        state.stream.text = "";
+        state.stream.text = data.assistant.content || ""; // a continued answer's start
         state.stream.pending = "";
         renderMessages({ scroll: "bottom" });
         answerNode = els.messages.querySelector(`[data-id="${CSS.escape(data.assistant.id)}"]`);
@@ -217,6 +239,7 @@ async function runStream(path, body, keep, pending, restore) {
       if (message && s.pending) message.pendingText = s.pending;
     }
     if (!finished && !aborted && !s.leaving && stored) lost = true;
+    if (lost && body === null) state.detached = conversationId; // no following again at once
     const stoppedId = aborted ? s.assistantId : null;
     state.stream = null;
     state.messages = state.messages.filter((m) => m.id !== "pending-user" || !stored);

@@ -213,13 +213,21 @@ export function showView(view, options) {
   schedulePollIfStreamingElsewhere();
 }
 
-// An answer still being written by another tab (or one whose stop the server has
-// not seen yet): look again shortly, until it settles.
+// An answer still being written (after a reload, by another tab, or back from another
+// chat): follow its live stream. One whose stop the server has not seen yet, or one the
+// server no longer runs: look again shortly, until it settles.
 function schedulePollIfStreamingElsewhere() {
   clearTimeout(state.pollTimer);
   if (state.stream || !state.conversation) return;
-  if (!state.messages.some((m) => m.status === "streaming")) return;
   const id = state.conversation.id;
+  if (!state.messages.some((m) => m.status === "streaming")) {
+    if (state.detached === id) state.detached = null;
+    return;
+  }
+  if (state.detached !== id) {
+    hooks.followLive(id);
+    return;
+  }
   state.pollTimer = setTimeout(async () => {
     if (state.stream || !state.conversation || state.conversation.id !== id) return;
     try {

@@ -8,6 +8,8 @@ export const hooks = Object.seal({
   showView: null, // conversations.js: show a conversation (messages.js, another branch)
   editMessage: null, // chat.js: send an edited message (messages.js)
   regenerate: null, // chat.js: write an answer again (messages.js)
+  continueAnswer: null, // chat.js: write more of an answer cut at its limit (messages.js)
+  followLive: null, // chat.js: follow an answer being written (conversations.js)
   renderComposer: null, // chat.js: Send or Stop (conversations.js)
   stopStream: null, // chat.js: stop the answer being written (conversations.js)
   leaveStream: null, // chat.js: stop following it; it goes on (conversations.js)

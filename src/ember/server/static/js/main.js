@@ -20,7 +20,16 @@
 // hooks.js, which this module fills in before anything runs.
 import { els, state } from "./state.js";
 import { reportError, showSignOut } from "./api.js";
-import { bindComposer, editMessage, leaveStream, regenerate, renderComposer, stopStream } from "./chat.js";
+import {
+  bindComposer,
+  continueAnswer,
+  editMessage,
+  followLive,
+  leaveStream,
+  regenerate,
+  renderComposer,
+  stopStream,
+} from "./chat.js";
 import { bindPassage } from "./citations.js";
 import {
   bindConversations,
@@ -45,6 +54,8 @@ Object.assign(hooks, {
   showView,
   editMessage,
   regenerate,
+  continueAnswer,
+  followLive,
   renderComposer,
   stopStream,
   leaveStream,

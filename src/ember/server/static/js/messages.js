@@ -251,7 +251,19 @@ function answerFooter(message, streaming) {
   } else if (message.status === "streaming" && !streaming) {
     footer.append(el("span", { class: "badge", text: "in progress" }));
   } else if (meta.finish_reason === "length") {
-    footer.append(el("span", { class: "badge", text: "max tokens", title: "Stopped at the token limit" }));
+    footer.append(el("span", { class: "badge", text: "max tokens", title: "Stopped at the answer's length limit" }));
+    const more = el("button", { type: "button", class: "btn small continue", text: "Continue" });
+    more.disabled = Boolean(state.stream);
+    more.addEventListener("click", () => hooks.continueAnswer(message));
+    footer.append(more);
+  } else if (meta.finish_reason === "repetition") {
+    footer.append(
+      el("span", {
+        class: "badge badge-warn",
+        text: "stopped: repeating itself",
+        title: "The model kept writing the same words, so Ember stopped it and kept one copy",
+      }),
+    );
   }
   return footer;
 }

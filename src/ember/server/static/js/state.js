@@ -17,6 +17,7 @@ export const state = {
   stream: null, // {controller, conversationId, assistantId}
   searchQuery: "",
   pollTimer: null,
+  detached: null, // a conversation whose running answer could not be followed: polled
   modelsTimer: null, // re-reads the models while one is loading
   stopped: new Set(), // answers stopped here: incomplete, whatever the server says yet
   collections: [], // the document collections on the server: {name, documents}
