@@ -65,3 +65,12 @@ def test_broken_toml_is_a_config_error(isolated_home: Path) -> None:
     (isolated_home / "config.toml").write_text("port = = 3\n")
     with pytest.raises(ConfigError, match=r"config\.toml"):
         load_settings()
+
+
+def test_context_extension_is_off_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().context_extension == "none"
+    monkeypatch.setenv("EMBER_CONTEXT_EXTENSION", "yarn")
+    assert load_settings().context_extension == "yarn"
+    monkeypatch.setenv("EMBER_CONTEXT_EXTENSION", "ntk")
+    with pytest.raises(ConfigError, match="context_extension"):
+        load_settings()

@@ -177,6 +177,15 @@ class Settings(BaseSettings):
         description="Tokens one request may use (prompt + answer) for every loaded model; "
         "empty: the largest that fits this machine (`ember fit` shows it).",
     )
+    context_extension: Literal["none", "yarn", "linear"] = Field(
+        default="none",
+        description="How a context larger than a model was trained on is reached, when one "
+        "is asked for (--ctx, context_length, Ollama's num_ctx, a conversation's num_ctx). "
+        "none: held to the trained length (a warning says so); yarn or linear: RoPE "
+        "scaling stretches the trained positions over the larger context (yarn keeps "
+        "quality better; both read short prompts slightly worse, so only set it when "
+        "long ones need it).",
+    )
     threads: int | None = Field(
         default=None,
         ge=1,

@@ -188,6 +188,32 @@ def test_explicit_context_is_honoured_and_capped(smollm2: ModelInfo) -> None:
     assert "32,768-token context" in too_big.reason
 
 
+def test_a_context_past_training_only_with_an_extension(smollm2: ModelInfo) -> None:
+    """Past the trained 8,192 only with a context extension (the RoPE scaling goes to the
+    engine's options); without one the plan is held to it and says how to go past."""
+    held = fit(LAPTOP_8GB, smollm2, want_ctx=16384)
+    assert (held.n_ctx, held.rope_scaling) == (8192, None)
+    assert "context_extension" in held.reason
+    assert load_options(held).rope_scaling is None
+    for extension in ("yarn", "linear"):
+        plan = fit(LAPTOP_8GB, smollm2, want_ctx=16384, extension=extension)
+        assert plan.fits
+        assert (plan.n_ctx, plan.rope_scaling) == (16384, extension)
+        assert "past the 8,192" in plan.reason
+        assert f"{extension} RoPE scaling" in plan.reason
+        assert plan.kv_bytes == kv_bytes(shape_of(smollm2), 16384, plan.n_slots, plan.kv_type)
+        assert load_options(plan).rope_scaling == extension
+        assert LoadPlan(**plan.to_dict()) == plan
+    within = fit(LAPTOP_8GB, smollm2, want_ctx=4096, extension="yarn")
+    assert (within.n_ctx, within.rope_scaling) == (4096, None)
+    unasked = fit(LAPTOP_8GB, smollm2, extension="yarn")  # growth stops at the trained length
+    assert unasked.n_ctx <= 8192
+    assert unasked.rope_scaling is None
+    too_big = fit(TINY, smollm2, want_ctx=1_000_000, extension="yarn")
+    assert too_big.verdict == "wont_fit"
+    assert "1,000,000-token context" in too_big.reason
+
+
 def test_slow_machine_verdict() -> None:
     slow = replace(LAPTOP_8GB, memory_bandwidth=2e9, available_ram=7 * GiB)
     assert fit(slow, catalogue("qwen2.5:3b")).verdict == "slow"

@@ -20,7 +20,7 @@ from openai.lib.streaming.chat import ChatCompletionStreamState
 from openai.types import Completion, CreateEmbeddingResponse, Model
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
-from ember.chat.types import ChatDelta, ChatDone, ResponseFormat, ToolCall
+from ember.chat.types import ChatDelta, ChatDone, ChatProgress, ResponseFormat, ToolCall
 from ember.engine.base import SamplingParams, TokenLogprob, Usage
 from ember.errors import EmberError, ModelNotFoundError
 from ember.server import wire_openai as wo
@@ -579,6 +579,94 @@ def test_stream_chunk_logprobs_and_include_usage() -> None:
     assert usage["choices"] == []
     assert usage["usage"]["total_tokens"] == 17
     assert ChatCompletionChunk.model_validate(usage).usage is not None
+
+
+def test_return_progress_is_opt_in_and_only_for_streams() -> None:
+    """llama-server's ``return_progress`` asks for prompt reading progress in a stream;
+    without it, or without ``stream``, nothing changes."""
+    assert wo.to_chat_request(body(stream=True, return_progress=True)).progress is True
+    assert wo.to_chat_request(body(stream=True)).progress is False
+    assert wo.to_chat_request(body(return_progress=True)).progress is False
+    assert wo.to_chat_request(body(stream=True)) == wo.to_chat_request(
+        body(stream=True, return_progress=False)
+    )
+    legacy = {"model": "m", "prompt": "Once", "stream": True}
+    [asked] = wo.to_generate_requests({**legacy, "return_progress": True})
+    [plain] = wo.to_generate_requests(legacy)
+    assert (asked.progress, plain.progress) == (True, False)
+    [whole] = wo.to_generate_requests({**legacy, "stream": False, "return_progress": True})
+    assert whole.progress is False
+
+
+def test_progress_chunk_has_llama_servers_shape() -> None:
+    """The chunk llama-server streams with ``return_progress``: an assistant delta with no
+    content and ``prompt_progress`` {total, cache, processed, time_ms}; the SDK parses it."""
+    chunk = wo.progress_chunk(ChatProgress(read=512, total=2000), time_ms=830, **IDS)
+    assert chunk["object"] == "chat.completion.chunk"
+    assert chunk["choices"] == [
+        {
+            "index": 0,
+            "delta": {"role": "assistant", "content": None},
+            "logprobs": None,
+            "finish_reason": None,
+        }
+    ]
+    assert chunk["prompt_progress"] == {
+        "total": 2000,
+        "cache": 0,
+        "processed": 512,
+        "time_ms": 830,
+    }
+    parsed = ChatCompletionChunk.model_validate(chunk)
+    assert parsed.choices[0].delta.content is None
+    assert (parsed.model_extra or {})["prompt_progress"]["processed"] == 512
+    assert (
+        wo.progress_chunk(ChatProgress(1, 2), time_ms=0, include_usage=True, **IDS)["usage"] is None
+    )
+    # With cached tokens known, llama-server counts them in total and processed.
+    assert wo.prompt_progress(100, 400, time_ms=5, cached=600) == {
+        "total": 1000,
+        "cache": 600,
+        "processed": 700,
+        "time_ms": 5,
+    }
+    legacy = wo.completion_progress_chunk(256, 1024, time_ms=12, **IDS)
+    assert legacy["choices"][0]["text"] == ""
+    assert legacy["choices"][0]["finish_reason"] is None
+    assert legacy["prompt_progress"] == {
+        "total": 1024,
+        "cache": 0,
+        "processed": 256,
+        "time_ms": 12,
+    }
+
+
+def test_sdk_stream_with_progress_chunks_keeps_the_text() -> None:
+    """A client that does not know ``prompt_progress`` still reads the answer whole."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        parsed = wo.parse_body(wo.ChatCompletionRequest, json.loads(request.content))
+        assert parsed.progress
+        chunks = [
+            wo.progress_chunk(ChatProgress(512, 1024), time_ms=10, **IDS),
+            wo.progress_chunk(ChatProgress(1024, 1024), time_ms=20, **IDS),
+            wo.chat_chunk(ChatDelta("Hel"), first=True, **IDS),
+            wo.chat_chunk(ChatDelta("lo"), **IDS),
+            *wo.chat_chunks(ChatDone("stop", USAGE, content="Hello"), **IDS),
+        ]
+        sse = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
+        return httpx.Response(200, text=sse, headers={"content-type": "text/event-stream"})
+
+    stream = sdk(handler).chat.completions.create(
+        model="m",
+        messages=[{"role": "user", "content": "hi"}],
+        stream=True,
+        extra_body={"return_progress": True},
+    )
+    chunks = list(stream)
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == "Hello"
+    progress = [(c.model_extra or {}).get("prompt_progress") for c in chunks]
+    assert [p["processed"] for p in progress if p] == [512, 1024]
 
 
 def test_streamed_tool_calls_accumulate_in_the_sdk() -> None:

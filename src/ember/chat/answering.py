@@ -30,7 +30,7 @@ from ember.chat.tool_loop import (
     run_with_tools,
 )
 from ember.chat.tool_routing import routed, tool_parts
-from ember.chat.types import ChatDelta, ChatDone, ChatRequest, ToolCall
+from ember.chat.types import ChatDelta, ChatDone, ChatProgress, ChatRequest, ToolCall
 from ember.engine.base import Usage
 from ember.errors import EmberError
 
@@ -170,4 +170,13 @@ class Answerer:
         Ember ran itself stay inside)."""
         async for event in self.answer(request, self.api_plan(request)):
             if isinstance(event, ChatDelta | ChatDone):
+                yield event
+
+    async def for_api_stream(
+        self, request: ChatRequest
+    ) -> AsyncIterator[ChatDelta | ChatDone | ChatProgress]:
+        """:meth:`for_api` with how far the prompt has been read, for a request that asks
+        (``progress``: the OpenAI stream's ``return_progress``)."""
+        async for event in self.answer(request, self.api_plan(request)):
+            if isinstance(event, ChatDelta | ChatDone | ChatProgress):
                 yield event

@@ -44,6 +44,14 @@ def run(
     seed: Annotated[int | None, typer.Option(help="Random seed for reproducible sampling.")] = None,
     system: Annotated[str | None, typer.Option(help="A system prompt.")] = None,
     n_ctx: Annotated[int | None, typer.Option("--ctx", help="Context length in tokens.")] = None,
+    context_extension: Annotated[
+        str | None,
+        typer.Option(
+            "--context-extension",
+            help="yarn or linear: RoPE scaling for a --ctx past the model's trained length "
+            "(default none: held to it).",
+        ),
+    ] = None,
     threads: Annotated[
         int | None, typer.Option(help="CPU threads (default: the physical cores).")
     ] = None,
@@ -58,7 +66,9 @@ def run(
     if prompt is None and model is not None and any(c.isspace() for c in model):
         model, prompt = None, model  # `ember run "a question"`: the default model answers
     state = get_state(ctx)
-    state.override(context_length=n_ctx, threads=threads, parallel=1)
+    state.override(
+        context_length=n_ctx, context_extension=context_extension, threads=threads, parallel=1
+    )
     state.register_starters()
     runtime = state.runtime()
     name = model or runtime.settings.default_model

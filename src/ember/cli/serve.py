@@ -27,6 +27,14 @@ def serve(
         int | None,
         typer.Option("--ctx", help="Context tokens per request (default: what fits here)."),
     ] = None,
+    context_extension: Annotated[
+        str | None,
+        typer.Option(
+            "--context-extension",
+            help="yarn or linear: RoPE scaling for a --ctx or num_ctx past a model's "
+            "trained length (default none: held to it).",
+        ),
+    ] = None,
     threads: Annotated[
         int | None, typer.Option(help="CPU threads (default: the physical cores).")
     ] = None,
@@ -48,7 +56,13 @@ def serve(
     from ember.server.auth import key_required
 
     state = get_state(ctx)
-    state.override(context_length=n_ctx, threads=threads, parallel=parallel, gpu_layers=gpu_layers)
+    state.override(
+        context_length=n_ctx,
+        context_extension=context_extension,
+        threads=threads,
+        parallel=parallel,
+        gpu_layers=gpu_layers,
+    )
     settings = state.settings()
     bind_host = host or settings.host
     bind_port = port or settings.port

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import replace
 
 from ember.config import Settings
@@ -15,6 +16,8 @@ from ember.fit.options import pool_budget
 from ember.fit.plan import LoadPlan, fit
 from ember.hardware import Machine, probe_machine
 from ember.models.store import ModelRecord, ModelStore
+
+log = logging.getLogger(__name__)
 
 
 def plan_for(record: ModelRecord, settings: Settings, machine: Machine | None = None) -> LoadPlan:
@@ -31,13 +34,16 @@ def plan_for(record: ModelRecord, settings: Settings, machine: Machine | None = 
         want_slots=settings.parallel,
         want_threads=settings.threads,
         want_gpu_layers=settings.gpu_layers,
+        extension=settings.context_extension,
     )
 
 
 def load_options(plan: LoadPlan) -> LoadOptions:
-    """The engine options the plan chose (the engine clamps n_ctx to the trained length)."""
+    """The engine options the plan chose (the engine clamps n_ctx to the trained length
+    unless the plan extends it with a RoPE scaling)."""
     return LoadOptions(
         n_ctx=plan.n_ctx,
+        rope_scaling=plan.rope_scaling,
         n_slots=plan.n_slots,
         n_threads=plan.n_threads,
         n_gpu_layers=plan.n_gpu_layers,
@@ -130,13 +136,40 @@ def open_any(
     return engine, record.size + engine.kv_bytes()
 
 
+def clamped_context(record: ModelRecord, n_ctx: int | None, settings: Settings) -> str | None:
+    """What to tell a user whose context is held to the model's trained length (asked
+    for more, no ``context_extension``); None when nothing is held back."""
+    info = record.info
+    trained = info.context_length if info is not None else None
+    if n_ctx is None or trained is None or n_ctx <= trained or settings.context_extension != "none":
+        return None
+    if info is not None and info.is_embedding_model:
+        return None
+    return (
+        f"{record.name} was asked for a context of {n_ctx:,} tokens but was trained on "
+        f"{trained:,}; it is loaded with {trained:,}. Set context_extension "
+        "(EMBER_CONTEXT_EXTENSION=yarn, or linear) to go past the trained length with "
+        "RoPE scaling"
+    )
+
+
 def make_pool(store: ModelStore, settings: Settings, machine: Machine | None = None) -> EnginePool:
-    """The runtime's pool, with the memory budget fit computes for this machine."""
+    """The runtime's pool, with the memory budget fit computes for this machine. A
+    context held to the trained length is logged as a warning, once per model and size."""
+    warned: set[tuple[str, int | None]] = set()
+
+    def warn_if_clamped(record: ModelRecord, n_ctx: int | None) -> None:
+        message = clamped_context(record, n_ctx, settings)
+        if message is not None and (record.name, n_ctx) not in warned:
+            warned.add((record.name, n_ctx))
+            log.warning("%s", message)
 
     async def opener(key: str) -> tuple[Closable, int]:
         record = store.get(model_name(key))
         for_embedding = key.endswith(EMBEDDING_SUFFIX)
         n_ctx = requested_context(key)
+        if not for_embedding:
+            warn_if_clamped(record, n_ctx or settings.context_length)
         if n_ctx is None or for_embedding or (record.info and record.info.is_embedding_model):
             return await asyncio.to_thread(open_any, record, settings, for_embedding=for_embedding)
         # Its own folder of saved prompt states: two instances of one model must not

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
+
+RopeScaling = Literal["yarn", "linear"]
 
 
 @dataclass(frozen=True)
@@ -12,6 +15,9 @@ class LoadOptions:
     """How a model is loaded. The fit planner chooses these; flags can override them."""
 
     n_ctx: int | None = None  # tokens per request; None: min(trained context, 8192)
+    # How a context past the model's trained length is reached (RoPE scaling); None:
+    # never past it, a larger n_ctx is held to the trained length.
+    rope_scaling: RopeScaling | None = None
     n_slots: int = 4  # concurrent sequences
     n_threads: int | None = None  # None: every core
     n_batch: int = 512

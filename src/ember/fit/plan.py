@@ -7,11 +7,13 @@ four parallel slots; then fewer slots; then a q8_0 KV cache (half the size, with
 attention); only then a shorter context, and the reason says so in plain words.
 Beyond the floor the context grows toward the trained length while the plan stays within
 half the memory budget (room for a second model and everything else on the machine).
+A context past the trained length is planned only when asked for with a context
+extension (``extension``: the RoPE scaling the engine then loads with).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 from ember.fit import estimate as est
@@ -20,6 +22,9 @@ from ember.hardware.machine import GiB, Machine
 from ember.models.gguf_info import ModelInfo
 
 Verdict = Literal["great", "usable", "slow", "wont_fit"]
+Extension = Literal["none", "yarn", "linear"]
+RopeScaling = Literal["yarn", "linear"]
+_ROPE_SCALING: dict[str, RopeScaling] = {"yarn": "yarn", "linear": "linear"}
 
 CONTEXT_FLOOR = 8192
 DEFAULT_MAX_CONTEXT = 32768  # growth stops here unless asked for more (--ctx)
@@ -56,6 +61,9 @@ class LoadPlan:
     budget_bytes: int | None
     decode_tps: float | None
     prompt_tps: float | None
+    # The RoPE scaling that stretches the trained context to n_ctx ("yarn", "linear");
+    # None: n_ctx is within the trained context.
+    rope_scaling: RopeScaling | None = None
 
     @property
     def fits(self) -> bool:
@@ -82,31 +90,58 @@ def fit(
     want_slots: int | None = None,
     want_threads: int | None = None,
     want_gpu_layers: int | None = None,
+    extension: Extension = "none",
 ) -> LoadPlan:
-    """Plan a load of ``info`` on ``machine``; ``want_*`` are the user's overrides."""
+    """Plan a load of ``info`` on ``machine``; ``want_*`` are the user's overrides.
+    ``extension``: how a ``want_ctx`` past the trained context is reached ("none": it is
+    held to the trained context)."""
     shape = est.shape_of(info)
     trained = info.context_length or 4096
     ram = memory_budget(machine)
     vram = gpu_budget(machine)
     capacity = None if ram is None else ram + vram
     notes: list[str] = []
-    if want_ctx is not None and want_ctx > trained:
+    past = want_ctx is not None and want_ctx > trained and not info.is_embedding_model
+    extended = past and extension != "none"
+    limit = want_ctx if extended and want_ctx is not None else trained
+    if extended:
+        notes.append(
+            f"{want_ctx:,} tokens, past the {trained:,} {_name(info, name)} was trained "
+            f"on, with {extension} RoPE scaling"
+        )
+    elif past:
         notes.append(
             f"asked for {want_ctx:,} tokens but {_name(info, name)} was trained on "
-            f"{trained:,}; using {trained:,}"
+            f"{trained:,}; using {trained:,} (the context_extension setting goes past it)"
         )
     layout = None
     if vram > 0:  # everything on the GPU is much faster than a split: try that first
-        on_gpu = _choose_layout(shape, info, trained, vram, want_ctx, want_slots, share=0.9)
+        on_gpu = _choose_layout(
+            shape, info, trained, vram, want_ctx, want_slots, share=0.9, limit=limit
+        )
         if on_gpu is not None and (on_gpu.chosen or on_gpu.n_ctx >= min(CONTEXT_FLOOR, trained)):
             layout = on_gpu
     if layout is None:
-        layout = _choose_layout(shape, info, trained, capacity, want_ctx, want_slots)
+        layout = _choose_layout(shape, info, trained, capacity, want_ctx, want_slots, limit=limit)
     if layout is None:
-        return _wont_fit(machine, info, shape, trained, capacity, name, want_ctx, want_slots)
-    return _plan(
-        machine, info, shape, layout, trained, ram, vram, name, want_threads, want_gpu_layers, notes
-    )
+        plan = _wont_fit(machine, info, shape, trained, capacity, name, want_ctx, want_slots, limit)
+    else:
+        plan = _plan(
+            machine,
+            info,
+            shape,
+            layout,
+            trained,
+            ram,
+            vram,
+            name,
+            want_threads,
+            want_gpu_layers,
+            notes,
+        )
+    if plan.n_ctx > trained:
+        return replace(plan, rope_scaling=_ROPE_SCALING[extension])
+    return plan
 
 
 def _choose_layout(
@@ -117,13 +152,16 @@ def _choose_layout(
     want_ctx: int | None,
     want_slots: int | None,
     share: float = GROWTH_SHARE,
+    limit: int | None = None,
 ) -> _Layout | None:
+    """``limit``: the largest context ``want_ctx`` may have (the trained one unless it is
+    extended)."""
     layouts = [(kv, want_slots or slots) for kv, slots in _LAYOUTS]
     layouts = list(dict.fromkeys(layouts))
     if info.is_embedding_model:
         return _Layout(trained, 1, "f16")
     if want_ctx is not None:
-        ctx = min(want_ctx, trained)
+        ctx = min(want_ctx, limit or trained)
         for kv, slots in layouts:
             if capacity is None or _required(shape, ctx, slots, kv) <= capacity:
                 return _Layout(ctx, slots, kv, chosen=True)
@@ -320,8 +358,9 @@ def _wont_fit(
     name: str | None,
     want_ctx: int | None,
     want_slots: int | None,
+    limit: int,
 ) -> LoadPlan:
-    ctx = min(want_ctx or min(MIN_CONTEXT, trained), trained)
+    ctx = min(want_ctx or min(MIN_CONTEXT, trained), limit)
     slots = want_slots or 1
     weights, kv_size, compute, scratch, headroom = _parts(shape, ctx, slots, "q8_0")
     required = weights + kv_size + compute + scratch + headroom

@@ -10,13 +10,14 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from ember.chat.types import ChatDelta, ChatDone
+from ember.chat.types import ChatDelta, ChatDone, ChatProgress
 from ember.engine.base import Chunk, TokenLogprob, Usage
 from ember.errors import EmberError, ModelNotFoundError
 from ember.server import wire_openai as wire
 from ember.server.streaming import (
     chat_events,
     chat_of,
+    chat_stream_events,
     epoch_seconds,
     json_body,
     merged,
@@ -38,6 +39,7 @@ router = APIRouter(prefix="/v1")
 
 @router.post("/chat/completions", response_model=None)
 async def chat_completions(request: Request) -> Any:
+    began = time.perf_counter()
     body = parse_body(ChatCompletionRequest, await json_body(request))
     chat_request = resolve_model(runtime_of(request), wire.to_chat_request(body))
     model, request_id, created = (
@@ -45,55 +47,68 @@ async def chat_completions(request: Request) -> Any:
         f"chatcmpl-{uuid.uuid4().hex}",
         int(time.time()),
     )
-    events = await started(chat_events(request, chat_request))
-    if not chat_request.stream:
-        logprobs: list[TokenLogprob] = []
-        async for event in events:
-            if isinstance(event, ChatDelta):
-                logprobs.extend(event.logprobs)
-            else:
-                raise_if_failed(event)
-                return wire.chat_completion(
-                    event,
-                    logprobs=logprobs if chat_request.logprobs is not None else None,
-                    model=model,
-                    request_id=request_id,
-                    created=created,
-                )
-        raise EmberError("the generation ended without a result")
-    include_usage = body.include_usage
-
-    async def frames() -> AsyncIterator[bytes]:
-        first = True
-        async for event in events:
-            for chunk in wire.chat_chunks(
+    if chat_request.stream:
+        frames = _chat_frames(
+            await started(chat_stream_events(request, chat_request)),
+            include_usage=body.include_usage,
+            model=model,
+            request_id=request_id,
+            created=created,
+            began=began,
+        )
+        return StreamingResponse(frames, media_type="text/event-stream")
+    logprobs: list[TokenLogprob] = []
+    async for event in await started(chat_events(request, chat_request)):
+        if isinstance(event, ChatDelta):
+            logprobs.extend(event.logprobs)
+        else:
+            raise_if_failed(event)
+            return wire.chat_completion(
                 event,
-                first=first,
-                include_usage=include_usage,
+                logprobs=logprobs if chat_request.logprobs is not None else None,
                 model=model,
                 request_id=request_id,
                 created=created,
-            ):
-                yield sse(chunk)
-            first = False
-            if isinstance(event, ChatDone):
-                if event.error:
-                    yield sse(_stream_error(event.error))
-                if include_usage:
-                    yield sse(
-                        wire.usage_chunk(
-                            event.usage, model=model, request_id=request_id, created=created
-                        )
-                    )
-        yield sse("[DONE]")
+            )
+    raise EmberError("the generation ended without a result")
 
-    return StreamingResponse(frames(), media_type="text/event-stream")
+
+async def _chat_frames(
+    events: AsyncIterator[ChatDelta | ChatDone | ChatProgress],
+    *,
+    include_usage: bool,
+    model: str,
+    request_id: str,
+    created: int,
+    began: float,
+) -> AsyncIterator[bytes]:
+    """The SSE frames of a streamed chat answer; progress (``return_progress``) first,
+    timed from ``began``, the request's arrival."""
+    ids: dict[str, Any] = {"model": model, "request_id": request_id, "created": created}
+    first = True
+    async for event in events:
+        if isinstance(event, ChatProgress):
+            elapsed = int((time.perf_counter() - began) * 1000)
+            yield sse(
+                wire.progress_chunk(event, time_ms=elapsed, include_usage=include_usage, **ids)
+            )
+            continue
+        for chunk in wire.chat_chunks(event, first=first, include_usage=include_usage, **ids):
+            yield sse(chunk)
+        first = False
+        if isinstance(event, ChatDone):
+            if event.error:
+                yield sse(_stream_error(event.error))
+            if include_usage:
+                yield sse(wire.usage_chunk(event.usage, **ids))
+    yield sse("[DONE]")
 
 
 @router.post("/completions", response_model=None)
 async def completions(request: Request) -> Any:
     """Legacy completions: the prompt as written, no chat template; ``n`` choices per
     prompt run side by side in the engine's slots."""
+    began = time.perf_counter()
     raw = await json_body(request)
     body = parse_body(CompletionRequest, raw)
     generates = wire.to_generate_requests(body)
@@ -148,6 +163,20 @@ async def completions(request: Request) -> Any:
                 offsets[index] = len(echo)
                 yield sse(_chunk(echo, index, None, None, 0))
         async for index, chunk in merged(streams):
+            if chunk.prompt_progress is not None:
+                read, total = chunk.prompt_progress
+                yield sse(
+                    wire.completion_progress_chunk(
+                        read,
+                        total,
+                        model=model,
+                        request_id=request_id,
+                        created=created,
+                        time_ms=int((time.perf_counter() - began) * 1000),
+                        index=index,
+                        include_usage=include_usage,
+                    )
+                )
             if chunk.finish_reason == "error":
                 yield sse(_stream_error(chunk.error or "generation failed"))
             if chunk.text or chunk.logprobs or chunk.finish_reason is not None:

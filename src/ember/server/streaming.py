@@ -12,7 +12,7 @@ from fastapi import Request
 
 from ember.chat.answering import Answerer
 from ember.chat.service import ChatService
-from ember.chat.types import ChatDelta, ChatDone, ChatRequest
+from ember.chat.types import ChatDelta, ChatDone, ChatProgress, ChatRequest
 from ember.errors import EmberError
 from ember.runtime import Runtime
 
@@ -46,6 +46,15 @@ def chat_events(request: Request, chat_request: ChatRequest) -> AsyncIterator[Ch
     with the ``api_tools`` setting and no tools in the request)."""
     answerer: Answerer = request.app.state.answerer
     return answerer.for_api(chat_request)
+
+
+def chat_stream_events(
+    request: Request, chat_request: ChatRequest
+) -> AsyncIterator[ChatDelta | ChatDone | ChatProgress]:
+    """:func:`chat_events` with :class:`ChatProgress` while the prompt is read, when the
+    request asks for it (``progress``)."""
+    answerer: Answerer = request.app.state.answerer
+    return answerer.for_api_stream(chat_request)
 
 
 def resolve_model(runtime: Runtime, chat_request: ChatRequest) -> ChatRequest:

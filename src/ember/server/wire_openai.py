@@ -33,12 +33,15 @@ from ember.server.wire_openai_responses import (
     completion_choice,
     completion_chunk,
     completion_finish_reason,
+    completion_progress_chunk,
     completion_response,
     embeddings_response,
     error_body,
     finish_reason,
     model_list,
     model_object,
+    progress_chunk,
+    prompt_progress,
     tool_calls_chunk,
     usage_chunk,
     usage_dict,
@@ -55,6 +58,7 @@ __all__ = [
     "completion_choice",
     "completion_chunk",
     "completion_finish_reason",
+    "completion_progress_chunk",
     "completion_response",
     "embedding_inputs",
     "embeddings_response",
@@ -63,6 +67,8 @@ __all__ = [
     "model_list",
     "model_object",
     "parse_body",
+    "progress_chunk",
+    "prompt_progress",
     "to_chat_request",
     "to_generate_requests",
     "tool_calls_chunk",
@@ -99,6 +105,7 @@ def to_chat_request(body: ChatCompletionRequest | Mapping[str, Any]) -> ChatRequ
         response_format=_response_format(req.response_format),
         logprobs=(req.top_logprobs or 0) if req.logprobs else None,
         n=req.n or 1,
+        progress=req.progress,
     )
 
 
@@ -280,6 +287,7 @@ def to_generate_requests(body: CompletionRequest | Mapping[str, Any]) -> list[Ge
         "stop": req.stops(),
         "sampling": req.sampling(),
         "logprobs": req.logprobs,
+        "progress": req.progress,
     }
     out: list[GenerateRequest] = []
     for prompt in req.prompt:

@@ -146,6 +146,8 @@ class _Common(_Body):
     top_k: int | None = Field(default=None, ge=0)
     min_p: float | None = Field(default=None, ge=0, le=1)
     repeat_penalty: float | None = Field(default=None, gt=0)
+    # llama-server's opt-in: stream chunks with prompt_progress while the prompt is read.
+    return_progress: bool | None = None
 
     @field_validator("stop", mode="before")
     @classmethod
@@ -170,6 +172,12 @@ class _Common(_Body):
     def include_usage(self) -> bool:
         """Whether a streamed answer ends with a usage-only chunk (``stream_options``)."""
         return bool(self.stream and self.stream_options and self.stream_options.include_usage)
+
+    @property
+    def progress(self) -> bool:
+        """Whether a streamed answer reports how far the prompt has been read first
+        (``return_progress``, as llama-server's; nothing without ``stream``)."""
+        return bool(self.stream and self.return_progress)
 
     def sampling(self) -> SamplingParams:
         """Only what the client set overrides Ember's defaults (tuned for local models)."""

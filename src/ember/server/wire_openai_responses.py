@@ -6,6 +6,7 @@ and timestamps come from the caller: these functions never read a clock or a ran
 
 Streaming a chat answer, in OpenAI's order::
 
+    progress_chunk(progress) ...    # only with llama-server's return_progress
     chat_chunk(delta, first=True)   # delta carries role "assistant" once
     chat_chunk(delta) ...
     chat_chunks(done)               # tool calls as indexed deltas, then the finish chunk
@@ -19,7 +20,7 @@ import struct
 from collections.abc import Sequence
 from typing import Any
 
-from ember.chat.types import ChatDelta, ChatDone, ToolCall
+from ember.chat.types import ChatDelta, ChatDone, ChatProgress, ToolCall
 from ember.engine.base import TokenLogprob, Usage
 from ember.errors import EmberError
 from ember.server.wire_common import shorten, with_hint
@@ -232,6 +233,43 @@ def chat_chunks(
     return [chat_chunk(event, first=first, **ids)]
 
 
+def prompt_progress(read: int, total: int, *, time_ms: int, cached: int = 0) -> dict[str, int]:
+    """llama-server's ``prompt_progress``: ``total`` prompt tokens, ``cache`` of them found
+    cached, ``processed`` so far (the cached ones included), ``time_ms`` since it began.
+    ``read`` and ``total`` count the tokens not found cached (Ember's own progress)."""
+    return {
+        "total": total + cached,
+        "cache": cached,
+        "processed": read + cached,
+        "time_ms": time_ms,
+    }
+
+
+def progress_chunk(
+    progress: ChatProgress,
+    *,
+    model: str,
+    request_id: str,
+    created: int,
+    time_ms: int,
+    index: int = 0,
+    include_usage: bool = False,
+) -> dict[str, Any]:
+    """A chunk that says how far the prompt has been read (``return_progress``), as
+    llama-server sends it: an assistant delta with no content, and ``prompt_progress``."""
+    choice = {
+        "index": index,
+        "delta": {"role": "assistant", "content": None},
+        "logprobs": None,
+        "finish_reason": None,
+    }
+    out = _chunk(
+        [choice], model=model, request_id=request_id, created=created, include_usage=include_usage
+    )
+    out["prompt_progress"] = prompt_progress(progress.read, progress.total, time_ms=time_ms)
+    return out
+
+
 def usage_chunk(
     usage: Usage,
     *,
@@ -347,6 +385,31 @@ def completion_chunk(
     )
     if include_usage:
         out["usage"] = None
+    return out
+
+
+def completion_progress_chunk(
+    read: int,
+    total: int,
+    *,
+    model: str,
+    request_id: str,
+    created: int,
+    time_ms: int,
+    index: int = 0,
+    include_usage: bool = False,
+) -> dict[str, Any]:
+    """A legacy chunk with no text that says how far the prompt has been read
+    (``return_progress``; ``read`` of ``total`` tokens not found cached)."""
+    out = completion_chunk(
+        "",
+        model=model,
+        request_id=request_id,
+        created=created,
+        index=index,
+        include_usage=include_usage,
+    )
+    out["prompt_progress"] = prompt_progress(read, total, time_ms=time_ms)
     return out
 
 

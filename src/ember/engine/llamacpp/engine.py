@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,8 +21,10 @@ from ember.engine.chat_template import render_chat
 from ember.engine.llamacpp.kv_store import KVStore
 from ember.engine.llamacpp.native import ModelLoadError, NativeModel
 from ember.engine.llamacpp.scheduler import Job, Scheduler
-from ember.engine.options import LoadOptions
+from ember.engine.options import LoadOptions, RopeScaling
 from ember.errors import EmberError
+
+log = logging.getLogger(__name__)
 
 
 class ContextLengthExceededError(EmberError):
@@ -30,6 +33,29 @@ class ContextLengthExceededError(EmberError):
 
 
 KV_TYPES = {"f16": (ll.GGML_TYPE_F16, 2.0), "q8_0": (ll.GGML_TYPE_Q8_0, 34 / 32)}
+ROPE_SCALING_TYPES = {
+    "linear": ll.LLAMA_ROPE_SCALING_TYPE_LINEAR,
+    "yarn": ll.LLAMA_ROPE_SCALING_TYPE_YARN,
+}
+EXTENSION_HINT = (
+    "set context_extension (EMBER_CONTEXT_EXTENSION=yarn) to go past it with RoPE scaling"
+)
+
+
+def context_size(wanted: int | None, trained: int, rope_scaling: RopeScaling | None) -> int:
+    """Tokens per sequence: what was asked (None: the trained length, at most 8192), held
+    to the trained length unless a RoPE scaling extends it."""
+    n_ctx = wanted or min(trained, 8192)
+    return n_ctx if rope_scaling is not None else min(n_ctx, trained)
+
+
+def apply_rope_scaling(params: Any, scaling: RopeScaling, n_ctx: int, trained: int) -> None:
+    """Context parameters that stretch ``trained`` positions over ``n_ctx``, as
+    llama-server's ``--rope-scaling S --rope-scale n_ctx/trained --yarn-orig-ctx trained``."""
+    params.rope_scaling_type = ROPE_SCALING_TYPES[scaling]
+    params.rope_freq_scale = trained / n_ctx
+    if scaling == "yarn":
+        params.yarn_orig_ctx = trained
 
 
 def llama_build_id() -> str:
@@ -55,11 +81,29 @@ class LlamaCppEngine:
             self.model.close()
             raise
 
+    def _size(self) -> None:
+        """``n_ctx`` and the RoPE scaling that reaches it (None: within the trained
+        length); a context held to the trained length is logged as a warning."""
+        opts, trained = self.options, self.model.n_ctx_train
+        self.n_ctx = context_size(opts.n_ctx, trained, opts.rope_scaling)
+        self.rope_scaling: RopeScaling | None = opts.rope_scaling if self.n_ctx > trained else None
+        if opts.n_ctx is not None and opts.n_ctx > self.n_ctx:
+            log.warning(
+                "%s was asked for %d tokens of context but was trained on %d; using %d (%s)",
+                self.name,
+                opts.n_ctx,
+                trained,
+                self.n_ctx,
+                EXTENSION_HINT,
+            )
+
     def _open(self, digest: str) -> None:
         opts = self.options
-        self.n_ctx = min(opts.n_ctx or min(self.model.n_ctx_train, 8192), self.model.n_ctx_train)
+        self._size()
         self.n_threads = opts.n_threads or os.cpu_count() or 1
         params = ll.llama_context_default_params()
+        if self.rope_scaling is not None:
+            apply_rope_scaling(params, self.rope_scaling, self.n_ctx, self.model.n_ctx_train)
         params.n_ctx = self.n_ctx * opts.n_slots
         params.n_batch = opts.n_batch
         params.n_ubatch = opts.n_batch
@@ -79,8 +123,12 @@ class LlamaCppEngine:
                 f"llama.cpp could not create a context of {params.n_ctx} tokens for {self.name}",
                 hint="use a smaller context or fewer slots",
             )
+        # States computed with RoPE scaling hold other positions: only for the same scaling.
+        build = llama_build_id()
+        if self.rope_scaling is not None:
+            build += f"; rope {self.rope_scaling} {self.model.n_ctx_train}->{self.n_ctx}"
         kv = (
-            KVStore(opts.kv_dir, digest, llama_build_id(), opts.kv_budget_bytes)
+            KVStore(opts.kv_dir, digest, build, opts.kv_budget_bytes)
             if opts.kv_dir is not None
             else None
         )
@@ -134,10 +182,17 @@ class LlamaCppEngine:
         if not tokens:
             raise EmberError("the prompt is empty", hint="send some text")
         if len(tokens) >= self.n_ctx:
+            at_limit = self.n_ctx >= self.model.n_ctx_train and self.rope_scaling is None
             raise ContextLengthExceededError(
                 f"the prompt has {len(tokens)} tokens but {self.name} is loaded with a "
                 f"context of {self.n_ctx} tokens",
-                hint="shorten the prompt, or load the model with a larger context (--ctx)",
+                hint=(
+                    f"shorten the prompt; {self.n_ctx} tokens is what {self.name} was "
+                    "trained on: to go past it, set context_extension "
+                    "(EMBER_CONTEXT_EXTENSION=yarn) and a larger --ctx or num_ctx"
+                )
+                if at_limit
+                else "shorten the prompt, or load the model with a larger context (--ctx)",
             )
         return tokens
 
