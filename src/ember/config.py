@@ -209,6 +209,16 @@ class Settings(BaseSettings):
         description="Most tokens one answer may generate, whatever the request asks "
         "(empty: until the model stops or its context is full).",
     )
+    draft_tokens: int = Field(
+        default=0,
+        ge=0,
+        le=32,
+        description="Speculative decoding: at most this many tokens guessed from the "
+        "answer's own text and prompt (prompt lookup) and checked in one step; 0: off. "
+        "Measured on two cores: quoting a passage 1.5x (Qwen2.5-Coder-0.5B) to 1.75x "
+        "(SmolLM2) faster, the same text; editing code and free prose were slower, so it "
+        "is off by default.",
+    )
     answer_tokens: int = Field(
         default=4096,
         ge=16,

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from ember.chat.computation_check import call_problem, checked_call
+from ember.chat.computation_check import call_problem, checked_call, needless_call
 from ember.chat.types import ToolCall
 from ember.tools.builtin.calculator import calculator
 
@@ -133,3 +133,15 @@ def test_a_word_problem_call_with_numbers_not_in_the_question_is_refused() -> No
 )  # fmt: skip
 def test_calls_made_of_the_questions_numbers_run(question: str, expression: str) -> None:
     assert problem(question, expression) is None
+
+
+def test_a_calculator_call_with_no_digit_for_a_question_with_none_is_needless() -> None:
+
+    def calc(expression: str) -> ToolCall:
+        return ToolCall(id="c", name="calculator", arguments=json.dumps({"expression": expression}))
+
+    assert needless_call("What is the capital of France?", calc("Paris"))
+    assert not needless_call("What is the capital of France?", calc("2 + 2"))
+    assert not needless_call("What is 12 times 4?", calc("twelve * four"))
+    letters = ToolCall(id="c", name="count_letter", arguments='{"text": "a", "letter": "a"}')
+    assert not needless_call("How many a's in banana?", letters)

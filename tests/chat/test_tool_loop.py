@@ -281,3 +281,28 @@ def test_when_no_sample_does_better_the_first_call_runs() -> None:
     )
     assert [outcome.content for _, outcome in result.calls] == ["1280"]
     assert len(chat.requests) == 5  # the first try, three samples, the answer
+
+
+def test_a_calculator_call_with_nothing_to_compute_is_skipped_for_an_answer() -> None:
+    """Measured with Qwen-0.5B, greedy: "What is the capital of France?" became
+    ``calculator("Paris")``, an error, and 8.4 s of a hidden second step. A calculator
+    call without a digit, for a question without one, does not run: the model answers
+    at once, without the tools in its prompt."""
+    from ember.tools.builtin.calculator import calculator
+
+    registry = ToolRegistry()
+    registry.register(calculator)
+    needless = ChatDone(
+        "tool_calls",
+        USAGE,
+        (ToolCall(id="c1", name="calculator", arguments='{"expression": "Paris"}'),),
+    )
+    chat = ScriptedChat(needless, ChatDone("stop", USAGE, content="It is Paris."))
+    question = "What is the capital of France?"
+    request = ChatRequest(model="m", messages=(Message(role="user", content=question),))
+    result = asyncio.run(
+        Answerer(chat).complete(request, AnswerPlan(tools=registry, route=False))  # type: ignore[arg-type]
+    )
+    assert result.calls == []
+    assert result.done.content == "It is Paris."
+    assert [r.tool_choice for r in chat.requests] == ["auto", "none"]

@@ -37,7 +37,8 @@ def chat_tokens(engine: LlamaCppEngine, user: str) -> list[int]:
 
 def test_greedy_matches_llama_cpp_python(engine: LlamaCppEngine, smollm2_path: Path) -> None:
     """Both read the whole prompt in one batch from an empty cache, then decode one token
-    at a time with the same thread count: the same batch shapes, so the same tokens."""
+    at a time with the same thread count and attention kernel: the same batch shapes, so
+    the same tokens."""
     from llama_cpp import Llama
 
     prompt = chat_tokens(engine, "Name three colours of the rainbow.")
@@ -49,6 +50,7 @@ def test_greedy_matches_llama_cpp_python(engine: LlamaCppEngine, smollm2_path: P
         n_ctx=512,
         n_threads=engine.n_threads,
         n_threads_batch=engine.n_threads,
+        flash_attn=engine.options.flash_attn is not False,  # None: llama.cpp's "auto", on
         verbose=False,
     )
     try:

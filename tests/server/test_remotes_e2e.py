@@ -8,10 +8,8 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +19,7 @@ import pytest
 
 from ember.config import load_settings
 from ember.runtime import build
-from tests.server.conftest import serving
+from tests.server.conftest import free_port, llama_cpp_server, serving, wait_until_up
 
 MODEL = "smollm2:135m"
 FOREIGN = "smollm2"  # the alias llama_cpp.server serves the file under
@@ -39,27 +37,6 @@ ADD_TOOL = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_until_up(url: str, process: subprocess.Popen[bytes], path: str) -> None:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"the server at {url} exited with {process.returncode}")
-        try:
-            if httpx.get(url + path, timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    process.kill()
-    raise AssertionError(f"the server at {url} did not start")
-
-
 @pytest.fixture(scope="module")
 def peer_url(tmp_path_factory: pytest.TempPathFactory, smollm2_path: Path) -> Iterator[str]:
     """A second Ember with SmolLM2."""
@@ -73,22 +50,8 @@ def peer_url(tmp_path_factory: pytest.TempPathFactory, smollm2_path: Path) -> It
 @pytest.fixture(scope="module")
 def foreign_url(smollm2_path: Path) -> Iterator[str]:
     """llama-cpp-python's OpenAI-compatible server: a server that is not Ember."""
-    port = free_port()
-    command = [
-        sys.executable, "-m", "llama_cpp.server", "--model", str(smollm2_path),
-        "--model_alias", FOREIGN, "--host", "127.0.0.1", "--port", str(port),
-        "--n_ctx", "2048",
-    ]  # fmt: skip
-    process = subprocess.Popen(
-        command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(url, process, "/v1/models")
+    with llama_cpp_server(smollm2_path, FOREIGN) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")

@@ -156,6 +156,25 @@ _IMPLIED = re.compile(
 _PLAIN_NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?!\w|\.\d)")
 
 
+def needless_call(question: str, call: ToolCall) -> bool:
+    """A calculator call with not one digit in it for a question with none: no
+    computation, the model reaching for a tool it was shown. Measured with
+    Qwen2.5-Coder-0.5B, greedy: "What is the capital of France?" became
+    ``calculator(expression="Paris")``, an error, and 8.4 s of a hidden second step
+    before the answer's first word."""
+    arguments = _arguments(call)
+    expression = arguments.get("expression") if arguments else None
+    return (
+        call.name == "calculator"
+        and isinstance(expression, str)
+        and not _DIGIT.search(expression)
+        and not _DIGIT.search(question)
+    )
+
+
+_DIGIT = re.compile(r"\d")
+
+
 def call_problem(question: str, call: ToolCall) -> str | None:
     """Why a word problem's calculator call is not to be trusted, or None. Checked
     only where a question's numbers are all it needs: two or three numbers, none implied

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from ember.chat.backend import ChatBackend
-from ember.chat.computation_check import call_problem, checked_call
+from ember.chat.computation_check import call_problem, checked_call, needless_call
 from ember.chat.plain_answer import (
     not_an_answer,
     results_prompt,
@@ -153,6 +153,9 @@ async def run_with_tools(
             answer_now = True
             continue
         question = last_question(asked.messages)
+        if all(needless_call(question, call) for call in done.tool_calls):
+            answer_now = True  # nothing to compute: answer in words, without the tools
+            continue
         if _has_problem(question, done.tool_calls):
             done = await _resampled(backend, turn, question, done)
         done = replace(done, tool_calls=tuple(checked_call(question, c) for c in done.tool_calls))

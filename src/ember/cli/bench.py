@@ -38,8 +38,31 @@ def engine(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the JSON report here.")
     ] = None,
+    peer: Annotated[
+        str | None,
+        typer.Option(
+            help="Base URL of another OpenAI-compatible server (llama-server, vLLM, "
+            "Ollama…): measure Ember beside it through the API instead."
+        ),
+    ] = None,
+    peer_model: Annotated[
+        str | None,
+        typer.Option(help="The model's name on the peer (default: the first it lists)."),
+    ] = None,
+    peer_key_env: Annotated[
+        str | None, typer.Option(help="Environment variable holding the peer's API key.")
+    ] = None,
+    ember: Annotated[
+        str | None,
+        typer.Option(help="Base URL of a running Ember to measure (default: start one)."),
+    ] = None,
+    runs: Annotated[int, typer.Option(min=1, help="Rounds with --peer (medians).")] = 3,
 ) -> None:
-    """Decode and prompt speed, batching, prefix reuse, restart from disk, memory."""
+    """Decode and prompt speed, batching, prefix reuse, restart from disk, memory. With
+    --peer: Ember's server and the peer side by side through the OpenAI API."""
+    if peer is not None:
+        _peer(ctx, models, peer, peer_model, peer_key_env, ember, runs, output)
+        return
     from ember.bench.engine_bench import run_in_subprocess
     from ember.bench.llama_tools import batched_bench, llama_bench
 
@@ -60,6 +83,69 @@ def engine(
     if output is not None:
         output.write_text(json.dumps(reports, indent=2))
         err_console.print(f"[dim]report written to {output}[/]")
+
+
+def _peer(
+    ctx: typer.Context,
+    models: list[str] | None,
+    peer: str,
+    peer_model: str | None,
+    peer_key_env: str | None,
+    ember: str | None,
+    runs: int,
+    output: Path | None,
+) -> None:
+    from contextlib import ExitStack
+
+    from ember.bench.chat_bench import Server, copy_home
+    from ember.bench.peer_bench import Target, first_model, run_peer_bench
+
+    state = get_state(ctx)
+    settings = state.settings()
+    model = (models or [settings.default_model])[0]
+    key = os.environ.get(peer_key_env) if peer_key_env else None
+    peer_target = Target("peer", peer, peer_model or first_model(peer, key), key)
+    with ExitStack() as stack:
+        if ember is None:
+            state.register_starters()
+            import tempfile
+
+            home = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "home"
+            server = stack.enter_context(Server(copy_home(settings, home), model, preload=True))
+            err_console.print(f"[dim]starting Ember with {model}…[/]")
+            server.wait_ready()
+            ember = str(server.client.base_url)
+        report = run_peer_bench(
+            [Target("ember", ember, model, os.environ.get("EMBER_API_KEY")), peer_target],
+            runs=runs,
+            on_round=lambda label, n: err_console.print(f"[dim]round {n}: {label}…[/]"),
+        )
+    _print_peer(report)
+    if output is not None:
+        output.write_text(json.dumps(report, indent=2))
+        err_console.print(f"[dim]report written to {output}[/]")
+
+
+def _print_peer(report: dict[str, Any]) -> None:
+    from ember.bench.peer_bench import ROWS
+
+    ember, peer = (t["label"] for t in report["targets"])
+    table = Table(
+        title=f"Ember beside {report['targets'][1]['base_url']} "
+        f"(medians of {report['runs']} interleaved rounds)",
+        title_justify="left",
+    )
+    for column in ("", "Ember", "peer", "Ember's lead"):
+        table.add_column(column, justify="right" if column else "left")
+    for key, label, _, _ in ROWS:
+        lead = report["speedup"][key]
+        table.add_row(
+            label,
+            f"{report['medians'][ember][key]:.2f}",
+            f"{report['medians'][peer][key]:.2f}",
+            "–" if lead is None else f"{lead:.2f}×",
+        )
+    console.print(table)
 
 
 @bench_app.command("quality")
@@ -173,6 +259,49 @@ def quality(
     if output is not None:
         output.write_text(dumps(data))
         output.with_suffix(".txt").write_text(text)
+        err_console.print(f"[dim]report written to {output}[/]")
+
+
+@bench_app.command("chat")
+def chat(
+    ctx: typer.Context,
+    model: Annotated[
+        str | None,
+        typer.Option("--model", "-m", help="Model to measure (default: the home's default)."),
+    ] = None,
+    home: Annotated[
+        Path | None,
+        typer.Option(help="Ember home whose models and config.toml are used (default: yours)."),
+    ] = None,
+    repeats: Annotated[
+        int, typer.Option(min=1, help="New conversations for the warm TTFT's median.")
+    ] = 3,
+    temperature: Annotated[
+        float,
+        typer.Option(
+            min=0, help="The conversations' temperature: 0 takes the same path every time."
+        ),
+    ] = 0.0,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the JSON report here.")
+    ] = None,
+) -> None:
+    """From `ember serve` start to the page and to a first message's first word, with
+    preload off and on, and a new conversation's TTFT warm and after a restart. Runs a
+    real server in a temporary home (your models and config.toml, nothing else)."""
+    from ember.bench.chat_bench import run_chat_bench
+
+    source = home or get_state(ctx).settings().home
+    report = run_chat_bench(
+        source,
+        model,
+        repeats,
+        progress=lambda m: err_console.print(f"[dim]{m}[/]"),
+        temperature=temperature,
+    )
+    _print_chat(report)
+    if output is not None:
+        output.write_text(json.dumps(report, indent=2))
         err_console.print(f"[dim]report written to {output}[/]")
 
 
@@ -316,6 +445,36 @@ def _print(r: dict[str, Any]) -> None:
         f"{r['peak_rss_bytes'] / 2**20:.0f} MiB",
         f"file {r['file_bytes'] / 2**20:.0f} MiB + KV {r['kv_bytes'] / 2**20:.0f} MiB",
     )
+    console.print(table)
+
+
+def _print_chat(r: dict[str, Any]) -> None:
+    def s(value: float | None) -> str:
+        return "–" if value is None else f"{value:.2f}"
+
+    table = Table(
+        title=f"{r['model']}: seconds from `ember serve` start ({r['cpu_count']} CPUs)",
+        caption="ready: the model preloaded. 1st word: of a new conversation's first "
+        "message, sent once the page (or the model) was ready. TTFT: from sending it to that "
+        "word. 1st step: from sending it to the first thing shown (a tool call or that word).",
+        title_justify="left",
+        caption_justify="left",
+    )
+    table.add_column("", no_wrap=True)
+    for column in ("health", "page", "ready", "1st word", "TTFT", "1st step"):
+        table.add_column(column, justify="right", no_wrap=True)
+    for key, label in (
+        ("preload_off", "preload off"),
+        ("first_start", "first start"),
+        ("restart", "restart"),
+    ):
+        start, message = r["runs"][key]["start"], r["runs"][key]["first_message"]
+        table.add_row(label, s(start["health_s"]), s(start["page_s"]), s(start["model_ready_s"]),
+                      s(message["first_token_s"]), s(message["ttft_s"]),
+                      s(message["first_step_s"]))  # fmt: skip
+    warm = r["warm"]
+    table.add_row(f"warm (median {len(warm['messages'])})", "", "", "", "",
+                  s(warm["median_ttft_s"]), s(warm["median_first_step_s"]))  # fmt: skip
     console.print(table)
 
 

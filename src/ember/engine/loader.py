@@ -71,6 +71,8 @@ def open_engine(
     opts = options or planned_options(record, settings)
     if opts.kv_dir is None:
         opts = replace(opts, kv_dir=settings.home / "kv")
+    if settings.draft_tokens and not opts.draft_tokens:
+        opts = replace(opts, draft_tokens=settings.draft_tokens)
     return LlamaCppEngine(record.path, name=record.name, digest=record.digest, options=opts)
 
 

@@ -110,7 +110,7 @@ class LlamaCppEngine:
         params.n_seq_max = opts.n_slots
         params.n_threads = self.n_threads
         params.n_threads_batch = self.n_threads
-        params.kv_unified = True
+        params.kv_unified = opts.kv_unified
         params.no_perf = True
         kv_type, _ = KV_TYPES[opts.kv_type]
         params.type_k = kv_type
@@ -142,6 +142,7 @@ class LlamaCppEngine:
             n_batch=opts.n_batch,
             prefill_chunk=opts.prefill_chunk,
             kv_store=kv,
+            draft_tokens=opts.draft_tokens,
         )
         self.template = self.model.chat_template()
 

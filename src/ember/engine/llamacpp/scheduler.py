@@ -33,6 +33,7 @@ from ember.engine.llamacpp.kv_store import KVStore, common_prefix
 from ember.engine.llamacpp.native import Batch, NativeModel
 from ember.engine.llamacpp.sampler import SamplerChain
 from ember.engine.repetition import RepetitionGuard
+from ember.engine.speculation import NgramDrafter
 from ember.engine.text import TextStream
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,10 @@ class Slot:
     sampler: SamplerChain | None = None
     stream: TextStream | None = None
     guard: RepetitionGuard | None = None  # when the request asks to stop loops
+    drafter: NgramDrafter | None = None  # speculative decoding: guesses from its tokens
+    draft: list[int] = field(default_factory=list)  # guessed tokens in this step's batch
+    draft_rows: list[int] = field(default_factory=list)
+    unverified: int = 0  # cells at the end of the KV holding guesses not yet confirmed
     generated: int = 0
     unsent: list[int] = field(default_factory=list)  # token ids not yet in a chunk
     cached_at_admit: int = 0
@@ -83,6 +88,8 @@ class SchedulerStats:
     prompt_tokens: int = 0
     cached_tokens: int = 0
     restored_from_disk: int = 0
+    drafted_tokens: int = 0  # guesses put into batches (speculative decoding)
+    accepted_tokens: int = 0  # guesses the model confirmed
 
 
 class Scheduler:
@@ -97,6 +104,7 @@ class Scheduler:
         n_batch: int,
         prefill_chunk: int,
         kv_store: KVStore | None = None,
+        draft_tokens: int = 0,
     ) -> None:
         self.model = model
         self.ctx = ctx
@@ -105,6 +113,7 @@ class Scheduler:
         self.n_ctx_total = n_ctx_total
         self.n_batch = n_batch
         self.prefill_chunk = prefill_chunk
+        self.draft_tokens = draft_tokens  # most guessed tokens per step and sequence (0: off)
         self.kv_store = kv_store
         self.slots = [Slot(i) for i in range(n_slots)]
         self.stats = SchedulerStats()
@@ -223,6 +232,9 @@ class Scheduler:
         slot.sampler = SamplerChain(job.request.sampling, self.model.vocab, self.model.n_vocab)
         slot.stream = TextStream(job.request.stop)
         slot.guard = RepetitionGuard() if job.request.stop_repeating else None
+        drafts = self.draft_tokens
+        slot.drafter = NgramDrafter(tokens, max_draft=drafts) if drafts else None
+        slot.draft, slot.draft_rows, slot.unverified = [], [], 0
         slot.t_admit = time.perf_counter()
         slot.t_first = 0.0
         self.stats.cached_tokens += keep
@@ -261,6 +273,8 @@ class Scheduler:
             rows.append((slot, batch.add(slot.pending, len(slot.cached), slot.id, True)))
             slot.cached.append(slot.pending)
             slot.pending = None
+        for slot in decoding:
+            self._add_draft(slot, batch)
         room = self.n_ctx_total - self._used()
         budget = min(self.n_batch - batch.n, self.prefill_chunk if decoding else self.n_batch, room)
         for slot in sorted((s for s in self.slots if self._prefilling(s)), key=lambda s: s.t_admit):
@@ -287,10 +301,59 @@ class Scheduler:
             raise RuntimeError(f"llama_decode failed with status {rc}")
         self.stats.steps += 1
         for slot, row in rows:
-            self._after_logits(slot, row)
+            if slot.draft:
+                self._verify(slot, row)
+            else:
+                self._after_logits(slot, row)
         for slot in self.slots:
             if self._prefilling(slot):
                 self._report_progress(slot)
+
+    # ------------------------------------------------------------ speculation
+
+    def _add_draft(self, slot: Slot, batch: Batch) -> None:
+        """Guessed next tokens (engine/speculation.py) after the slot's real one, each
+        with its logits, within the batch, the context and the answer's token limit."""
+        if slot.drafter is None or slot.job is None:
+            return
+        limit = min(
+            self.n_batch - batch.n - 1,
+            self.n_ctx - len(slot.cached) - 2,
+            (slot.job.request.max_tokens or self.n_ctx) - slot.generated - 1,
+        )
+        draft = slot.drafter.draft(limit) if limit > 0 else []
+        for token in draft:
+            slot.draft_rows.append(batch.add(token, len(slot.cached), slot.id, True))
+            slot.cached.append(token)
+        slot.draft, slot.unverified = draft, len(draft)
+        self.stats.drafted_tokens += len(draft)
+
+    def _verify(self, slot: Slot, row: int) -> None:
+        """Sample the real token, then, while it equals the guess at that position, the
+        token after the guess from the guess's own row: every token is the model's
+        choice given the tokens before it. The guesses past the first miss leave the KV."""
+        draft, rows = slot.draft, slot.draft_rows
+        slot.draft, slot.draft_rows = [], []
+        confirmed = 0
+        self._after_logits(slot, row)
+        for guess, guess_row in zip(draft, rows, strict=True):
+            if slot.job is None or slot.pending != guess:
+                break
+            slot.pending = None  # already decoded: it is the guess
+            slot.unverified -= 1
+            confirmed += 1
+            self._after_logits(slot, guess_row)
+        self.stats.accepted_tokens += confirmed
+        if slot.drafter is not None:
+            slot.drafter.accepted(len(draft), confirmed)
+        self._drop_unverified(slot)
+
+    def _drop_unverified(self, slot: Slot) -> None:
+        if slot.unverified:
+            keep = len(slot.cached) - slot.unverified
+            ll.llama_memory_seq_rm(self.mem, slot.id, keep, -1)
+            del slot.cached[keep:]
+            slot.unverified = 0
 
     def _report_progress(self, slot: Slot) -> None:
         """How much of the prompt not found cached has been read, for requests that ask."""
@@ -356,8 +419,10 @@ class Scheduler:
         if text or entries:  # tokens of a half UTF-8 character ride with the next text
             job.emit(Chunk(text=text, token_ids=tuple(slot.unsent), logprobs=entries))
             slot.unsent = []
+        if slot.drafter is not None:
+            slot.drafter.append(token)
         max_tokens = job.request.max_tokens
-        out_of_room = len(slot.cached) + 1 >= self.n_ctx
+        out_of_room = len(slot.cached) - slot.unverified + 1 >= self.n_ctx
         if stream.stopped:
             self._finish(slot, "stop")
         elif slot.guard is not None and slot.guard.feed(token):
@@ -398,6 +463,7 @@ class Scheduler:
     def _finish(self, slot: Slot, reason: FinishReason, error: str | None = None) -> None:
         job, stream = slot.job, slot.stream
         assert job is not None
+        self._drop_unverified(slot)  # guesses past the end are not the sequence's
         tail = stream.flush() if stream is not None and reason != "cancelled" else ""
         now = time.perf_counter()
         first = slot.t_first or now
@@ -419,7 +485,7 @@ class Scheduler:
         if slot.sampler is not None:
             slot.sampler.close()
         slot.job, slot.sampler, slot.stream, slot.pending = None, None, None, None
-        slot.guard = None
+        slot.guard = slot.drafter = None
         slot.last_used = now
         job.emit(
             Chunk(

@@ -1,0 +1,59 @@
+"""`ember bench engine --peer`: Ember and a server that is not Ember (llama-cpp-python's
+own OpenAI server), both real, both with SmolLM2, measured side by side through the
+OpenAI API. The report's shape and sense are checked, never how fast either is."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ember.bench.peer_bench import ROWS, Sizes, Target, run_peer_bench
+from ember.config import load_settings
+from ember.runtime import build
+from tests.server.conftest import llama_cpp_server, serving
+
+MODEL = "smollm2:135m"
+SMALL = Sizes(story_tokens=12, answer_tokens=8, turns=2, long_tokens=8, concurrent=2)
+
+
+@pytest.fixture
+def peer_url(smollm2_path: Path) -> Iterator[str]:
+    with llama_cpp_server(smollm2_path, "smollm2") as url:
+        yield url
+
+
+def test_ember_and_a_peer_are_measured_side_by_side(
+    tmp_path: Path, smollm2_path: Path, peer_url: str
+) -> None:
+    runtime = build(load_settings(home=tmp_path / "home", default_model=MODEL))
+    runtime.models.pull(str(smollm2_path), name=MODEL)
+    seen: list[tuple[str, int]] = []
+    with serving(runtime) as ember_url:
+        report = run_peer_bench(
+            [Target("ember", ember_url, MODEL), Target("peer", peer_url, "smollm2")],
+            runs=2,
+            sizes=SMALL,
+            on_round=lambda label, n: seen.append((label, n)),
+        )
+    runtime.close()
+    # Interleaved: each round measures Ember, then the peer.
+    assert seen == [("ember", 1), ("peer", 1), ("ember", 2), ("peer", 2)]
+    keys = {key for key, _, _, _ in ROWS}
+    for label in ("ember", "peer"):
+        rounds = report["rounds"][label]
+        assert len(rounds) == 2
+        for r in rounds:
+            assert len(r["ttft_turns_s"]) == SMALL.turns
+            assert all(t > 0 for t in r["ttft_turns_s"])
+            assert r["decode_tps"] > 0
+            assert r["single_tps"] > 0
+            assert r["concurrent_tps"] > 0
+            assert r["long_prompt_cold_s"] > 0
+            assert r["long_prompt_warm_s"] > 0
+            assert r["longest_gap_s"] >= 0
+        assert set(report["medians"][label]) == keys
+    assert set(report["speedup"]) == keys
+    assert all(v is None or v > 0 for v in report["speedup"].values())
+    assert report["targets"][1]["base_url"] == peer_url
