@@ -125,6 +125,9 @@ class LlamaCppEngine:
             )
         # States computed with RoPE scaling hold other positions: only for the same scaling.
         build = llama_build_id()
+        if not opts.kv_unified:
+            # A state saved from one KV layout is not restored into the other.
+            build += "; kv per slot"
         if self.rope_scaling is not None:
             build += f"; rope {self.rope_scaling} {self.model.n_ctx_train}->{self.n_ctx}"
         kv = (
