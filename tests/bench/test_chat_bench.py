@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ember.bench.chat_bench import QUESTION, run_chat_bench
-from ember.cli.bench import _print_chat
+from ember.cli.bench_tables import print_chat
 from ember.cli.render import console
 from ember.config import load_settings
 from ember.runtime import build
@@ -64,7 +64,7 @@ def test_the_chat_bench_times_starts_and_first_tokens(tmp_path: Path, smollm2_pa
         after.close()
 
     with console.capture() as captured:
-        _print_chat(report)
+        print_chat(report)
     table = captured.get()
     for words in ("preload off", "restart", "warm (median 1)", "1st word", "1st step"):
         assert words in table

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
-RopeScaling = Literal["yarn", "linear"]
+from ember.fit.plan import RopeScaling
 
 
 @dataclass(frozen=True)

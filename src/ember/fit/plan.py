@@ -24,7 +24,6 @@ from ember.models.gguf_info import ModelInfo
 Verdict = Literal["great", "usable", "slow", "wont_fit"]
 Extension = Literal["none", "yarn", "linear"]
 RopeScaling = Literal["yarn", "linear"]
-_ROPE_SCALING: dict[str, RopeScaling] = {"yarn": "yarn", "linear": "linear"}
 
 CONTEXT_FLOOR = 8192
 DEFAULT_MAX_CONTEXT = 32768  # growth stops here unless asked for more (--ctx)
@@ -140,7 +139,8 @@ def fit(
             notes,
         )
     if plan.n_ctx > trained:
-        return replace(plan, rope_scaling=_ROPE_SCALING[extension])
+        scaling: RopeScaling = "yarn" if extension == "yarn" else "linear"
+        return replace(plan, rope_scaling=scaling)
     return plan
 
 

@@ -21,8 +21,9 @@ from ember.engine.chat_template import render_chat
 from ember.engine.llamacpp.kv_store import KVStore
 from ember.engine.llamacpp.native import ModelLoadError, NativeModel
 from ember.engine.llamacpp.scheduler import Job, Scheduler
-from ember.engine.options import LoadOptions, RopeScaling
+from ember.engine.options import LoadOptions
 from ember.errors import EmberError
+from ember.fit.plan import RopeScaling
 
 log = logging.getLogger(__name__)
 
