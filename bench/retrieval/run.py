@@ -1,11 +1,12 @@
 """Retrieval benchmark; the same as `ember bench retrieval` (src/ember/bench/retrieval.py).
 
-python bench/retrieval/run.py [--set pydoc|stdlib|heldout] [--topic NAME ...] [--model NAME]
-    [-o FILE]
+python bench/retrieval/run.py [--set pydoc|stdlib|heldout|manual] [--topic NAME ...]
+    [--model NAME] [-o FILE]
 
 --set pydoc (the default) asks questions.json of CPython's documentation topics; --set
 stdlib asks questions-stdlib.json of the standard library's docstrings; --set heldout asks
-questions-heldout.json of other modules' docstrings, a set held out from tuning.
+questions-heldout.json of other modules' docstrings, a set held out from tuning; --set
+manual asks questions-manual.json of GNU manuals written as Word and PDF files, held out.
 """
 
 import sys

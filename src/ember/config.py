@@ -77,18 +77,33 @@ class McpServerConfig:
 class RemoteConfig:
     """An OpenAI-compatible server whose models Ember offers as ``NAME/MODEL`` (the
     ``remotes`` setting). The key is never in the file: ``api_key_env`` names the
-    environment variable that holds it."""
+    environment variable that holds it. A remote marked ``cloud`` is outside this
+    machine's trust: the cloud policy decides what may go there, the privacy guard
+    redacts or blocks what the request holds, and every request is in the egress log;
+    its prices (per million tokens) count what the answers cost."""
 
     name: str
     base_url: str
     api_key_env: str | None = None
     timeout_s: float = 600.0
     context_length: int = 8192
+    cloud: bool = False
+    price_in: float = 0.0  # per million prompt tokens
+    price_out: float = 0.0  # per million completion tokens
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RemoteConfig:
         """``{"name": ..., "base_url": ..., "api_key_env": ...}`` as a settings file writes it."""
-        known = {"name", "base_url", "api_key_env", "timeout_s", "context_length"}
+        known = {
+            "name",
+            "base_url",
+            "api_key_env",
+            "timeout_s",
+            "context_length",
+            "cloud",
+            "price_in",
+            "price_out",
+        }
         unknown = sorted(set(data) - known)
         if "api_key" in unknown:
             raise ValueError(
@@ -113,7 +128,36 @@ class RemoteConfig:
             raise ValueError(f"remote {name}: timeout_s must be a positive number")
         if not isinstance(context, int) or context < 256:
             raise ValueError(f"remote {name}: context_length must be an integer >= 256")
-        return cls(name, url.rstrip("/"), key_env, float(timeout), context)
+        cloud = data.get("cloud", False)
+        if not isinstance(cloud, bool):
+            raise ValueError(f"remote {name}: cloud must be true or false")
+        prices = [data.get("price_in", 0.0), data.get("price_out", 0.0)]
+        if any(isinstance(p, bool) or not isinstance(p, int | float) or p < 0 for p in prices):
+            raise ValueError(f"remote {name}: price_in and price_out must be numbers >= 0")
+        return cls(
+            name,
+            url.rstrip("/"),
+            key_env,
+            float(timeout),
+            context,
+            cloud,
+            float(prices[0]),
+            float(prices[1]),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The table ``config.toml`` holds for this remote (defaults left out)."""
+        out: dict[str, Any] = {"name": self.name, "base_url": self.base_url}
+        if self.api_key_env:
+            out["api_key_env"] = self.api_key_env
+        defaults = RemoteConfig("x", "http://x")
+        for key in ("timeout_s", "context_length", "cloud", "price_in", "price_out"):
+            if getattr(self, key) != getattr(defaults, key):
+                out[key] = getattr(self, key)
+        return out
+
+
+CloudPolicy = Literal["local-only", "ask", "auto"]
 
 
 class Settings(BaseSettings):
@@ -231,6 +275,18 @@ class Settings(BaseSettings):
         description="Embedding model for documents (`ember docs`, chat with documents); "
         "empty: all-minilm-l6-v2, imported from the starter package on first use.",
     )
+    rerank: bool = Field(
+        default=False,
+        description="Reorder the best passages of each document search with a "
+        "cross-encoder reranker, which reads question and passage together (20 "
+        "passages, about 0.85 s more per search on one core). Needs a reranker model: "
+        "`ember import` a cross-encoder folder such as ms-marco-MiniLM-L-6-v2.",
+    )
+    reranker_model: str | None = Field(
+        default=None,
+        description="The reranker for documents when `rerank` is on; empty: the first "
+        "installed reranker.",
+    )
     preload: bool = Field(
         default=True,
         description="When the server starts, load the default model and compute the start "
@@ -261,6 +317,25 @@ class Settings(BaseSettings):
         "whose models are offered as NAME/MODEL, one table each in config.toml: "
         '[[remotes]] name = "lab", base_url = "http://10.0.0.5:8080/v1", '
         'api_key_env = "LAB_KEY" (the variable holding the key; optional).',
+    )
+    cloud_policy: CloudPolicy = Field(
+        default="local-only",
+        description="What may go to a cloud remote (one marked cloud = true): local-only "
+        "(nothing leaves; a cloud model is refused), ask (the page asks first, the API "
+        "answers 403 naming why it would escalate), auto (allowed requests go, after the "
+        "privacy guard). A conversation or an API key can set its own.",
+    )
+    cloud_model: str | None = Field(
+        default=None,
+        description="The cloud model (NAME/MODEL) a local answer escalates to when the "
+        "policy allows it: the prompt does not fit the local context, or the local queue "
+        "is full. Empty: only a cloud model picked by name is used.",
+    )
+    cloud_shareable_collections: list[str] = Field(
+        default_factory=list,
+        description="Document collections whose passages may go to a cloud model (after the "
+        "privacy guard). Every other collection is private: a request that carries its "
+        "passages never leaves this machine.",
     )
     cors_origins: list[str] = Field(
         default_factory=list,

@@ -15,6 +15,12 @@ from ember.auth.keys import KeyStore
 from ember.config import Settings
 from ember.documents.embedding import LlamaTextEmbedder, TextEmbedder, embedding_model
 from ember.documents.library import DocumentLibrary
+from ember.documents.reranking import (
+    RERANK_CANDIDATES,
+    LlamaPassageReranker,
+    PassageReranker,
+    reranker_model,
+)
 from ember.engine.loader import make_pool
 from ember.engine.pool import EnginePool
 from ember.models.store import ModelStore
@@ -24,6 +30,7 @@ if TYPE_CHECKING:
     from ember.chat.answering import Answerer
     from ember.chat.assistant import Assistant
     from ember.chat.backends import Backends
+    from ember.chat.cloud_gate import CloudGate
     from ember.chat.conversations import ConversationStore
     from ember.chat.model_defaults import ModelDefaults
     from ember.chat.service import ChatService
@@ -69,6 +76,34 @@ class Runtime:
         return Backends(self.chat, remotes, on_usage=self.observe_usage)
 
     @cached_property
+    def gate(self) -> CloudGate:
+        """The backends behind the cloud gate: the policy, the privacy guard and the
+        egress log stand between every request and a cloud provider."""
+        from ember.chat.cloud_gate import CloudGate
+        from ember.chat.egress_log import EgressLog
+        from ember.chat.privacy_guard import MessageGuard
+
+        s = self.settings
+        return CloudGate(
+            self.backends,
+            guard=MessageGuard(),
+            log_=EgressLog(self.db),
+            policy=s.cloud_policy,
+            cloud_model=s.cloud_model,
+            local_model=lambda: s.default_model,
+            local_busy=self.local_queue_full,
+            shareable=s.cloud_shareable_collections,
+        )
+
+    def local_queue_full(self, model: str) -> bool:
+        """Whether a loaded local model has a request waiting for every one of its slots."""
+        for entry in self.engines.loaded():
+            scheduler = getattr(getattr(entry, "engine", None), "scheduler", None)
+            if getattr(entry, "name", None) == model and scheduler is not None:
+                return bool(scheduler.queue_depth >= len(scheduler.slots))
+        return False
+
+    @cached_property
     def toolbox(self) -> Toolbox:
         """Ember's tools: built-ins, MCP servers (started by ``await toolbox.start()``)
         and document search, as the settings say."""
@@ -84,9 +119,9 @@ class Runtime:
         from ember.chat.document_sources import DocumentSources
 
         return Answerer(
-            self.backends,
+            self.gate,
             defaults_for=self.model_defaults,
-            sources=DocumentSources(self.backends, self.documents),
+            sources=DocumentSources(self.gate, self.documents),
             api_tools=self.toolbox.for_api() if self.settings.api_tools else None,
         )
 
@@ -130,13 +165,28 @@ def build(settings: Settings) -> Runtime:
         engines.hold(holder, record.size)
         return loaded
 
+    def reranker() -> PassageReranker:
+        """The documents' reranker (``rerank`` on), its memory counted like the embedder's."""
+        record = reranker_model(models, settings.reranker_model)
+        holder = f"documents reranker ({record.name})"
+        loaded = LlamaPassageReranker(
+            record.path, name=record.name, on_close=lambda: engines.release(holder)
+        )
+        engines.hold(holder, record.size)
+        return loaded
+
     return Runtime(
         settings=settings,
         db=db,
         models=models,
         engines=engines,
         keys=KeyStore(db),
-        documents=DocumentLibrary(db, embedder),
+        documents=DocumentLibrary(
+            db,
+            embedder,
+            reranker=reranker if settings.rerank else None,
+            rerank_candidates=RERANK_CANDIDATES,
+        ),
     )
 
 

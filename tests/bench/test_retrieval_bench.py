@@ -1,6 +1,6 @@
 """The retrieval benchmark: its scoring on hand-made rankings, its question set against
 the CPython documentation topics, and a small run of `ember bench retrieval` end to end
-with the real all-MiniLM embedding model."""
+with the real all-MiniLM embedding model (Ember's searches and the Open WebUI recipe)."""
 
 from __future__ import annotations
 
@@ -101,9 +101,16 @@ def test_bench_retrieval_end_to_end(tmp_path: Path) -> None:
         "hybrid",
         "hybrid, default threshold",
         "hybrid, k=60 equal weights",
+        "open-webui recipe (1000/100 chars, vectors)",
     ]
     hybrid = data["runs"][2]
     assert hybrid["recall_at_5"] == 1.0  # five small topics: every answer is in the top five
+    # The baseline: Open WebUI's recipe over the same five files, the real all-MiniLM.
+    baseline = data["runs"][-1]
+    assert baseline["recall_at_5"] >= 0.5
+    assert baseline["latency_ms"]["median"] > 0
+    assert data["open_webui_recipe"]["chunks"] >= 5
+    assert data["open_webui_recipe"]["unanswerable"] == []
     assert hybrid["latency_ms"]["median"] > 0
     assert data["off_topic"] == {"questions": 20, "retrieved_something": []}
     assert out.with_suffix(".txt").read_text() == render_text(data)

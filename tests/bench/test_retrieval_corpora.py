@@ -1,7 +1,8 @@
 """The retrieval benchmark's question sets: the "stdlib docstrings" corpus builder (and
-its held-out module list), every questions file against the text of the running Python,
-the --set wiring, and runs of the benchmark on a few modules with a bag-of-words stand-in
-for the embedding model (no model is loaded anywhere in this file)."""
+its held-out module list), every questions file against the text of the running Python
+(the manual set against the manuals installed here), the --set wiring, and runs of the
+benchmark on a few documents with a bag-of-words stand-in for the embedding model (no
+model is loaded anywhere in this file)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ import re
 import sys
 import types
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
+from ember.bench.manual_corpus import MANUALS, info_files
 from ember.bench.retrieval import (
     SETS,
     answer_topics,
@@ -44,6 +47,19 @@ from ember.storage import Database
 BENCH = Path(__file__).parents[2] / "bench" / "retrieval"
 # The snippets were copied from CPython 3.11's text; docstrings change between versions.
 WRITTEN_ON = (3, 11)
+# The manual set's snippets were copied from Debian 12's manuals: sha256 of each Info file
+# (grep 3.8, sed 4.9, diffutils 3.8, wget 1.21.3, ed 1.19, bc 1.07.1, gzip 1.12, time 1.9).
+MANUALS_WRITTEN_ON = {
+    "bc": "bee8fbc071e39cdc",
+    "diffutils": "fdd60b4b72575375",
+    "ed": "4f951240e39e9c4a",
+    "grep": "72f24d049df0761c",
+    "gzip": "ebdf42fa0e7cb8b9",
+    "sed": "ee8b4b7c5d8ee3b4",
+    "time": "9a8a37eb981ac0d3",
+    "wget": "0589789f27824baa",
+}
+TEXT_SETS = [name for name in sorted(SETS) if SETS[name].files is None]
 
 
 # ---------------------------------------------------------------- the corpus builder
@@ -142,7 +158,7 @@ def test_heldout_corpus_is_other_modules_deterministic_and_sized() -> None:
 # ---------------------------------------------------------------- the question sets
 
 
-@pytest.mark.parametrize("name", sorted(SETS))
+@pytest.mark.parametrize("name", TEXT_SETS)
 def test_every_snippet_is_in_its_topic_on_this_python(name: str) -> None:
     """Strict on the Python the snippets were copied from; elsewhere at least 90% must
     still be found (docstrings and doc topics are edited between versions)."""
@@ -184,6 +200,69 @@ def test_docstring_snippets_are_in_one_module_only(name: str) -> None:
         assert answer_topics(q, texts) == {q.topic}, q.id
 
 
+# ---------------------------------------------------------------- the manual set
+
+
+def _manuals_installed() -> bool:
+    return all(info_files(name) for name in MANUALS)
+
+
+def _manuals_as_written() -> bool:
+    def digest(name: str) -> str:
+        h = hashlib.sha256()
+        for path in info_files(name):
+            h.update(path.read_bytes())
+        return h.hexdigest()[:16]
+
+    return all(digest(name) == MANUALS_WRITTEN_ON[name] for name in MANUALS)
+
+
+needs_manuals = pytest.mark.skipif(
+    not _manuals_installed(), reason="the GNU Info manuals are not installed here"
+)
+
+
+@pytest.fixture(scope="module")
+def manual_texts() -> dict[str, str]:
+    return SETS["manual"].texts()
+
+
+@needs_manuals
+def test_manual_corpus_is_deterministic_and_sized(manual_texts: dict[str, str]) -> None:
+    assert list(manual_texts) == sorted(MANUALS)
+    assert manual_texts == SETS["manual"].texts()
+    total = sum(len(t) for t in manual_texts.values())
+    assert 200_000 < total < 500_000, total
+
+
+@needs_manuals
+def test_every_manual_snippet_is_in_its_manual_only(manual_texts: dict[str, str]) -> None:
+    """Each snippet is in the text Ember extracts from its manual's Word or PDF file, and
+    in no other manual: strictly on the manuals the questions were written on, else at
+    least 90% (other releases reword their manuals)."""
+    path = BENCH / SETS["manual"].questions
+    assert questions_corpus(path) == "gnu-manuals"
+    questions = load_questions(path)
+    wrong = [q.id for q in questions if answer_topics(q, manual_texts) != {q.topic}]
+    if _manuals_as_written():
+        assert wrong == []
+    else:
+        assert len(wrong) <= 0.1 * len(questions), wrong
+
+
+def test_manual_questions_are_paraphrases_spread_over_the_manuals() -> None:
+    data = json.loads((BENCH / SETS["manual"].questions).read_text(encoding="utf-8"))
+    assert data["held_out"] == SETS["manual"].held_out
+    assert "never used for tuning" in data["held_out"]
+    questions = load_questions(BENCH / SETS["manual"].questions)
+    assert len(questions) == 60
+    assert len({q.id for q in questions}) == len(questions)
+    assert {q.topic for q in questions} == set(MANUALS)
+    for q in questions:
+        assert 4 <= len(q.snippet.split()) <= 12, q.id
+        assert normalise(q.snippet).lower() not in q.question.lower(), q.id
+
+
 def test_the_question_sets_do_not_share_questions() -> None:
     ids = [q.id for qset in SETS.values() for q in load_questions(BENCH / qset.questions)]
     assert len(ids) == len(set(ids))
@@ -200,6 +279,9 @@ def test_choose_set() -> None:
     assert choose_set("stdlib", "stdlib-docstrings").name == "stdlib"
     assert choose_set(None, "stdlib-docstrings-heldout").name == "heldout"
     assert choose_set("heldout", "stdlib-docstrings-heldout").name == "heldout"
+    assert choose_set(None, "gnu-manuals").name == "manual"
+    with pytest.raises(EmberError, match="not 'gnu-manuals'"):
+        choose_set("manual", "pydoc-topics")
     with pytest.raises(EmberError, match="not 'stdlib-docstrings-heldout'"):
         choose_set("heldout", "stdlib-docstrings")
     with pytest.raises(EmberError, match="not 'stdlib-docstrings'"):
@@ -223,6 +305,7 @@ def test_corpus_texts_pick_documents() -> None:
         (["--set", "stdlib", "-t", "nope"], "unknown stdlib topics"),
         (["--set", "heldout", "--questions", str(BENCH / "questions-stdlib.json")], "stdlib-"),
         (["--set", "heldout", "-t", "json"], "unknown heldout topics: json"),
+        (["--set", "manual", "-t", "nope"], "unknown manual topics: nope"),
     ],
 )
 def test_cli_rejects_a_bad_set_before_loading_a_model(args: list[str], message: str) -> None:
@@ -258,16 +341,7 @@ class BagOfWords:
 
 
 def test_run_on_the_stdlib_set_names_it(tmp_path: Path) -> None:
-    qset = SETS["stdlib"]
-    texts = qset.corpus_texts(["bisect", "heapq", "secrets"])
-    questions = load_questions(BENCH / qset.questions)
-    db = Database(tmp_path / "bench.db")
-    library = DocumentLibrary(db, BagOfWords)
-    try:
-        data = run(library, texts, questions, tmp_path / "docs", question_set=qset)
-    finally:
-        library.close()
-        db.close()
+    data = run_set(tmp_path, "stdlib", ["bisect", "heapq", "secrets"])
     assert data["set"] == "stdlib"
     assert "docstrings of 3 standard-library modules" in data["corpus"]
     assert data["questions"] == 4  # the questions about these three modules
@@ -278,17 +352,22 @@ def test_run_on_the_stdlib_set_names_it(tmp_path: Path) -> None:
     assert text.startswith("ember bench retrieval, set stdlib — 4 questions, 3 standard-library")
 
 
-def test_run_on_the_heldout_set_names_it(tmp_path: Path) -> None:
-    qset = SETS["heldout"]
-    texts = qset.corpus_texts(["bz2", "lzma", "shelve"])
+def run_set(tmp_path: Path, name: str, topics: list[str]) -> dict[str, Any]:
+    """The benchmark of set ``name`` on a few of its topics, with the bag-of-words embedder."""
+    qset = SETS[name]
+    texts = qset.corpus_texts(topics)
     questions = load_questions(BENCH / qset.questions)
     db = Database(tmp_path / "bench.db")
     library = DocumentLibrary(db, BagOfWords)
     try:
-        data = run(library, texts, questions, tmp_path / "docs", question_set=qset)
+        return run(library, texts, questions, tmp_path / "docs", question_set=qset)
     finally:
         library.close()
         db.close()
+
+
+def test_run_on_the_heldout_set_names_it(tmp_path: Path) -> None:
+    data = run_set(tmp_path, "heldout", ["bz2", "lzma", "shelve"])
     assert data["set"] == "heldout"
     assert "docstrings of 3 other standard-library modules" in data["corpus"]
     assert data["questions"] == 4  # the questions about these three modules
@@ -296,3 +375,31 @@ def test_run_on_the_heldout_set_names_it(tmp_path: Path) -> None:
     assert data["unanswerable"] == []
     text = render_text(data)
     assert text.startswith("ember bench retrieval, set heldout — 4 questions, 3 held-out")
+
+
+@needs_manuals
+def test_run_on_the_manual_set_ingests_word_and_pdf_beside_the_baseline(
+    tmp_path: Path,
+) -> None:
+    data = run_set(tmp_path, "manual", ["gzip", "time", "bc"])
+    assert data["set"] == "manual"
+    assert "the Info manuals of 3 GNU programs" in data["corpus"]
+    assert data["questions"] == 16  # the questions about these three manuals
+    assert data["ingest"]["documents"] == 3
+    assert sorted(p.name for p in (tmp_path / "docs").iterdir()) == [
+        "bc.pdf",
+        "gzip.docx",
+        "time.docx",
+    ]
+    assert data["unanswerable"] == []
+    assert data["held_out"] == "written before any tuning; never used for tuning"
+    names = [r["name"] for r in data["runs"]]
+    assert names[-1] == "open-webui recipe (1000/100 chars, vectors)"
+    recipe = data["open_webui_recipe"]
+    assert recipe["chunks"] > 0
+    assert recipe["unanswerable"] == []
+    assert 0.0 <= recipe["recall_at_3"] <= 1.0
+    text = render_text(data)
+    assert text.startswith("ember bench retrieval, set manual — 16 questions, 3 GNU manuals")
+    assert "open-webui recipe: " in text
+    assert "held out: written before any tuning" in text

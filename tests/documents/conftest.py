@@ -9,8 +9,10 @@ import pytest
 
 from ember.documents.embedding import LlamaTextEmbedder, starter_folder
 from ember.documents.library import DocumentLibrary
+from ember.engine.llamacpp.reranker import LlamaCppReranker
 from ember.models.convert_bert import convert
 from ember.runtime import Runtime
+from tests.documents.cross_encoder import make_cross_encoder
 
 
 @pytest.fixture(scope="session")
@@ -32,6 +34,26 @@ def embedder(minilm_gguf: Path) -> Iterator[LlamaTextEmbedder]:
     emb = LlamaTextEmbedder(minilm_gguf, name="all-minilm-l6-v2:latest", n_threads=2)
     yield emb
     emb.close()
+
+
+@pytest.fixture(scope="session")
+def cross_encoder_folder(minilm_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A BertForSequenceClassification folder: all-MiniLM under a seeded head."""
+    return make_cross_encoder(minilm_folder, tmp_path_factory.mktemp("ce") / "cross-encoder")
+
+
+@pytest.fixture(scope="session")
+def reranker_gguf(cross_encoder_folder: Path) -> Path:
+    out = cross_encoder_folder.parent / "reranker.gguf"
+    convert(cross_encoder_folder, out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def reranker(reranker_gguf: Path) -> Iterator[LlamaCppReranker]:
+    model = LlamaCppReranker(reranker_gguf, name="cross-encoder", n_threads=2)
+    yield model
+    model.close()
 
 
 class _Shared:

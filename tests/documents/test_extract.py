@@ -80,3 +80,26 @@ def test_unsupported_type_names_the_supported_ones(tmp_path: Path) -> None:
         extract(tmp_path / "x.xlsx", b"")
     assert ".xlsx" in info.value.message
     assert ".pdf" in (info.value.hint or "")
+
+
+def test_a_docx_table_belongs_to_the_section_it_stands_in(tmp_path: Path) -> None:
+    """Tables are read in the body's order: a table in the first section is filed under
+    that section's heading, not under the document's last one."""
+    import docx
+
+    document = docx.Document()
+    document.add_heading("Options", level=1)
+    table = document.add_table(rows=2, cols=2)
+    for r, (flag, meaning) in enumerate([("-c", "count the matching lines"), ("-v", "invert")]):
+        table.cell(r, 0).text = flag
+        table.cell(r, 1).text = meaning
+    document.add_heading("Reporting bugs", level=1)
+    document.add_paragraph("Send reports to the mailing list.")
+    path = tmp_path / "manual.docx"
+    document.save(str(path))
+    found = {
+        text.split("\n")[0]: headings
+        for text, _, headings in blocks(extract(path, path.read_bytes()))
+    }
+    assert found["-c\tcount the matching lines"] == ("Options",)
+    assert found["Send reports to the mailing list."] == ("Reporting bugs",)

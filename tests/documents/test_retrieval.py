@@ -1,12 +1,19 @@
 """The pure parts of hybrid retrieval: query terms, the FTS5 expression, reciprocal rank
-fusion (weighted) and cosine ranking."""
+fusion (weighted), cosine ranking, and the reranker's view and order."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from ember.documents.retrieval import fts_query, query_terms, rrf, top_indices
+from ember.documents.retrieval import (
+    fts_query,
+    query_terms,
+    reorder,
+    rerank_text,
+    rrf,
+    top_indices,
+)
 
 
 def test_query_terms_drop_stopwords_and_repeats() -> None:
@@ -45,3 +52,13 @@ def test_top_indices_are_the_best_scores_first() -> None:
     assert top_indices(scores, 3) == [1, 3, 2]
     assert top_indices(scores, 10) == [1, 3, 2, 0]
     assert top_indices(np.zeros(0, dtype=np.float32), 3) == []
+
+
+def test_a_reranker_reads_the_heading_path_then_the_text() -> None:
+    assert rerank_text("Guide > Backups", "Copy ember.db.") == "Guide > Backups\nCopy ember.db."
+    assert rerank_text("", "Copy ember.db.") == "Copy ember.db."
+
+
+def test_reorder_by_score_keeps_ties_in_order() -> None:
+    assert reorder([7, 3, 9, 4], [0.1, 2.0, 0.1, -1.0]) == [3, 7, 9, 4]
+    assert reorder([], []) == []

@@ -7,9 +7,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import uvicorn
@@ -19,14 +20,16 @@ from ember.server.app import create_app
 
 
 @contextmanager
-def serving(runtime: Runtime) -> Iterator[str]:
-    """Run ``create_app(runtime)`` in a thread; yields its base URL; stops it after."""
+def serving(runtime: Runtime, wrap: Callable[[Any], Any] | None = None) -> Iterator[str]:
+    """Run ``create_app(runtime)`` in a thread (inside ``wrap``, an ASGI middleware, if
+    given); yields its base URL; stops it after."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning")
-    )
+    app: Any = create_app(runtime)
+    if wrap is not None:
+        app = wrap(app)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

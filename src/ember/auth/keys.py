@@ -34,6 +34,7 @@ class ApiKey:
     created_at: str
     last_used_at: str | None
     revoked_at: str | None
+    cloud_policy: str | None = None  # its own cloud policy; None: the setting's
 
     @property
     def active(self) -> bool:
@@ -60,25 +61,34 @@ def _record(row: sqlite3.Row) -> ApiKey:
         created_at=row["created_at"],
         last_used_at=row["last_used_at"],
         revoked_at=row["revoked_at"],
+        cloud_policy=row["cloud_policy"],
     )
 
 
-_COLUMNS = "id, name, prefix, created_at, last_used_at, revoked_at"
+_COLUMNS = "id, name, prefix, created_at, last_used_at, revoked_at, cloud_policy"
+CLOUD_POLICIES = ("local-only", "ask", "auto")
 
 
 class KeyStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def create(self, name: str | None = None) -> tuple[ApiKey, str]:
-        """A new active key; returns its record and the secret (which is not kept)."""
+    def create(
+        self, name: str | None = None, *, cloud_policy: str | None = None
+    ) -> tuple[ApiKey, str]:
+        """A new active key; returns its record and the secret (which is not kept).
+        ``cloud_policy``: what this key's requests may send to a cloud model (None: the
+        ``cloud_policy`` setting)."""
+        if cloud_policy is not None and cloud_policy not in CLOUD_POLICIES:
+            raise ValueError(f"cloud_policy must be one of {', '.join(CLOUD_POLICIES)}")
         secret = SECRET_PREFIX + secrets.token_urlsafe(32)
         key_id = secrets.token_hex(4)
         name = (name or "").strip() or f"key-{key_id}"
         with self.db.transaction() as conn:
             conn.execute(
-                "INSERT INTO api_keys (id, name, prefix, hash) VALUES (?, ?, ?, ?)",
-                (key_id, name, secret[:SHOWN_CHARS], hash_secret(secret)),
+                "INSERT INTO api_keys (id, name, prefix, hash, cloud_policy)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (key_id, name, secret[:SHOWN_CHARS], hash_secret(secret), cloud_policy),
             )
         return self.get(key_id), secret
 

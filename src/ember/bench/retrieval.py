@@ -13,8 +13,16 @@ corpus, the docstrings of ~40 standard-library modules, one document per module
 on text it was not tuned on. A third set (``--set heldout``),
 ``bench/retrieval/questions-heldout.json``, asks the docstrings of ~40 other modules; it
 was written after the search settings were chosen on the first two, by someone who had
-not seen their results. A questions file names its corpus in a top-level ``"corpus"``
-field.
+not seen their results. A fourth set (``--set manual``),
+``bench/retrieval/questions-manual.json``, asks another kind of text: GNU user manuals
+written as Word and PDF files when the benchmark runs (:mod:`ember.bench.manual_corpus`),
+read by Ember's own extraction; its questions were written before any search setting
+was looked at on it, and it is never used to choose one. A questions file names its
+corpus in a top-level ``"corpus"`` field.
+
+Besides Ember's searches, every run has a baseline row: Open WebUI's default recipe
+(its loaders, 1000/100-character splitter and vector ranking) over the same files with
+the same embedding model (:mod:`ember.bench.openwebui_recipe`).
 
 Scoring: a retrieved chunk is a **hit** when it comes from a topic whose text contains the
 snippet and itself contains the snippet (whitespace normalised). Several topics repeat
@@ -35,14 +43,23 @@ import platform
 import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ember.bench.retrieval_corpora import stdlib_docstrings_corpus, stdlib_heldout_corpus
+from ember.bench import openwebui_recipe as recipe
+
+# The question sets live in retrieval_sets; re-exported for the CLI, the tests and tools.
+from ember.bench.retrieval_sets import DEFAULT_SET as DEFAULT_SET
+from ember.bench.retrieval_sets import SETS as SETS
+from ember.bench.retrieval_sets import QuestionSet as QuestionSet
+from ember.bench.retrieval_sets import choose_set as choose_set
+from ember.bench.retrieval_sets import corpus as corpus
+from ember.bench.retrieval_sets import pick as pick
+from ember.bench.retrieval_sets import questions_corpus as questions_corpus
+from ember.bench.retrieval_sets import write_corpus as write_corpus
 from ember.documents.library import DocumentLibrary, SearchSettings
 from ember.documents.retrieval import BM25_WEIGHT, RRF_K
-from ember.errors import EmberError
 
 COLLECTION = "bench-retrieval"
 PAGE_CHARS = 3000  # a "page" for ingest speed
@@ -110,94 +127,6 @@ class Retrieved:
 # ---------------------------------------------------------------- corpus and questions
 
 
-def pick(
-    texts: Mapping[str, str], names: Sequence[str] | None = None, what: str = "topics"
-) -> dict[str, str]:
-    """``texts`` sorted by name, all or the ``names`` given (an unknown name is an error)."""
-    if names is None:
-        return dict(sorted(texts.items()))
-    unknown = sorted(set(names) - set(texts))
-    if unknown:
-        raise EmberError(f"unknown {what}: {', '.join(unknown)}")
-    return {name: texts[name] for name in sorted(set(names))}
-
-
-def corpus(names: Sequence[str] | None = None) -> dict[str, str]:
-    """CPython's documentation topics (name -> text), all or the ``names`` given."""
-    from pydoc_data.topics import topics
-
-    return pick(topics, names, "pydoc topics")
-
-
-@dataclass(frozen=True)
-class QuestionSet:
-    """A corpus and the questions written against it."""
-
-    name: str  # what ``--set`` takes
-    corpus: str  # the "corpus" field of its questions file
-    questions: str  # its questions file, in bench/retrieval/
-    documents: str  # what its documents are, for the report's first line
-    description: str  # the report's "corpus" ({python}: version, {count}: documents)
-    texts: Callable[[], dict[str, str]]
-
-    def corpus_texts(self, names: Sequence[str] | None = None) -> dict[str, str]:
-        return pick(self.texts(), names, f"{self.name} topics")
-
-
-SETS = {
-    "pydoc": QuestionSet(
-        "pydoc",
-        "pydoc-topics",
-        "questions.json",
-        "CPython doc topics",
-        "pydoc_data.topics of CPython {python}, one .txt per topic",
-        corpus,
-    ),
-    "stdlib": QuestionSet(
-        "stdlib",
-        "stdlib-docstrings",
-        "questions-stdlib.json",
-        "standard-library modules' docstrings",
-        "docstrings of {count} standard-library modules of CPython {python}, one .txt "
-        "per module (ember.bench.retrieval_corpora)",
-        stdlib_docstrings_corpus,
-    ),
-    "heldout": QuestionSet(
-        "heldout",
-        "stdlib-docstrings-heldout",
-        "questions-heldout.json",
-        "held-out standard-library modules' docstrings",
-        "docstrings of {count} other standard-library modules of CPython {python}, held out, "
-        "one .txt per module (ember.bench.retrieval_corpora)",
-        stdlib_heldout_corpus,
-    ),
-}
-DEFAULT_SET = "pydoc"
-
-
-def choose_set(name: str | None, declared: str | None = None) -> QuestionSet:
-    """The question set named by ``--set``, else the one a questions file declares in its
-    "corpus" field, else the default; a file written for another corpus is an error."""
-    if name is not None and name not in SETS:
-        raise EmberError(f"unknown question set {name!r}", hint=f"use one of: {', '.join(SETS)}")
-    by_corpus = {s.corpus: s for s in SETS.values()}
-    if name is None:
-        return by_corpus.get(declared or "", SETS[DEFAULT_SET])
-    chosen = SETS[name]
-    if declared is not None and declared != chosen.corpus:
-        raise EmberError(
-            f"the questions file is for the {declared!r} corpus, not {chosen.corpus!r}",
-            hint="leave out --questions, or pass the questions file of that set",
-        )
-    return chosen
-
-
-def questions_corpus(path: Path) -> str | None:
-    """The corpus a questions file says it was written for (its "corpus" field)."""
-    corpus_id = json.loads(path.read_text(encoding="utf-8")).get("corpus")
-    return corpus_id if isinstance(corpus_id, str) else None
-
-
 def load_questions(path: Path) -> list[Question]:
     data = json.loads(path.read_text(encoding="utf-8"))
     return [Question(**q) for q in data["questions"]]
@@ -217,16 +146,6 @@ def answer_topics(question: Question, texts: Mapping[str, str]) -> frozenset[str
 def select(questions: Sequence[Question], texts: Mapping[str, str]) -> list[Question]:
     """The questions whose topic is in the corpus."""
     return [q for q in questions if q.topic in texts]
-
-
-def write_corpus(texts: Mapping[str, str], folder: Path) -> list[Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, text in texts.items():
-        path = folder / f"{name}.txt"
-        path.write_text(text, encoding="utf-8")
-        paths.append(path)
-    return paths
 
 
 # ---------------------------------------------------------------- scoring (pure)
@@ -331,9 +250,11 @@ class IngestStats:
         }
 
 
-def ingest(library: DocumentLibrary, paths: Sequence[Path], collection: str) -> IngestStats:
+def ingest(
+    library: DocumentLibrary, paths: Sequence[Path], collection: str, characters: int
+) -> IngestStats:
     """Add ``paths`` to ``collection``, timed (the embedding model is loaded first and
-    timed apart)."""
+    timed apart); ``characters``: the text they hold, for pages per second."""
     start = time.perf_counter()
     library.embedder.count_tokens("warm up")
     loaded = time.perf_counter()
@@ -343,7 +264,7 @@ def ingest(library: DocumentLibrary, paths: Sequence[Path], collection: str) -> 
     return IngestStats(
         documents=len(added),
         chunks=sum(r.chunks for r in added),
-        characters=sum(len(p.read_text(encoding="utf-8")) for p in paths),
+        characters=characters,
         seconds=seconds,
         model_load_s=loaded - start,
         failed=[f"{r.path.name}: {r.detail}" for r in results if r.status == "failed"],
@@ -369,6 +290,62 @@ def search_config(
     return result
 
 
+RECIPE = Config(recipe.NAME, "open-webui")
+
+
+def search_recipe(
+    library: DocumentLibrary,
+    paths: Sequence[Path],
+    questions: Sequence[Question],
+    accepted: Mapping[str, frozenset[str]],
+    say: Callable[[str], None],
+) -> tuple[ConfigResult, dict[str, Any]]:
+    """The baseline row: Open WebUI's default recipe over the same files with the same
+    embedding model, scored like Ember's rows; and what the recipe built."""
+    embedder = library.embedder
+    chunks = recipe.chunk_files(paths)
+    say(f"open-webui recipe: embedding {len(chunks)} chunks…")
+    start = time.perf_counter()
+    index = recipe.build_index(chunks, embedder.embed, embedder.count_tokens)
+    seconds = time.perf_counter() - start
+    result = ConfigResult(RECIPE)
+    for q in questions:
+        start = time.perf_counter()
+        ranked = index.rank(embedder.embed([q.question])[0], DEPTH)
+        result.latencies_s.append(time.perf_counter() - start)
+        retrieved = [Retrieved(c.topic, c.text) for c in ranked]
+        # Open WebUI's loader straightens quotes (ftfy): the snippet as it reads there.
+        seen = replace(q, snippet=recipe.fix_text(q.snippet))
+        result.ranks[q.id] = hit_rank(seen, accepted[q.id], retrieved)
+        result.topic_ranks[q.id] = topic_rank(accepted[q.id], retrieved)
+        result.empty += not ranked
+    texts = [normalise(c.text) for c in chunks]
+    cut = [
+        q.id
+        for q in questions
+        if not any(normalise(recipe.fix_text(q.snippet)) in t for t in texts)
+    ]
+    stats = {
+        "chunks": len(chunks),
+        "chunks_cut_at_max_seq_length": index.truncated,
+        "seconds": seconds,
+        "chunk_size_chars": recipe.CHUNK_SIZE,
+        "chunk_overlap_chars": recipe.CHUNK_OVERLAP,
+        "separators": list(recipe.SEPARATORS),
+        "max_seq_tokens": recipe.MAX_SEQ_TOKENS,
+        "top_k": recipe.TOP_K,
+        f"recall_at_{recipe.TOP_K}": recall_at(list(result.ranks.values()), recipe.TOP_K),
+        "unanswerable": cut,
+        "recipe": (
+            "Open WebUI defaults: PyPDFLoader pages / docx2txt / whole text, ftfy.fix_text; "
+            "MarkdownHeaderTextSplitter then RecursiveCharacterTextSplitter(1000, 100); "
+            "newlines -> spaces, no prefix, all-MiniLM-L6-v2 read to 256 tokens; cosine, "
+            "no hybrid, no reranker; the question is the query (no LLM query rewrite)"
+        ),
+    }
+    return result, stats
+
+
 def unanswerable(
     library: DocumentLibrary, questions: Sequence[Question], collection: str
 ) -> list[str]:
@@ -391,22 +368,31 @@ def run(
     progress: Callable[[str], None] | None = None,
     question_set: QuestionSet | None = None,
     off_topic: Sequence[str] = (),
+    baseline: bool = True,
 ) -> dict[str, Any]:
-    """Write the corpus to ``folder``, ingest it, ask every question in every config;
-    the report as a JSON-ready dict. ``question_set`` (default: pydoc) names the set.
-    ``off_topic`` questions, which nothing in the corpus answers, are asked with the
-    default threshold: the report counts those that still retrieved something."""
+    """Write the corpus to ``folder``, ingest it, ask every question in every config
+    and, with ``baseline``, of Open WebUI's recipe over the same files; the report as a
+    JSON-ready dict. ``question_set`` (default: pydoc) names the set and writes its
+    files; ``texts`` are its documents' texts as the scorer reads them. ``off_topic``
+    questions, which nothing in the corpus answers, are asked with the default
+    threshold: the report counts those that still retrieved something."""
     say = progress or (lambda _: None)
     qset = question_set or SETS[DEFAULT_SET]
     chosen = select(questions, texts)
     accepted = {q.id: answer_topics(q, texts) for q in chosen}
-    paths = write_corpus(texts, folder)
+    paths = qset.write(texts, folder)
     say(f"ingesting {len(paths)} {qset.documents}…")
-    stats = ingest(library, paths, COLLECTION)
+    stats = ingest(library, paths, COLLECTION, sum(len(t) for t in texts.values()))
     results = []
     for config in configs:
         say(f"searching: {config.name}, {len(chosen)} questions…")
         results.append(search_config(library, chosen, accepted, config, COLLECTION))
+    extra: dict[str, Any] = {}
+    if baseline:
+        row, extra["open_webui_recipe"] = search_recipe(library, paths, chosen, accepted, say)
+        results.append(row)
+    if qset.held_out:
+        extra["held_out"] = qset.held_out
     noise = [q for q in off_topic if library.search(q, COLLECTION)]
     return {
         "benchmark": "ember bench retrieval",
@@ -434,14 +420,16 @@ def run(
         "off_topic": {"questions": len(off_topic), "retrieved_something": noise},
         "runs": [r.summary() for r in results],
         "ranks": {r.config.name: r.ranks for r in results},
+        **extra,
     }
 
 
 def render_text(data: dict[str, Any]) -> str:
     """A plain table: one row per search config, then ingest speed."""
     ing = data["ingest"]
+    width = max(28, *(len(r["name"]) + 2 for r in data["runs"]))
     head = (
-        f"{'search':<28}{'recall@5':>9}{'MRR@10':>8}{'recall@1':>9}{'topic r@5':>10}"
+        f"{'search':<{width}}{'recall@5':>9}{'MRR@10':>8}{'recall@1':>9}{'topic r@5':>10}"
         f"{'empty':>6}{'median ms':>11}{'p95 ms':>8}"
     )
     qset = SETS.get(data.get("set", DEFAULT_SET), SETS[DEFAULT_SET])
@@ -457,7 +445,7 @@ def render_text(data: dict[str, Any]) -> str:
     for run in data["runs"]:
         latency = run["latency_ms"]
         lines.append(
-            f"{run['name']:<28}{run[f'recall_at_{K}']:>9.3f}{run[f'mrr_at_{DEPTH}']:>8.3f}"
+            f"{run['name']:<{width}}{run[f'recall_at_{K}']:>9.3f}{run[f'mrr_at_{DEPTH}']:>8.3f}"
             f"{run['recall_at_1']:>9.3f}{run[f'topic_recall_at_{K}']:>10.3f}"
             f"{run['empty_results']:>6}{latency['median']:>11.1f}{latency['p95']:>8.1f}"
         )
@@ -467,6 +455,19 @@ def render_text(data: dict[str, Any]) -> str:
         f"{ing['pages_per_s']:.2f} pages/s, {ing['chunks_per_s']:.1f} chunks/s "
         f"(embedding model loaded in {ing['embedding_model_load_s']:.1f} s, not counted)",
     ]
+    owui = data.get("open_webui_recipe")
+    if owui:
+        top = owui["top_k"]
+        lines.append(
+            f"open-webui recipe: {owui['chunks']} chunks of <= {owui['chunk_size_chars']} "
+            f"chars ({owui['chunks_cut_at_max_seq_length']} longer than the model's "
+            f"{owui['max_seq_tokens']} tokens), embedded in {owui['seconds']:.1f} s; "
+            f"recall@{top} (the RAG_TOP_K it gives the model) {owui[f'recall_at_{top}']:.3f}"
+            + (f"; snippet cut by its chunks: {', '.join(owui['unanswerable'])}"
+               if owui["unanswerable"] else "")
+        )  # fmt: skip
+    if data.get("held_out"):
+        lines.append(f"held out: {data['held_out']}")
     off = data.get("off_topic") or {}
     if off.get("questions"):
         noisy = off["retrieved_something"]

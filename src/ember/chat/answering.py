@@ -131,7 +131,11 @@ class Answerer:
             yield ChatDelta(content=NOT_FOUND)
             yield ChatDone("stop", Usage(0, 0, 0, 0.0, 0.0, 0.0), content=NOT_FOUND)
             return
-        grounded = replace(request, messages=tuple(with_sources(request.messages, found)))
+        grounded = replace(
+            request,
+            messages=tuple(with_sources(request.messages, found)),
+            egress=replace(request.egress, documents=tuple(sorted({s.collection for s in found}))),
+        )
         if "temperature" not in request.sampling_given:
             # Faithful to the sources: measured, at the default temperature Qwen-0.5B
             # turned "27 days" into "37 days".

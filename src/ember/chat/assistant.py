@@ -27,7 +27,15 @@ from ember.chat.conversations import (
 from ember.chat.document_sources import attached_collections
 from ember.chat.grounding import Source, cited
 from ember.chat.tool_loop import ToolCallResult, ToolRunner, ToolStep
-from ember.chat.types import ChatDelta, ChatDone, ChatProgress, ChatRequest, Message, ToolCall
+from ember.chat.types import (
+    ChatDelta,
+    ChatDone,
+    ChatProgress,
+    ChatRequest,
+    EgressScope,
+    Message,
+    ToolCall,
+)
 from ember.engine.base import SamplingParams
 from ember.engine.repetition import trim_repeats
 from ember.errors import EmberError
@@ -143,15 +151,19 @@ class Assistant:
         async for event in self.send(conversation_id, content, parent_id=original.parent_id):
             yield event
 
-    async def regenerate(self, conversation_id: str, message_id: str) -> AsyncIterator[ReplyEvent]:
-        """Another answer to the same question (the earlier answer stays as a branch)."""
+    async def regenerate(
+        self, conversation_id: str, message_id: str, *, confirm_cloud: bool = False
+    ) -> AsyncIterator[ReplyEvent]:
+        """Another answer to the same question (the earlier answer stays as a branch).
+        ``confirm_cloud``: the user said yes to sending it to the cloud (policy ``ask``)."""
         answer = self.store.message(message_id)
         if answer.conversation_id != conversation_id or answer.role != "assistant":
             raise InvalidConversationError("only answers can be regenerated")
         if answer.parent_id is None:
             raise InvalidConversationError("this answer has no question to answer again")
         question = self.store.message(answer.parent_id)
-        async for event in self._answer(self.store.get(conversation_id), question, None):
+        conversation = self.store.get(conversation_id)
+        async for event in self._answer(conversation, question, None, confirm_cloud=confirm_cloud):
             yield event
 
     async def continue_answer(
@@ -180,7 +192,9 @@ class Assistant:
 
     # ------------------------------------------------------------------- answering
 
-    def request_for(self, conversation: Conversation, leaf: StoredMessage) -> ChatRequest:
+    def request_for(
+        self, conversation: Conversation, leaf: StoredMessage, *, confirm_cloud: bool = False
+    ) -> ChatRequest:
         """The chat request for the branch ending at ``leaf``, with the conversation's
         model, system prompt and settings."""
         messages: list[Message] = []
@@ -205,6 +219,7 @@ class Assistant:
             progress=True,
             stop_repeating=True,
             num_ctx=int(num_ctx) if num_ctx else None,
+            egress=egress_scope(conversation, confirmed=confirm_cloud),
         )
 
     def plan_for(self, conversation: Conversation) -> AnswerPlan:
@@ -218,9 +233,14 @@ class Assistant:
         )
 
     async def _answer(
-        self, conversation: Conversation, question: StoredMessage, user: StoredMessage | None
+        self,
+        conversation: Conversation,
+        question: StoredMessage,
+        user: StoredMessage | None,
+        *,
+        confirm_cloud: bool = False,
     ) -> AsyncIterator[ReplyEvent]:
-        request = self.request_for(conversation, question)
+        request = self.request_for(conversation, question, confirm_cloud=confirm_cloud)
         answer = _Answer(self, conversation.id, request.model, parent_id=question.id)
         yield ReplyStarted(user=user, assistant=answer.start())
         async for event in self._stream(answer, request, self.plan_for(conversation)):
@@ -255,7 +275,7 @@ class Assistant:
         except EmberError as exc:
             if answer.message is None:
                 yield ReplyStarted(user=None, assistant=answer.start())
-            yield ReplyDone(answer.fail(str(exc)))
+            yield ReplyDone(answer.fail(str(exc), code=exc.code))
         finally:
             answer.keep_partial()  # stopped, disconnected or cancelled: keep what was seen
 
@@ -280,6 +300,7 @@ class Assistant:
                     messages=(Message(role="user", content=prompt),),
                     sampling=SamplingParams(temperature=0.2, seed=0),
                     max_tokens=16,
+                    egress=egress_scope(self.store.get(conversation_id)),
                 ),
             )
             title = clean_title(done.content) or fallback_title(first_message)
@@ -393,13 +414,29 @@ class _Answer:
             meta["citations"] = [s.citation() for s in cited(content, self.sources)]
         return self._close(content, status, meta)
 
-    def fail(self, error: str) -> StoredMessage:
+    def fail(self, error: str, code: str | None = None) -> StoredMessage:
+        """The answer failed; ``code`` (the error's, e.g. ``cloud_confirmation_required``)
+        lets the page offer what fixes it."""
         self.finished = True
-        return self._close(self.text, "error", {"error": error})
+        meta: dict[str, Any] = {"error": error}
+        if code:
+            meta["error_code"] = code
+        return self._close(self.text, "error", meta)
 
     def keep_partial(self) -> None:
         if self.message is not None and not self.finished:
             self.store.update_message(self.message.id, content=self.text, status="incomplete")
+
+
+def egress_scope(conversation: Conversation, *, confirmed: bool = False) -> EgressScope:
+    """The cloud gate's view of a conversation: its own cloud policy (settings
+    ``cloud_policy``; None: the setting's) and its id for the egress log."""
+    policy = conversation.settings.get("cloud_policy")
+    return EgressScope(
+        policy=policy if isinstance(policy, str) else None,
+        conversation_id=conversation.id,
+        confirmed=confirmed,
+    )
 
 
 def _done_meta(done: ChatDone) -> dict[str, Any]:
@@ -417,6 +454,10 @@ def _done_meta(done: ChatDone) -> dict[str, Any]:
         meta["trimmed"] = done.trimmed
     if done.error:
         meta["error"] = done.error
+    if done.route is not None:
+        meta["route"] = done.route
+        if done.route.get("target") == "cloud":
+            meta["where"] = str(done.route.get("provider") or done.where)
     return meta
 
 

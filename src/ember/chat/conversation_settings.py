@@ -50,6 +50,10 @@ RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "tools": (_flag, "true or false"),
     "code_tool": (_flag, "true or false"),
     "collections": (_names, "a list of collection names"),
+    "cloud_policy": (
+        lambda v: v in ("local-only", "ask", "auto"),
+        "local-only, ask or auto",
+    ),
 }
 
 

@@ -111,10 +111,14 @@ class OpenAICompatBackend:
                 raise self._refusal(response.status_code, _json(response), "")
             return model_ids(_json(response))
 
+    def body_of(self, request: ChatRequest) -> bytes:
+        """The exact bytes :meth:`stream` sends for ``request`` (the egress log hashes them)."""
+        return json.dumps(chat_body(request, request.model), ensure_ascii=False).encode()
+
     async def stream(self, request: ChatRequest) -> AsyncIterator[ChatEvent]:
         """The remote's answer as Ember's events; ``request.model`` is the remote's name."""
-        body = chat_body(request, request.model)
-        headers = self._headers()
+        body = self.body_of(request)
+        headers = {**self._headers(), "Content-Type": "application/json"}
         started = time.perf_counter()
         async with self._client(self.config.timeout_s) as client:
             response = await self._open(client, body, headers)
@@ -128,7 +132,7 @@ class OpenAICompatBackend:
                 await response.aclose()
 
     async def _open(
-        self, client: httpx.AsyncClient, body: dict[str, Any], headers: dict[str, str]
+        self, client: httpx.AsyncClient, body: bytes, headers: dict[str, str]
     ) -> httpx.Response:
         """Send the request; a connection that fails before any answer is tried again."""
         try:
@@ -140,7 +144,7 @@ class OpenAICompatBackend:
             ):
                 with attempt:
                     request = client.build_request(
-                        "POST", f"{self.root}/chat/completions", json=body, headers=headers
+                        "POST", f"{self.root}/chat/completions", content=body, headers=headers
                     )
                     return await client.send(request, stream=True)
         except httpx.TimeoutException as exc:

@@ -78,6 +78,21 @@ class ResponseFormat:
 
 
 @dataclass(frozen=True)
+class EgressScope:
+    """Who asks, for the cloud gate: the policy of the conversation or API key that sent
+    the request (None: the default), their ids for the egress log, and whether the user
+    confirmed sending this request to the cloud (policy ``ask``)."""
+
+    policy: str | None = None
+    conversation_id: str | None = None
+    key_id: str | None = None
+    confirmed: bool = False
+    # Document collections whose passages this request carries (a grounded answer):
+    # private unless the settings mark them shareable.
+    documents: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ChatRequest:
     model: str
     messages: tuple[Message, ...]
@@ -105,6 +120,7 @@ class ChatRequest:
     stop_repeating: bool = False
     # The last message is a partial answer to go on with, in the same turn ("continue").
     continue_final: bool = False
+    egress: EgressScope = field(default_factory=EgressScope)
 
 
 def last_question(messages: Sequence[Message]) -> str:
@@ -131,6 +147,9 @@ class ChatDone:
     error: str | None = None
     trimmed: int = 0  # messages left out to fit the context (trim_to_fit)
     where: str = "local"  # where it was computed: "local", or the remote's name
+    # The cloud gate's decision when one was made: target, provider, model, reason,
+    # redacted kinds and counts, a notice when it fell back to local (meta.route).
+    route: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

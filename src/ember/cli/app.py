@@ -14,6 +14,7 @@ from ember import __version__
 from ember.cli import (
     bench,
     chat,
+    cloud,
     config_cmd,
     docs_cmd,
     doctor,
@@ -45,6 +46,7 @@ run.register(app)
 bench.register(app)
 serve.register(app)
 keys.register(app)
+cloud.register(app)
 chat.register(app)
 import_cmd.register(app)
 docs_cmd.register(app)

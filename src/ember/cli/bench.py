@@ -294,8 +294,9 @@ def retrieval(
         typer.Option(
             "--set",
             help="Question set: pydoc (CPython's doc topics), stdlib (standard-library "
-            "docstrings) or heldout (other modules' docstrings, held out). Default: the set "
-            "the --questions file names, else pydoc.",
+            "docstrings), heldout (other modules' docstrings, held out) or manual (GNU "
+            "manuals as Word and PDF files, held out). Default: the set the --questions "
+            "file names, else pydoc.",
         ),
     ] = None,
     questions: Annotated[
@@ -307,8 +308,8 @@ def retrieval(
         typer.Option(
             "--topic",
             "-t",
-            help="Ingest only these documents: pydoc topics, or modules with --set stdlib "
-            "or heldout (default: all).",
+            help="Ingest only these documents: pydoc topics, modules with --set stdlib "
+            "or heldout, manuals (grep, sed…) with --set manual (default: all).",
         ),
     ] = None,
     model: Annotated[
@@ -322,11 +323,24 @@ def retrieval(
         Path | None,
         typer.Option("--output", "-o", help="Write the JSON report here (and a .txt beside it)."),
     ] = None,
+    reranker: Annotated[
+        str | None,
+        typer.Option(
+            "--reranker",
+            help="Also search with this reranker model as a second stage: rows "
+            "'hybrid + reranker (N)' and 'vectors + reranker (N)'.",
+        ),
+    ] = None,
+    rerank_candidates: Annotated[
+        list[int] | None,
+        typer.Option("--rerank-candidates", help="Candidates the reranker reorders; one row each."),
+    ] = None,
 ) -> None:
     """Recall@5 and MRR of BM25, vectors and hybrid search on CPython's documentation
-    topics (or, with --set stdlib or heldout, standard-library docstrings) with hand-written
-    questions; ingest speed and query latency. Uses a throwaway database: your document
-    library is untouched."""
+    topics (or, with --set stdlib or heldout, standard-library docstrings; with --set
+    manual, GNU manuals as Word and PDF files) with hand-written questions, beside Open
+    WebUI's default recipe on the same files; ingest speed and query latency. Uses a
+    throwaway database: your document library is untouched."""
     import tempfile
 
     from ember.bench.retrieval import (
@@ -359,22 +373,70 @@ def retrieval(
         pooling = record.info.pooling if record.info else None
         return LlamaTextEmbedder(record.path, name=record.name, pooling=pooling, n_threads=threads)
 
+    from ember.bench.rerank_row import bench_reranker, rerank_configs, rerank_note
+    from ember.bench.retrieval import CONFIGS
+    from ember.documents.reranking import RERANK_CANDIDATES
+
+    rerank_name, rerank = (
+        bench_reranker(runtime.models, reranker, threads) if reranker else ("", None)
+    )
+    pools = rerank_candidates or [RERANK_CANDIDATES]
+    configs = [*CONFIGS, *rerank_configs(pools)] if rerank else list(CONFIGS)
     with tempfile.TemporaryDirectory(prefix="ember-bench-retrieval-") as tmp:
         db = Database(Path(tmp) / "bench.db")
-        library = DocumentLibrary(db, embedder)
+        library = DocumentLibrary(db, embedder, reranker=rerank)
         try:
-            data = run(library, texts, items, Path(tmp) / "topics",
+            data = run(library, texts, items, Path(tmp) / "topics", configs=configs,
                        progress=lambda m: err_console.print(f"[dim]{m}[/]"),
                        question_set=qset, off_topic=off_topic)  # fmt: skip
             data["embedding_threads"] = threads or os.cpu_count()
+            data["reranker"] = rerank_name or None
         finally:
             library.close()
             db.close()
-    text = render_text(data)
+    text = render_text(data) + rerank_note(data)
     console.print(text, highlight=False, soft_wrap=True)
     if output is not None:
         output.write_text(dumps(data))
         output.with_suffix(".txt").write_text(text)
+        err_console.print(f"[dim]report written to {output}[/]")
+
+
+@bench_app.command("privacy")
+def privacy(
+    prompts: Annotated[int, typer.Option(min=1, help="Prompts to generate.")] = 1000,
+    seed: Annotated[int | None, typer.Option(help="Corpus seed (default: fixed).")] = None,
+    bank: Annotated[
+        str,
+        typer.Option(help="tune: the templates the detectors were tuned on; heldout: never."),
+    ] = "tune",
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write the JSON report here (and a .txt beside it)."),
+    ] = None,
+) -> None:
+    """Precision, recall and milliseconds per prompt of the privacy guard, per detector
+    and per kind, on a generated labelled corpus (personal data, secrets, benign
+    look-alikes). In process: nothing is sent anywhere."""
+    from ember.errors import EmberError
+
+    try:
+        from ember.bench.privacy_bench import dumps, render_text, run, tables
+    except ModuleNotFoundError as e:
+        if e.name != "faker":
+            raise
+        raise EmberError(
+            "ember bench privacy generates its corpus with Faker, which is not installed",
+            hint="pip install 'ember-ai[bench]'",
+        ) from e
+    if bank not in ("tune", "heldout"):
+        raise typer.BadParameter(f"--bank: {bank!r} is not tune or heldout")
+    data = run(prompts, seed, bank)
+    for table in tables(data):
+        console.print(table)
+    if output is not None:
+        output.write_text(dumps(data))
+        output.with_suffix(".txt").write_text(render_text(data))
         err_console.print(f"[dim]report written to {output}[/]")
 
 

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ember.auth.keys import ApiKey
+from ember.auth.keys import CLOUD_POLICIES, ApiKey
 from ember.cli.context import get_state
 from ember.cli.render import console
 
@@ -30,9 +30,21 @@ def create(
         str | None,
         typer.Option("--name", "-n", help="A name to tell the key apart (e.g. who uses it)."),
     ] = None,
+    cloud_policy: Annotated[
+        str | None,
+        typer.Option(
+            "--cloud-policy",
+            help="What this key's requests may send to a cloud model: local-only, ask or "
+            "auto (default: the cloud_policy setting).",
+        ),
+    ] = None,
 ) -> None:
     """Create an API key and print its secret, once: only a hash of it is stored."""
-    record, secret = get_state(ctx).runtime().keys.create(name)
+    if cloud_policy is not None and cloud_policy not in CLOUD_POLICIES:
+        raise typer.BadParameter(
+            f"use one of {', '.join(CLOUD_POLICIES)}", param_hint="--cloud-policy"
+        )
+    record, secret = get_state(ctx).runtime().keys.create(name, cloud_policy=cloud_policy)
     console.print(f"[green]✓[/] API key [bold]{record.name}[/] (id {record.id}):", highlight=False)
     console.print(secret, markup=False, highlight=False, soft_wrap=True)
     console.print(
@@ -59,7 +71,17 @@ def list_keys(
         console.print("No API keys. Create one with [bold]ember keys create[/].")
         return
     table = Table(box=None, pad_edge=False)
-    for column in ("ID", "NAME", "PREFIX", "CREATED", "LAST USED", "STATUS"):
+    # The cloud column only when some key has its own policy (narrow terminals).
+    cloud = any(k.cloud_policy for k in records)
+    for column in (
+        "ID",
+        "NAME",
+        "PREFIX",
+        "CREATED",
+        "LAST USED",
+        *(("CLOUD",) if cloud else ()),
+        "STATUS",
+    ):
         table.add_column(column, no_wrap=True)
     for k in records:
         table.add_row(
@@ -68,6 +90,7 @@ def list_keys(
             f"{k.prefix}…",
             _when(k.created_at),
             _when(k.last_used_at),
+            *((k.cloud_policy or "default",) if cloud else ()),
             "active" if k.active else "revoked",
         )
     console.print(table)

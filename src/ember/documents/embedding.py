@@ -74,7 +74,7 @@ def embedding_model(store: ModelStore, name: str | None = None) -> ModelRecord:
     converted and registered (offline)."""
     if name:
         record = store.get(name)
-        if record.info is None or not record.info.is_embedding_model:
+        if record.info is None or not _embeds(record):
             raise NoEmbeddingModelError(
                 f"{record.name} is not an embedding model",
                 hint="use all-minilm-l6-v2, bge or nomic-embed-text",
@@ -83,7 +83,7 @@ def embedding_model(store: ModelStore, name: str | None = None) -> ModelRecord:
     if store.exists(PREFERRED):
         return store.get(PREFERRED)
     for record in store.installed():
-        if record.info is not None and record.info.is_embedding_model:
+        if _embeds(record):
             return record
     folder = starter_folder()
     if folder is None:
@@ -95,6 +95,12 @@ def embedding_model(store: ModelStore, name: str | None = None) -> ModelRecord:
     from ember.models.convert_bert import import_folder
 
     return import_folder(store, folder, name=PREFERRED)
+
+
+def _embeds(record: ModelRecord) -> bool:
+    """An embedding model; a reranker (also a BERT encoder) scores pairs instead."""
+    info = record.info
+    return info is not None and info.is_embedding_model and not info.is_reranker
 
 
 def starter_folder() -> Path | None:

@@ -30,3 +30,8 @@ class DocumentReadError(DocumentError):
 class NoEmbeddingModelError(DocumentError):
     status = 409
     code = "no_embedding_model"
+
+
+class NoRerankerModelError(DocumentError):
+    status = 409
+    code = "no_reranker_model"

@@ -169,12 +169,15 @@ def extract_pdf(data: bytes) -> Extracted:
 
 def extract_docx(data: bytes) -> Extracted:
     """Paragraphs with Word's heading styles (Title, Heading 1…9) as the heading path;
-    table rows as tab-separated lines."""
+    table rows as tab-separated lines, in the body's own order, so a table belongs to the
+    section it stands in (read after every paragraph, as before, each table was filed
+    under the document's last heading)."""
     import io
     import zipfile
 
     import docx
     from docx.opc.exceptions import PackageNotFoundError
+    from docx.table import Table
 
     try:
         document = docx.Document(io.BytesIO(data))
@@ -183,17 +186,18 @@ def extract_docx(data: bytes) -> Extracted:
     builder = _Builder("docx")
     stack: list[tuple[int, str]] = []
     title: str | None = document.core_properties.title or None
-    for para in document.paragraphs:
-        style = para.style.name if para.style is not None else ""
+    for block in document.iter_inner_content():
+        if isinstance(block, Table):
+            rows = ["\t".join(cell.text.strip() for cell in row.cells) for row in block.rows]
+            builder.add("\n".join(rows), headings=tuple(h for _, h in stack))
+            continue
+        style = block.style.name if block.style is not None else ""
         level = 0 if style == "Title" else _heading_level(style or "")
-        if level is not None and para.text.strip():
-            stack = [(lv, h) for lv, h in stack if lv < level] + [(level, para.text.strip())]
-            title = title or para.text.strip()
+        if level is not None and block.text.strip():
+            stack = [(lv, h) for lv, h in stack if lv < level] + [(level, block.text.strip())]
+            title = title or block.text.strip()
         else:
-            builder.add(para.text, headings=tuple(h for _, h in stack))
-    for table in document.tables:
-        rows = ["\t".join(cell.text.strip() for cell in row.cells) for row in table.rows]
-        builder.add("\n".join(rows), headings=tuple(h for _, h in stack))
+            builder.add(block.text, headings=tuple(h for _, h in stack))
     return builder.build(title)
 
 

@@ -27,6 +27,7 @@ from ember.documents.errors import (
     UnsupportedFileError,
 )
 from ember.documents.extract import extract, supported
+from ember.documents.reranking import PassageReranker, rerank
 from ember.documents.retrieval import (
     BM25_WEIGHT,
     RRF_K,
@@ -103,6 +104,9 @@ class SearchSettings:
     mode: str = "hybrid"  # hybrid | bm25 | vector
     rrf_k: int = RRF_K
     bm25_weight: float = BM25_WEIGHT  # the vector ranking's weight is 1
+    # How many of the best kept candidates the reranker reorders (0: none); None: the
+    # library's own number, which is 0 unless it was given a reranker.
+    rerank_candidates: int | None = None
 
 
 class DocumentLibrary:
@@ -113,10 +117,18 @@ class DocumentLibrary:
         *,
         spec: ChunkSpec | None = None,
         max_file_bytes: int = MAX_FILE_BYTES,
+        reranker: Callable[[], PassageReranker] | None = None,
+        rerank_candidates: int = 0,
     ) -> None:
+        """``reranker`` (loaded on first use) reorders the first ``rerank_candidates``
+        passages of every search that does not say otherwise (docs/documents.md)."""
         self.db = db
         self._make_embedder = embedder
         self._embedder: TextEmbedder | None = None
+        self._make_reranker = reranker
+        self._reranker: PassageReranker | None = None
+        self._rerank_lock = threading.Lock()
+        self.rerank_candidates = rerank_candidates if reranker is not None else 0
         # One llama.cpp context embeds one batch at a time: the web API, the chat and the
         # CLI may call from different threads. Held only around the embedder itself, so
         # a search waits for one embedding batch, not for a whole upload being read.
@@ -143,11 +155,24 @@ class DocumentLibrary:
         with self._lock:
             return self.embedder.count_tokens(text)
 
+    def _rerank(self, question: str, kept: list[int], pool: int) -> list[int]:
+        """``kept`` with its first ``pool`` reordered by the reranker, if there is one."""
+        if self._make_reranker is None or pool <= 0:
+            return kept
+        with self._rerank_lock:  # one reranker context, shared by every caller's thread
+            if self._reranker is None:
+                self._reranker = self._make_reranker()
+            return rerank(self.db, self._reranker, question, kept, pool)
+
     def close(self) -> None:
         with self._lock:
             if self._embedder is not None:
                 self._embedder.close()
                 self._embedder = None
+        with self._rerank_lock:
+            if self._reranker is not None:
+                self._reranker.close()
+                self._reranker = None
 
     # ------------------------------------------------------------ collections
 
@@ -413,7 +438,7 @@ class DocumentLibrary:
         """The best chunks for ``question`` in ``collection`` (a name, several, or None
         for all): BM25 and vector rankings fused by reciprocal rank; chunks unrelated to
         the question (cosine below the threshold) are dropped, so an unrelated question
-        retrieves nothing."""
+        retrieves nothing. With a reranker, the best of the rest are reordered by it."""
         return self._search(question, collection, settings or SearchSettings())
 
     def _search(
@@ -451,17 +476,19 @@ class DocumentLibrary:
             key=lambda kv: (-round(kv[1], 12), -similarity[kv[0]]),
         )
         related = float(scores.max()) >= s.min_similarity
-        kept = [
-            (cid, score)
+        kept = {
+            cid: score
             for cid, score in fused
             if (related and similarity[cid] >= s.passage_similarity)
             or (cid in every_term and similarity[cid] >= s.keyword_similarity)
-        ][: s.limit]
+        }
+        pool = self.rerank_candidates if s.rerank_candidates is None else s.rerank_candidates
+        order = self._rerank(question, list(kept), pool)
         bm25_pos = {cid: i + 1 for i, cid in enumerate(bm25_ranking)}
         vec_pos = {cid: i + 1 for i, cid in enumerate(vector_ranking)}
         return [
-            self._hit(cid, score, similarity[cid], bm25_pos.get(cid), vec_pos.get(cid))
-            for cid, score in kept
+            self._hit(cid, kept[cid], similarity[cid], bm25_pos.get(cid), vec_pos.get(cid))
+            for cid in order[: s.limit]
         ]
 
     def whole_document(self, chunk_id: int) -> list[Hit]:

@@ -77,3 +77,15 @@ def to_blob(vector: Sequence[float]) -> bytes:
 
 def from_blob(blob: bytes) -> npt.NDArray[np.float32]:
     return np.frombuffer(blob, dtype="<f4")
+
+
+def rerank_text(heading: str | None, text: str) -> str:
+    """What a reranker reads of a passage: its heading path, then its text (a passage
+    that never names its subject is still judged with it, as in the embedded text)."""
+    return f"{heading}\n{text}" if heading else text
+
+
+def reorder(candidates: Sequence[int], scores: Sequence[float]) -> list[int]:
+    """``candidates`` by reranker score, best first; equal scores keep their order."""
+    order = sorted(range(len(candidates)), key=lambda i: -scores[i])
+    return [candidates[i] for i in order]

@@ -6,6 +6,12 @@ vocabulary in its "phantom space" form (a word start is marked ``▁``, a contin
 loses its ``##``, ``[CLS]``-style specials stay as they are), the token-type table,
 mean pooling and the layer-norm epsilon. Only uncased WordPiece models are accepted:
 llama.cpp's WordPiece tokenizer lowercases everything.
+
+A ``BertForSequenceClassification`` folder with one output (a cross-encoder reranker
+such as ms-marco-MiniLM) becomes a reranker: pooling ``rank``, its pooler (dense + tanh
+over [CLS]) as llama.cpp's ``cls`` tensors and its classifier as ``cls.output``, which
+is exactly what llama.cpp's rank pooling computes. llama.cpp's own converter drops the
+pooler of BERT models, so its scores differ from the Hugging Face model's.
 """
 
 from __future__ import annotations
@@ -23,8 +29,12 @@ from ember.errors import EmberError
 if TYPE_CHECKING:
     from ember.models.store import ModelRecord, ModelStore
 
-POOLING = {"mean": 1, "cls": 2}
+POOLING = {"mean": 1, "cls": 2, "rank": 4}
 _SKIP_SUFFIXES = ("position_ids", "pooler.dense.weight", "pooler.dense.bias")
+# A reranker keeps its pooler and classifier, under llama.cpp's rank-pooling names.
+_RERANK_HEAD = {"pooler.dense": "cls", "classifier": "cls.output"}
+_HEAD_NAMES = tuple(f"{n}.weight" for n in _RERANK_HEAD.values())  # kept F32: the score
+RERANK_ARCHITECTURE = "BertForSequenceClassification"
 
 
 class ConversionError(EmberError):
@@ -48,6 +58,10 @@ class BertFolder:
     @property
     def name(self) -> str:
         return self.path.name
+
+    @property
+    def is_reranker(self) -> bool:
+        return self.pooling == "rank"
 
 
 def phantom(token: str) -> str:
@@ -105,7 +119,8 @@ def read_folder(path: Path) -> BertFolder:
             special[key] = vocab.index(token)
     if "cls" not in special or "sep" not in special:
         raise ConversionError(f"{root}: the vocabulary has no [CLS]/[SEP] tokens")
-    return BertFolder(root, config, vocab, special, _pooling(root), weights)
+    pooling = "rank" if RERANK_ARCHITECTURE in config.get("architectures", []) else _pooling(root)
+    return BertFolder(root, config, vocab, special, pooling, weights)
 
 
 def _json_or_empty(path: Path) -> dict[str, Any]:
@@ -178,17 +193,20 @@ def convert(path: Path, out: Path, *, f16: bool = True) -> BertFolder:
             add(special[key])
     writer.add_add_bos_token(True)
     writer.add_add_eos_token(True)
+    if folder.is_reranker:
+        # llama-server then builds a pair as [CLS] q [SEP] p [SEP], as BERT was trained.
+        writer.add_add_sep_token(False)
 
     names = gguf.get_tensor_name_map(gguf.MODEL_ARCH.BERT, n_layer)
     with safe_open(str(folder.weights), "np") as weights:
+        if folder.is_reranker:
+            writer.add_classifier_output_labels(_classifier_labels(folder, weights))
         for hf_name in weights.keys():  # noqa: SIM118  (safe_open is not a mapping)
-            if hf_name.endswith(_SKIP_SUFFIXES):
-                continue
-            name = names.get_name(hf_name.removeprefix("bert."), try_suffixes=(".weight", ".bias"))
+            name = _tensor_name(folder, names, hf_name)
             if name is None:
-                raise ConversionError(f"{folder.path}: unexpected tensor {hf_name}")
+                continue
             data = weights.get_tensor(hf_name).astype(np.float32)
-            if f16 and data.ndim == 2 and name != "token_types.weight":
+            if f16 and data.ndim == 2 and name not in ("token_types.weight", *_HEAD_NAMES):
                 data = data.astype(np.float16)
             writer.add_tensor(name, data)
     writer.write_header_to_file()
@@ -196,6 +214,36 @@ def convert(path: Path, out: Path, *, f16: bool = True) -> BertFolder:
     writer.write_tensors_to_file()
     writer.close()
     return folder
+
+
+def _tensor_name(folder: BertFolder, names: Any, hf_name: str) -> str | None:
+    """llama.cpp's name for a Hugging Face tensor; None for one it does not use."""
+    short = hf_name.removeprefix("bert.")
+    if folder.is_reranker:
+        for prefix, target in _RERANK_HEAD.items():
+            if short in (f"{prefix}.weight", f"{prefix}.bias"):
+                return target + short.removeprefix(prefix)
+    if hf_name.endswith(_SKIP_SUFFIXES):
+        return None
+    name = names.get_name(short, try_suffixes=(".weight", ".bias"))
+    if name is None:
+        raise ConversionError(f"{folder.path}: unexpected tensor {hf_name}")
+    return str(name)
+
+
+def _classifier_labels(folder: BertFolder, weights: Any) -> list[str]:
+    """The reranker's one output label; a classifier with several outputs is refused
+    (llama.cpp's rank pooling scores a pair with one number)."""
+    if "classifier.weight" not in weights.keys():  # noqa: SIM118
+        raise ConversionError(f"{folder.path}: a sequence classifier without classifier.weight")
+    outputs = int(weights.get_slice("classifier.weight").get_shape()[0])
+    if outputs != 1:
+        raise ConversionError(
+            f"{folder.path}: the classifier has {outputs} outputs; a reranker has one",
+            hint="use a BERT cross-encoder reranker (ms-marco-MiniLM, ms-marco-TinyBERT)",
+        )
+    labels = folder.config.get("id2label") or {"0": "score"}
+    return [str(labels.get("0", labels.get(0, "score")))]
 
 
 def import_folder(

@@ -48,6 +48,11 @@ class ModelInfo:
             "none",
         )
 
+    @property
+    def is_reranker(self) -> bool:
+        """A cross-encoder: it scores (question, passage) pairs, it embeds nothing."""
+        return self.pooling == "rank"
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

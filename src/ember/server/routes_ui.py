@@ -36,7 +36,7 @@ from ember.chat.assistant import (
 )
 from ember.chat.conversation_export import export_json, export_markdown, import_json
 from ember.chat.conversation_settings import settings_problem
-from ember.chat.conversations import StoredMessage
+from ember.chat.conversations import MessageNotFoundError, StoredMessage
 from ember.chat.live_answers import LiveAnswers
 from ember.documents.uploads import conversation_collection, drop_collection
 from ember.errors import AuthenticationError, EmberError
@@ -81,6 +81,10 @@ class MessageIn(_Body):
 
 class BranchIn(_Body):
     message_id: str
+
+
+class RegenerateBody(_Body):
+    confirm_cloud: bool = False
 
 
 def assistant_of(request: Request) -> Assistant:
@@ -259,9 +263,40 @@ async def edit_message(
 
 @router.post("/conversations/{conversation_id}/messages/{message_id}/regenerate")
 async def regenerate(conversation_id: str, message_id: str, request: Request) -> StreamingResponse:
+    """Answer the question again; ``{"confirm_cloud": true}`` says yes to sending it to
+    the cloud model the policy ``ask`` asked about."""
+    raw = await request.body()
+    body = parse_body(RegenerateBody, await json_body(request)) if raw.strip() else RegenerateBody()
     assistant = assistant_of(request)
-    events = assistant.regenerate(conversation_id, message_id)
+    events = assistant.regenerate(conversation_id, message_id, confirm_cloud=body.confirm_cloud)
     return _live_stream(request, conversation_id, await started(events))
+
+
+@router.get("/conversations/{conversation_id}/messages/{message_id}/cloud-preview")
+async def cloud_preview(conversation_id: str, message_id: str, request: Request) -> dict[str, Any]:
+    """What would leave for the cloud if the answer ``message_id`` were sent there: the
+    conversation's messages after the privacy guard, and what it redacted or blocks."""
+    assistant = assistant_of(request)
+    answer = assistant.store.message(message_id)
+    if answer.conversation_id != conversation_id or answer.parent_id is None:
+        raise MessageNotFoundError(f"no answer {message_id} in this conversation")
+    conversation = assistant.store.get(conversation_id)
+    chat_request = assistant.request_for(conversation, assistant.store.message(answer.parent_id))
+    protected = runtime_of(request).gate.guard.protect(chat_request.messages)
+    return {
+        "messages": [{"role": m.role, "content": m.content} for m in protected.messages],
+        "redacted": dict(protected.redacted),
+        "blocked": dict(protected.blocked),
+    }
+
+
+@router.get("/cloud/log")
+async def cloud_log(request: Request, limit: int = 100) -> dict[str, Any]:
+    """The egress log for the page: what left this machine (kinds and counts, no values)."""
+    from ember.chat.egress_log import EgressLog
+
+    entries = EgressLog(runtime_of(request).db).entries(limit=max(1, min(limit, 1000)))
+    return {"entries": [e.to_json() for e in entries]}
 
 
 @router.post("/conversations/{conversation_id}/messages/{message_id}/continue")

@@ -12,7 +12,7 @@ from fastapi import Request
 
 from ember.chat.answering import Answerer
 from ember.chat.service import ChatService
-from ember.chat.types import ChatDelta, ChatDone, ChatProgress, ChatRequest
+from ember.chat.types import ChatDelta, ChatDone, ChatProgress, ChatRequest, EgressScope
 from ember.errors import EmberError
 from ember.runtime import Runtime
 
@@ -41,11 +41,27 @@ def chat_of(request: Request) -> ChatService:
     return chat
 
 
+CLOUD_CONFIRM_HEADER = "x-ember-cloud"
+
+
+def with_egress_scope(request: Request, chat_request: ChatRequest) -> ChatRequest:
+    """Who asks, for the cloud gate: the API key's own cloud policy and id, and whether
+    this one request is confirmed for the cloud (``X-Ember-Cloud: allow``)."""
+    key = getattr(request.state, "api_key", None)
+    confirmed = request.headers.get(CLOUD_CONFIRM_HEADER, "").strip().lower() == "allow"
+    scope = EgressScope(
+        policy=getattr(key, "cloud_policy", None),
+        key_id=getattr(key, "id", None),
+        confirmed=confirmed,
+    )
+    return replace(chat_request, egress=scope)
+
+
 def chat_events(request: Request, chat_request: ChatRequest) -> AsyncIterator[ChatDelta | ChatDone]:
     """The answer's events through the one answering path (API plan: Ember's tools only
     with the ``api_tools`` setting and no tools in the request)."""
     answerer: Answerer = request.app.state.answerer
-    return answerer.for_api(chat_request)
+    return answerer.for_api(with_egress_scope(request, chat_request))
 
 
 def chat_stream_events(
@@ -54,7 +70,7 @@ def chat_stream_events(
     """:func:`chat_events` with :class:`ChatProgress` while the prompt is read, when the
     request asks for it (``progress``)."""
     answerer: Answerer = request.app.state.answerer
-    return answerer.for_api_stream(chat_request)
+    return answerer.for_api_stream(with_egress_scope(request, chat_request))
 
 
 def resolve_model(runtime: Runtime, chat_request: ChatRequest) -> ChatRequest:

@@ -132,6 +132,8 @@ def chat_response(
     }
     if logprobs:
         out["logprobs"] = logprobs_out(logprobs)
+    if done.route is not None:
+        out["meta"] = {"route": done.route}
     return out
 
 

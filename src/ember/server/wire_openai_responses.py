@@ -109,22 +109,33 @@ def chat_completion(
     }
     if done.tool_calls:
         message["tool_calls"] = [_tool_call(c) for c in done.tool_calls]
-    return {
-        "id": request_id,
-        "object": "chat.completion",
-        "created": created,
-        "model": model,
-        "system_fingerprint": SYSTEM_FINGERPRINT,
-        "choices": [
-            {
-                "index": 0,
-                "message": message,
-                "logprobs": _logprobs(logprobs),
-                "finish_reason": finish_reason(done),
-            }
-        ],
-        "usage": usage_dict(done.usage),
-    }
+    return with_route(
+        done,
+        {
+            "id": request_id,
+            "object": "chat.completion",
+            "created": created,
+            "model": model,
+            "system_fingerprint": SYSTEM_FINGERPRINT,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": message,
+                    "logprobs": _logprobs(logprobs),
+                    "finish_reason": finish_reason(done),
+                }
+            ],
+            "usage": usage_dict(done.usage),
+        },
+    )
+
+
+def with_route(done: ChatDone, body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` with Ember's extra field ``meta.route`` when the cloud gate decided
+    something about this answer (where it went and why, what was redacted)."""
+    if done.route is not None:
+        body["meta"] = {"route": done.route}
+    return body
 
 
 def _chunk(
@@ -179,9 +190,10 @@ def chat_chunk(
             "logprobs": None,
             "finish_reason": finish_reason(event),
         }
-    return _chunk(
+    chunk = _chunk(
         [choice], model=model, request_id=request_id, created=created, include_usage=include_usage
     )
+    return with_route(event, chunk) if isinstance(event, ChatDone) else chunk
 
 
 def tool_calls_chunk(

@@ -206,6 +206,39 @@ def m006_doc_generation(db: sqlite3.Connection) -> None:
         )
 
 
+def m007_cloud_egress(db: sqlite3.Connection) -> None:
+    """The egress log: one row per request that went to (or was stopped before) a cloud
+    provider. Kinds and counts of what the privacy guard redacted or blocked are kept,
+    never the values; ``body_sha256`` is the hash of the exact body that left, so what a
+    provider received can be checked against the log."""
+    db.execute(
+        """
+        CREATE TABLE cloud_egress (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+            provider TEXT NOT NULL,
+            model TEXT NOT NULL,            -- the provider's own model name
+            conversation_id TEXT,           -- the page's conversation, if any
+            key_id TEXT,                    -- the API key that asked, if any
+            policy TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            status TEXT NOT NULL,           -- sent, blocked, error, incomplete
+            redacted TEXT NOT NULL DEFAULT '{}',   -- JSON: kind -> count
+            blocked TEXT NOT NULL DEFAULT '{}',    -- JSON: kind -> count
+            sent_bytes INTEGER NOT NULL DEFAULT 0,
+            body_sha256 TEXT,
+            prompt_tokens INTEGER NOT NULL DEFAULT 0,
+            completion_tokens INTEGER NOT NULL DEFAULT 0,
+            cost REAL NOT NULL DEFAULT 0,
+            error TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX cloud_egress_at ON cloud_egress(at)")
+    # An API key's own cloud policy (NULL: the cloud_policy setting).
+    db.execute("ALTER TABLE api_keys ADD COLUMN cloud_policy TEXT")
+
+
 MIGRATIONS: list[Migration] = [
     m001_models,
     m003_conversations,
@@ -213,6 +246,7 @@ MIGRATIONS: list[Migration] = [
     m004_documents,
     m005_embed_version,
     m006_doc_generation,
+    m007_cloud_egress,
 ]
 
 

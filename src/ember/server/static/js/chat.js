@@ -58,10 +58,12 @@ export function editMessage(message, content) {
   runStream(`/conversations/${state.conversation.id}/messages/${message.id}/edit`, { content }, at, pending, null);
 }
 
-export function regenerate(message) {
+// `confirmCloud`: the user said yes to sending this answer to the cloud (policy "ask").
+export function regenerate(message, options) {
   if (state.stream || !state.conversation) return;
   const at = state.messages.findIndex((m) => m.id === message.id);
-  runStream(`/conversations/${state.conversation.id}/messages/${message.id}/regenerate`, {}, at, null, null);
+  const body = options && options.confirmCloud ? { confirm_cloud: true } : {};
+  runStream(`/conversations/${state.conversation.id}/messages/${message.id}/regenerate`, body, at, null, null);
 }
 
 // An answer cut at its length limit: the model goes on in the same message.

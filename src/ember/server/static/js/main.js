@@ -31,6 +31,7 @@ import {
   stopStream,
 } from "./chat.js";
 import { bindPassage } from "./citations.js";
+import { bindCloudLog } from "./cloudlog.js";
 import {
   bindConversations,
   closeDrawer,
@@ -129,9 +130,10 @@ function bind() {
   bindUploads();
   bindDocuments();
   bindPassage();
+  bindCloudLog();
   document.addEventListener("keydown", (event) => {
     if (event.key !== "Escape") return;
-    if (els.passage.open) return; // the dialog closes itself
+    if (els.passage.open || document.getElementById("cloud-log").open) return; // dialogs close themselves
     if (!els.docsMenu.hidden) {
       closeDocsMenu();
     } else if (state.stream) {

@@ -154,6 +154,10 @@ function messageNode(message) {
   if (citations.length) node.append(sourcesNode(citations));
   if (message.status === "error" && meta.error) {
     node.append(el("p", { class: "msg-error", role: "alert", text: meta.error }));
+    if (meta.error_code === "cloud_confirmation_required") node.append(cloudQuestion(message));
+  }
+  if (meta.route && meta.route.notice) {
+    node.append(el("p", { class: "notice route-notice", role: "note", text: meta.route.notice }));
   }
   node.append(answerFooter(message, streaming));
   return node;
@@ -222,6 +226,72 @@ function messageToolbar(message) {
   return el("div", { class: "msg-tools" }, siblingNav(message), copy, edit);
 }
 
+// The policy is "ask": say what would leave and let the user send it, or not.
+function cloudQuestion(message) {
+  const box = el("div", { class: "cloud-ask", role: "group", "aria-label": "Send to the cloud?" });
+  const preview = el("div", { class: "cloud-preview", hidden: true });
+  const show = el("button", { type: "button", class: "btn small", text: "Show what will be sent" });
+  const send = el("button", { type: "button", class: "btn small btn-primary", text: "Send to the cloud" });
+  send.disabled = Boolean(state.stream);
+  show.addEventListener("click", async () => {
+    try {
+      const found = await api(`/conversations/${state.conversation.id}/messages/${message.id}/cloud-preview`);
+      preview.replaceChildren(...previewNodes(found));
+      preview.hidden = false;
+      show.hidden = true;
+    } catch (error) {
+      reportError(error);
+    }
+  });
+  send.addEventListener("click", () => hooks.regenerate(message, { confirmCloud: true }));
+  box.append(el("div", { class: "cloud-ask-actions" }, show, send), preview);
+  return box;
+}
+
+function previewNodes(found) {
+  const nodes = [];
+  const redacted = Object.entries(found.redacted || {});
+  const blocked = Object.entries(found.blocked || {});
+  if (blocked.length) {
+    nodes.push(el("p", { class: "msg-error", text: `Blocked: ${kindsText(blocked)} never leave this machine.` }));
+  } else if (redacted.length) {
+    nodes.push(el("p", { class: "notice", text: `Replaced by placeholders before sending: ${kindsText(redacted)}.` }));
+  } else {
+    nodes.push(el("p", { class: "notice", text: "Nothing private was found; the messages go as they are." }));
+  }
+  for (const m of found.messages || []) {
+    nodes.push(el("div", { class: "preview-msg" }, el("strong", { text: `${m.role}: ` }), el("span", { text: m.content })));
+  }
+  return nodes;
+}
+
+function kindsText(entries) {
+  return entries.map(([kind, n]) => `${n} ${kind}`).join(", ");
+}
+
+// Where the answer was computed and why, when the cloud gate decided (meta.route).
+function routeBadges(meta) {
+  const route = meta.route;
+  if (!route) return [];
+  const badges = [];
+  if (route.target === "cloud") {
+    badges.push(el("span", { class: "badge badge-cloud", text: `cloud: ${route.provider} — ${route.reason}`, title: route.reason }));
+    const redacted = Object.entries(route.redacted || {});
+    if (redacted.length) {
+      badges.push(
+        el("span", {
+          class: "badge badge-warn redacted",
+          text: `redacted: ${kindsText(redacted)}`,
+          title: "Replaced by placeholders before sending; put back here",
+        }),
+      );
+    }
+  } else {
+    badges.push(el("span", { class: "badge", text: "local", title: route.notice || route.reason }));
+  }
+  return badges;
+}
+
 function answerFooter(message, streaming) {
   const meta = message.meta || {};
   const parts = [];
@@ -242,6 +312,7 @@ function answerFooter(message, streaming) {
     footer.append(copy, regen);
   }
   footer.append(el("span", { class: "msg-meta", text: parts.join(" · ") }));
+  footer.append(...routeBadges(meta));
   if (streaming) {
     footer.append(el("span", { class: "badge badge-live", text: "writing" }));
   } else if (message.status === "incomplete") {
