@@ -14,6 +14,7 @@ from pathlib import Path
 
 import llama_cpp as ll
 
+from ember.engine.llamacpp.compute import compute
 from ember.engine.llamacpp.engine import ContextLengthExceededError
 from ember.engine.llamacpp.native import Batch, ModelLoadError, NativeModel
 
@@ -97,7 +98,7 @@ class LlamaCppEmbedder:
                 self._batch.add(token, pos, seq, True)
         self._batch.raw.n_tokens = self._batch.n
         run = ll.llama_encode if self.model.has_encoder else ll.llama_decode
-        if run(self.ctx, self._batch.raw) != 0:
+        if compute(run, self.ctx, self._batch.raw) != 0:
             raise RuntimeError("llama.cpp failed to compute embeddings")
         vectors = []
         for seq in range(len(group)):

@@ -24,6 +24,7 @@ import llama_cpp as ll
 import numpy as np
 import numpy.typing as npt
 
+from ember.engine.llamacpp.compute import compute
 from ember.engine.llamacpp.native import ModelLoadError, NativeModel
 
 RANK_POOLING = 4  # LLAMA_POOLING_TYPE_RANK
@@ -125,7 +126,7 @@ class LlamaCppReranker:
                 batch.logits[i] = True
                 i += 1
         batch.n_tokens = i
-        if ll.llama_decode(self.ctx, batch) != 0:
+        if compute(ll.llama_decode, self.ctx, batch) != 0:
             raise RuntimeError("llama.cpp failed to score the pairs")
         return [float(ll.llama_get_embeddings_seq(self.ctx, seq)[0]) for seq in range(len(group))]
 

@@ -1,6 +1,7 @@
 """Continuous batching over one llama.cpp context with N sequences (slots).
 
-One thread owns the context. Each step it:
+The process's compute thread (compute.py) owns the context and calls :meth:`tick`,
+between the other models' ticks. Each step it:
 1. takes new requests and cancellations;
 2. admits queued requests into free slots, choosing the slot whose cached tokens share
    the longest prefix with the prompt (or a saved state on disk) and dropping only the
@@ -29,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ember.engine.base import Chunk, FinishReason, GenerateRequest, TokenLogprob, Usage
+from ember.engine.llamacpp.compute import driver
 from ember.engine.llamacpp.kv_store import KVStore, common_prefix
 from ember.engine.llamacpp.native import Batch, NativeModel
 from ember.engine.llamacpp.sampler import SamplerChain
@@ -121,24 +123,33 @@ class Scheduler:
         self._incoming: queue.Queue[Job | _ClearCache | None] = queue.Queue()
         self._waiting: deque[Job] = deque()
         self._stopping = False
-        self._thread = threading.Thread(target=self._run, name="ember-scheduler", daemon=True)
-        self._thread.start()
+        self._stopped = threading.Event()
+        # Stepped by the process's one compute thread (compute.py), with every other model.
+        self._driver = driver()
+        self._driver.add(self)
 
     # ------------------------------------------------------------ public, any thread
 
     def submit(self, job: Job) -> None:
         self._incoming.put(job)
+        self._driver.wake()
 
     def clear_cache(self) -> None:
         """Forget every idle slot's cached tokens (benchmarks' no-reuse baseline)."""
         done = threading.Event()
         self._incoming.put(_ClearCache(done))
+        self._driver.wake()
         done.wait(timeout=30)
 
     def stop(self) -> None:
-        self._stopping = True
+        """End every job (cancelled) and leave the compute loop."""
         self._incoming.put(None)
-        self._thread.join(timeout=30)
+        if threading.current_thread() is self._driver.thread:
+            self.tick()
+        else:
+            self._driver.wake()
+            self._stopped.wait(timeout=30)
+        self._driver.remove(self)
         self._batch.close()
 
     @property
@@ -151,31 +162,39 @@ class Scheduler:
 
     # ------------------------------------------------------------ the loop
 
-    def _run(self) -> None:
-        while not self._stopping:
-            try:
-                self._take_incoming(block=not any(s.busy for s in self.slots) and not self._waiting)
-                if self._stopping:
-                    break
-                self._reap_cancelled()
-                self._admit()
-                if any(s.busy for s in self.slots):
-                    self._step()
-            except Exception as exc:
-                log.exception("scheduler step failed")
-                for slot in self.slots:
-                    if slot.job is not None:
-                        self._finish(slot, "error", error=str(exc))
-                        self._drop_cache(slot)
+    def tick(self) -> bool:
+        """One round on the compute thread: new requests and cancellations, admission,
+        one batch. True while there is work left that needs no new input."""
+        if self._stopped.is_set():
+            return False
+        try:
+            self._take_incoming()
+            if self._stopping:
+                self._shut_down()
+                return False
+            self._reap_cancelled()
+            self._admit()
+            if any(s.busy for s in self.slots):
+                self._step()
+        except Exception as exc:
+            log.exception("scheduler step failed")
+            for slot in self.slots:
+                if slot.job is not None:
+                    self._finish(slot, "error", error=str(exc))
+                    self._drop_cache(slot)
+        return any(s.busy for s in self.slots) or bool(self._waiting)
+
+    def _shut_down(self) -> None:
         for slot in self.slots:
             if slot.job is not None:
                 self._finish(slot, "cancelled")
         while self._waiting:
             self._waiting.popleft().emit(Chunk(finish_reason="cancelled"))
+        self._stopped.set()
 
-    def _take_incoming(self, *, block: bool) -> None:
+    def _take_incoming(self) -> None:
         try:
-            item = self._incoming.get(block=block)
+            item = self._incoming.get_nowait()
             while True:
                 if item is None:
                     self._stopping = True
@@ -296,7 +315,7 @@ class Scheduler:
             self._starved()
             return
         batch.raw.n_tokens = batch.n
-        rc = ll.llama_decode(self.ctx, batch.raw)
+        rc = ll.llama_decode(self.ctx, batch.raw)  # on the compute thread: tick()
         if rc != 0:
             raise RuntimeError(f"llama_decode failed with status {rc}")
         self.stats.steps += 1
