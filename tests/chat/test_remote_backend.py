@@ -199,6 +199,30 @@ def test_a_failed_connection_is_retried_only_before_the_answer() -> None:
     assert out[-1].content == "ok"
 
 
+def test_a_gateway_error_before_the_answer_is_tried_again_then_reported() -> None:
+    statuses = iter([503, 502, 200])
+    calls = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        status = next(statuses)
+        if status != 200:
+            return httpx.Response(status, json={"error": {"message": "restarting"}})
+        return httpx.Response(200, content=sse({"choices": [{"delta": {"content": "ok"}}]}))
+
+    out = events(backend(handler), ChatRequest("m", QUESTION))
+    assert calls == 3
+    assert isinstance(out[-1], ChatDone)
+    assert out[-1].content == "ok"
+
+    def always_down(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(503, json={"error": {"message": "overloaded"}})
+
+    with pytest.raises(RemoteRefusedError, match="overloaded"):
+        events(backend(always_down), ChatRequest("m", QUESTION))
+
+
 def test_a_stream_cut_short_ends_with_an_error_and_keeps_the_text() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(

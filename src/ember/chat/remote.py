@@ -19,7 +19,12 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import httpx
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_fixed
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+)
 
 from ember.chat.remote_wire import StreamAssembler, chat_body, error_message, model_ids
 from ember.chat.types import ChatEvent, ChatRequest
@@ -27,7 +32,17 @@ from ember.config import RemoteConfig
 from ember.errors import EmberError, ModelNotFoundError
 
 log = logging.getLogger(__name__)
-CONNECT_ATTEMPTS = 2
+# Tries before the first byte: a connection that fails, or a gateway that answers 502,
+# 503 or 504 (a provider restarting, a proxy timing out), is tried again with backoff.
+ATTEMPTS = 3
+RETRY_STATUSES = frozenset({502, 503, 504})
+
+
+class _TryAgain(Exception):
+    """A retryable status before any byte of the answer (handled inside ``_open``)."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.response = response
 
 
 class RemoteUnavailableError(EmberError):
@@ -134,19 +149,29 @@ class OpenAICompatBackend:
     async def _open(
         self, client: httpx.AsyncClient, body: bytes, headers: dict[str, str]
     ) -> httpx.Response:
-        """Send the request; a connection that fails before any answer is tried again."""
+        """Send the request; a connection that fails, or a 502/503/504, before any answer
+        is tried again (``ATTEMPTS`` in all, waiting 1×, 2× ``retry_wait_s``). The last
+        such response is returned as it is, for the caller to report."""
         try:
             async for attempt in AsyncRetrying(
-                stop=stop_after_attempt(CONNECT_ATTEMPTS),
-                wait=wait_fixed(self._retry_wait_s),
-                retry=retry_if_exception_type((httpx.ConnectError, httpx.ConnectTimeout)),
+                stop=stop_after_attempt(ATTEMPTS),
+                wait=wait_exponential(multiplier=self._retry_wait_s, max=8 * self._retry_wait_s),
+                retry=retry_if_exception_type(
+                    (httpx.ConnectError, httpx.ConnectTimeout, _TryAgain)
+                ),
                 reraise=True,
             ):
                 with attempt:
                     request = client.build_request(
                         "POST", f"{self.root}/chat/completions", content=body, headers=headers
                     )
-                    return await client.send(request, stream=True)
+                    response = await client.send(request, stream=True)
+                    if response.status_code in RETRY_STATUSES:
+                        await response.aread()
+                        raise _TryAgain(response)
+                    return response
+        except _TryAgain as exc:
+            return exc.response
         except httpx.TimeoutException as exc:
             raise RemoteTimeoutError(f"the remote {self.name} did not answer in time") from exc
         except httpx.HTTPError as exc:
