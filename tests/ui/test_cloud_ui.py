@@ -50,7 +50,8 @@ def test_ask_shows_what_leaves_sends_when_told_and_logs_it(page: Any) -> None:
     send(page, f"Write one line to {EMAIL} about lunch.")
     asked = last_answer(page)
     expect(asked).to_have_attribute("data-status", "error", timeout=60_000)
-    expect(asked.locator(".msg-error")).to_contain_text(CLOUD_MODEL)
+    expect(asked.locator(".cloud-question")).to_contain_text(f"{CLOUD_MODEL} is a cloud model")
+    expect(asked.locator(".badge-warn")).to_contain_text("waiting for your OK")
 
     asked.get_by_role("button", name="Show what will be sent").click()
     preview = asked.locator(".cloud-preview")

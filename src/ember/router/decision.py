@@ -86,5 +86,10 @@ def decide(
             )
         return Route("local", f"local: {reason}, but the policy is local-only", cloud_model)
     if policy == "ask" and not confirmed:
-        return Route("ask", f"{reason}: send it to {cloud_model}?", cloud_model)
+        question = (
+            f"{cloud_model} is a cloud model: send this request to it?"
+            if signal == "picked"
+            else f"{reason}: send it to {cloud_model}?"
+        )
+        return Route("ask", question, cloud_model)
     return Route("cloud", reason, cloud_model)

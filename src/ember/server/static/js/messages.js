@@ -152,9 +152,11 @@ function messageNode(message) {
   if (streaming && !message.content) body.append(typingDots());
   node.append(body);
   if (citations.length) node.append(sourcesNode(citations));
-  if (message.status === "error" && meta.error) {
+  if (message.status === "error" && meta.error_code === "cloud_confirmation_required") {
+    node.append(el("p", { class: "notice cloud-question", role: "note", text: meta.error }));
+    node.append(cloudQuestion(message));
+  } else if (message.status === "error" && meta.error) {
     node.append(el("p", { class: "msg-error", role: "alert", text: meta.error }));
-    if (meta.error_code === "cloud_confirmation_required") node.append(cloudQuestion(message));
   }
   if (meta.route && meta.route.notice) {
     node.append(el("p", { class: "notice route-notice", role: "note", text: meta.route.notice }));
@@ -317,6 +319,8 @@ function answerFooter(message, streaming) {
     footer.append(el("span", { class: "badge badge-live", text: "writing" }));
   } else if (message.status === "incomplete") {
     footer.append(el("span", { class: "badge badge-warn", text: "incomplete", title: "Stopped before the end; the text so far is kept" }));
+  } else if (message.status === "error" && meta.error_code === "cloud_confirmation_required") {
+    footer.append(el("span", { class: "badge badge-warn", text: "waiting for your OK" }));
   } else if (message.status === "error") {
     footer.append(el("span", { class: "badge badge-error", text: "error" }));
   } else if (message.status === "streaming" && !streaming) {
