@@ -136,8 +136,7 @@ def test(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The provider's name.")],
 ) -> None:
-    """Check that a provider answers and accepts the key: lists its models (no prompt
-    is sent)."""
+    """Check that a provider answers and takes the key (lists its models, sends no prompt)."""
     settings = get_state(ctx).settings()
     found = [r for r in settings.remote_configs if r.name == name]
     if not found:
@@ -159,8 +158,9 @@ def show_log(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
-    """What left this machine: every request sent to (or stopped before) a cloud
-    provider, with what was redacted or blocked (kinds and counts, never values)."""
+    """What left this machine: each request sent to a cloud provider, or stopped before.
+
+    What was redacted or blocked is shown as kinds and counts, never values."""
     entries = EgressLog(get_state(ctx).runtime().db).entries(limit=limit, provider=provider)
     if as_json:
         console.print_json(json.dumps([e.to_json() for e in entries]))
