@@ -10,6 +10,7 @@ import pytest
 
 from ember.config import Settings
 from ember.documents.embedding import LlamaTextEmbedder
+from ember.documents.errors import NoRerankerModelError
 from ember.documents.library import DocumentLibrary, SearchSettings
 from ember.documents.reranking import RERANK_CANDIDATES, LlamaPassageReranker, PassageReranker
 from ember.runtime import Runtime, build
@@ -115,3 +116,31 @@ def test_rerank_is_off_unless_the_setting_turns_it_on(isolated_home: Path) -> No
     on = build(Settings(home=isolated_home, rerank=True))
     assert on.documents.rerank_candidates == RERANK_CANDIDATES
     on.close()
+
+
+def test_rerank_without_a_reranker_installed_searches_without_it(
+    runtime: Runtime,
+    embedder: LlamaTextEmbedder,
+    notes: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    attempts = 0
+
+    def missing() -> PassageReranker:
+        nonlocal attempts
+        attempts += 1
+        raise NoRerankerModelError("no reranker is installed", hint="`ember import` one")
+
+    library = DocumentLibrary(
+        runtime.db, lambda: _Shared(embedder), reranker=missing, rerank_candidates=10
+    )
+    library.add([notes])
+    with caplog.at_level("WARNING"):
+        hits = library.search("how long do cats sleep?")
+        again = library.search("how long do cats sleep?")
+    library.close()
+    assert hits
+    assert hits[0].heading == "Pets > Cats"
+    assert [h.chunk_id for h in again] == [h.chunk_id for h in hits]
+    assert attempts == 1  # said once, then the library searches without it
+    assert "no reranker is installed" in caplog.text

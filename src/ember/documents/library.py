@@ -9,6 +9,7 @@ sqlite-vec is not used yet; brute force is exact and fast to ~100k chunks.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -24,6 +25,7 @@ from ember.documents.errors import (
     DocumentError,
     DocumentReadError,
     FileTooLargeError,
+    NoRerankerModelError,
     UnsupportedFileError,
 )
 from ember.documents.extract import extract, supported
@@ -40,6 +42,8 @@ from ember.documents.retrieval import (
 from ember.documents.vector_index import VectorIndex
 from ember.errors import EmberError
 from ember.storage import Database
+
+log = logging.getLogger(__name__)
 
 DEFAULT_COLLECTION = "default"
 # What is embedded for a chunk (see _embed_text). Raise it when that changes: documents
@@ -161,7 +165,14 @@ class DocumentLibrary:
             return kept
         with self._rerank_lock:  # one reranker context, shared by every caller's thread
             if self._reranker is None:
-                self._reranker = self._make_reranker()
+                try:
+                    self._reranker = self._make_reranker()
+                except NoRerankerModelError as exc:
+                    # The rerank setting without a reranker installed: answer from the
+                    # hybrid ranking rather than fail every search; said once.
+                    log.warning("documents: %s (%s); searching without it", exc, exc.hint)
+                    self._make_reranker = None
+                    return kept
             return rerank(self.db, self._reranker, question, kept, pool)
 
     def close(self) -> None:
