@@ -328,9 +328,9 @@ def write_pdf(manual: Manual, path: Path) -> Path:
     tables as grids, long ones as a bold term over an indented description."""
     try:
         from fpdf import FPDF
-    except ImportError as exc:  # a dev dependency: the manual set is a developer's bench
+    except ImportError as exc:  # the bench extra: the manual set is a developer's bench
         raise EmberError(
-            "writing the manual set's PDF files needs fpdf2", hint="pip install 'ember-ai[dev]'"
+            "writing the manual set's PDF files needs fpdf2", hint="pip install 'ember-ai[bench]'"
         ) from exc
 
     pdf = FPDF(format="A4")

@@ -33,7 +33,6 @@ from ember.chat.backends import Backends
 from ember.chat.egress_log import EgressEntry, EgressLog, EgressStatus
 from ember.chat.remote import (
     OpenAICompatBackend,
-    RemoteBusyError,
     RemoteRefusedError,
     RemoteTimeoutError,
     RemoteUnavailableError,
@@ -305,19 +304,12 @@ class CloudGate:
             "reason": route.reason,
             "redacted": dict(protection.redacted),
         }
-        events = target.backend.stream(outgoing)
+        events = target.backend.stream(outgoing, body=body)
         try:
             first = await anext(events)
         except EmberError as exc:
-            self.log.finish(
-                entry_id,
-                status="error",
-                prompt_tokens=0,
-                completion_tokens=0,
-                cost=0.0,
-                error=exc.message,
-            )
-            if isinstance(exc, RemoteBusyError) or not isinstance(exc, PROVIDER_DOWN):
+            self.log.finish(entry_id, status="error", error=exc.message)
+            if not isinstance(exc, PROVIDER_DOWN):
                 raise  # the caller's to see: a rate limit, a bad request, no such model
             self._cooling[target.backend.name] = self._clock() + COOLDOWN_S
             async for event in self._fallback(request, route, target, exc.message, fallback):

@@ -100,9 +100,9 @@ class EgressLog:
         entry_id: int,
         *,
         status: EgressStatus,
-        prompt_tokens: int,
-        completion_tokens: int,
-        cost: float,
+        prompt_tokens: int = 0,
+        completion_tokens: int = 0,
+        cost: float = 0.0,
         error: str | None = None,
     ) -> None:
         """What came back: tokens, cost, and whether the answer ended well."""

@@ -130,9 +130,13 @@ class OpenAICompatBackend:
         """The exact bytes :meth:`stream` sends for ``request`` (the egress log hashes them)."""
         return json.dumps(chat_body(request, request.model), ensure_ascii=False).encode()
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[ChatEvent]:
-        """The remote's answer as Ember's events; ``request.model`` is the remote's name."""
-        body = self.body_of(request)
+    async def stream(
+        self, request: ChatRequest, *, body: bytes | None = None
+    ) -> AsyncIterator[ChatEvent]:
+        """The remote's answer as Ember's events; ``request.model`` is the remote's name.
+        ``body``: :meth:`body_of` the request, when the caller already made it (the
+        cloud gate hashes exactly the bytes that are sent)."""
+        body = self.body_of(request) if body is None else body
         headers = {**self._headers(), "Content-Type": "application/json"}
         started = time.perf_counter()
         async with self._client(self.config.timeout_s) as client:

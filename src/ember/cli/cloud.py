@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from ember.chat.cloud_gate import kinds_text
 from ember.chat.egress_log import EgressLog
 from ember.chat.remote import OpenAICompatBackend
 from ember.cli.context import get_state
@@ -180,7 +181,7 @@ def show_log(
             if e.key_id
             else (f"chat {e.conversation_id[:8]}" if e.conversation_id else "-"),
             e.status,
-            ", ".join(f"{n} {k}" for k, n in sorted(changed.items())) or "-",
+            kinds_text(changed) or "-",
             f"{e.prompt_tokens}/{e.completion_tokens}",
             e.reason,
         )
