@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
@@ -77,10 +77,11 @@ class McpServerConfig:
 class RemoteConfig:
     """An OpenAI-compatible server whose models Ember offers as ``NAME/MODEL`` (the
     ``remotes`` setting). The key is never in the file: ``api_key_env`` names the
-    environment variable that holds it. A remote marked ``cloud`` is outside this
-    machine's trust: the cloud policy decides what may go there, the privacy guard
-    redacts or blocks what the request holds, and every request is in the egress log;
-    its prices (per million tokens) count what the answers cost."""
+    environment variable that holds it, or ``api_key_keyring`` says it is in the OS
+    keyring (service "ember", the remote's name; the variable wins when set). A remote
+    marked ``cloud`` is outside this machine's trust: the cloud policy decides what may
+    go there, the privacy guard redacts or blocks what the request holds, and every
+    request is in the egress log; its prices (per million tokens) count what the answers cost."""
 
     name: str
     base_url: str
@@ -90,20 +91,12 @@ class RemoteConfig:
     cloud: bool = False
     price_in: float = 0.0  # per million prompt tokens
     price_out: float = 0.0  # per million completion tokens
+    api_key_keyring: bool = False
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RemoteConfig:
         """``{"name": ..., "base_url": ..., "api_key_env": ...}`` as a settings file writes it."""
-        known = {
-            "name",
-            "base_url",
-            "api_key_env",
-            "timeout_s",
-            "context_length",
-            "cloud",
-            "price_in",
-            "price_out",
-        }
+        known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if "api_key" in unknown:
             raise ValueError(
@@ -131,6 +124,9 @@ class RemoteConfig:
         cloud = data.get("cloud", False)
         if not isinstance(cloud, bool):
             raise ValueError(f"remote {name}: cloud must be true or false")
+        in_keyring = data.get("api_key_keyring", False)
+        if not isinstance(in_keyring, bool):
+            raise ValueError(f"remote {name}: api_key_keyring must be true or false")
         prices = [data.get("price_in", 0.0), data.get("price_out", 0.0)]
         if any(isinstance(p, bool) or not isinstance(p, int | float) or p < 0 for p in prices):
             raise ValueError(f"remote {name}: price_in and price_out must be numbers >= 0")
@@ -143,17 +139,17 @@ class RemoteConfig:
             cloud,
             float(prices[0]),
             float(prices[1]),
+            in_keyring,
         )
 
     def to_dict(self) -> dict[str, Any]:
         """The table ``config.toml`` holds for this remote (defaults left out)."""
         out: dict[str, Any] = {"name": self.name, "base_url": self.base_url}
-        if self.api_key_env:
-            out["api_key_env"] = self.api_key_env
         defaults = RemoteConfig("x", "http://x")
-        for key in ("timeout_s", "context_length", "cloud", "price_in", "price_out"):
-            if getattr(self, key) != getattr(defaults, key):
-                out[key] = getattr(self, key)
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name not in out and value != getattr(defaults, f.name):
+                out[f.name] = value
         return out
 
 

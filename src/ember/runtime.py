@@ -123,6 +123,7 @@ class Runtime:
             defaults_for=self.model_defaults,
             sources=DocumentSources(self.gate, self.documents),
             api_tools=self.toolbox.for_api() if self.settings.api_tools else None,
+            escalation=self.gate.escalation,
         )
 
     def where_of(self, model: str) -> str:

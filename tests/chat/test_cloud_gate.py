@@ -17,6 +17,7 @@ from ember.chat.backends import Backends
 from ember.chat.cloud_gate import (
     CloudConfirmationError,
     CloudGate,
+    CloudRefusedError,
     PrivacyBlockedError,
 )
 from ember.chat.egress_log import EgressLog
@@ -270,3 +271,39 @@ def test_passages_of_private_documents_never_leave_and_shareable_ones_do(
     assert text_of(run(gate, request("What does the manual say?", documents=("manuals",)))) == "ok"
     assert len(calls) == 1
     assert [e.status for e in log.entries()] == ["sent", "blocked", "blocked"]
+
+
+def test_a_signal_from_the_answering_path_is_decided_under_the_policy(tmp_path: Path) -> None:
+    sent: list[httpx.Request] = []
+
+    def handler(req: httpx.Request) -> httpx.Response:
+        sent.append(req)
+        return httpx.Response(200, content=sse("cloud"))
+
+    gate, _local, log = make_gate(tmp_path, handler, policy="local-only", cloud_model="sky/big")
+    failed = request(
+        "what is x?",
+        model="smollm2",
+        escalate="tools_failed",
+        escalate_detail="calculator failed: bad input",
+    )
+    assert gate.escalation(failed, "tools_failed", "").outcome == "local"
+    assert text_of(run(gate, failed)) == "local answer"  # local-only: nothing leaves
+    assert sent == []
+    # "asked" is the user asking for the cloud model: refused under local-only, like a pick
+    with pytest.raises(CloudRefusedError):
+        run(gate, request("hi", model="smollm2", escalate="asked"))
+    gate.policy = "ask"
+    assert gate.escalation(failed, "tools_failed", "x").outcome == "ask"
+    assert gate.escalation(request("hi"), "tools_failed", "x").outcome == "local"  # on cloud
+    gate.policy = "auto"
+    events = run(gate, failed)
+    assert text_of(events) == "cloud"
+    done = events[-1]
+    assert isinstance(done, ChatDone)
+    assert done.route is not None
+    assert done.route["reason"] == (
+        "the local model did not manage the tools (calculator failed: bad input)"
+    )
+    assert len(sent) == 1
+    assert [e.reason for e in log.entries()] == [done.route["reason"]]

@@ -306,3 +306,120 @@ def test_a_calculator_call_with_nothing_to_compute_is_skipped_for_an_answer() ->
     assert result.calls == []
     assert result.done.content == "It is Paris."
     assert [r.tool_choice for r in chat.requests] == ["auto", "none"]
+
+
+# ---------------------------------------------------------------- tools_failed
+
+
+def broken(expression: str) -> str:
+    """Compute an expression (always fails here).
+
+    Args:
+        expression: The expression.
+    """
+    raise ValueError("cannot evaluate that")
+
+
+class RouteBy:
+    """The cloud gate's escalation, scripted: answers every signal with ``outcome``."""
+
+    def __init__(self, outcome: str) -> None:
+        self.outcome = outcome
+        self.asked: list[tuple[str, str]] = []
+
+    def __call__(self, request: ChatRequest, signal: str, detail: str) -> Any:
+        from ember.router.decision import Route
+
+        self.asked.append((signal, detail))
+        return Route(self.outcome, f"{signal}: {detail}", "sky/big")  # type: ignore[arg-type]
+
+
+def broken_call(id: str = "b1") -> ChatDone:
+    return ChatDone(
+        "tool_calls", USAGE, (ToolCall(id=id, name="broken", arguments='{"expression": "x"}'),)
+    )
+
+
+def run_failing(chat: ScriptedChat, escalation: RouteBy) -> Any:
+    registry = ToolRegistry()
+    registry.register(broken)
+    request = ChatRequest(model="m", messages=(Message(role="user", content="what is x?"),))
+    answerer = Answerer(chat, escalation=escalation)  # type: ignore[arg-type]
+    return asyncio.run(answerer.complete(request, AnswerPlan(tools=registry, route=False)))
+
+
+def test_when_every_call_fails_auto_asks_the_cloud_with_the_same_tools() -> None:
+    chat = ScriptedChat(
+        broken_call(),
+        broken_call("b2"),  # the same call again: the loop makes the model answer
+        # the cloud's turn (the escalated request): it answers
+        ChatDone("stop", USAGE, content="x is 4"),
+    )
+    escalation = RouteBy("cloud")
+    result = run_failing(chat, escalation)
+    ((signal, detail),) = escalation.asked
+    assert signal == "tools_failed"
+    assert detail.startswith("broken failed: ")
+    assert "cannot evaluate that" in detail
+    assert result.done.content == "x is 4"
+    cloud_turn = chat.requests[-1]
+    assert cloud_turn.egress.escalate == "tools_failed"
+    assert "cannot evaluate" in cloud_turn.egress.escalate_detail
+    assert [t.name for t in cloud_turn.tools] == ["broken"]  # the same tools
+    assert cloud_turn.messages == (Message(role="user", content="what is x?"),)  # afresh
+
+
+def test_under_ask_the_local_answer_stands_and_offers_the_cloud() -> None:
+    chat = ScriptedChat(
+        broken_call(),
+        broken_call("b2"),
+        ChatDone("stop", USAGE, content="I could not work it out."),
+    )
+    result = run_failing(chat, RouteBy("ask"))
+    assert result.done.content == "I could not work it out."
+    assert result.done.route is not None
+    assert result.done.route["target"] == "local"
+    assert result.done.route["offer"]["model"] == "sky/big"
+    assert all(r.egress.escalate is None for r in chat.requests)
+
+
+def test_local_only_keeps_the_failed_answer_local_without_an_offer() -> None:
+    chat = ScriptedChat(
+        broken_call(), broken_call("b2"), ChatDone("stop", USAGE, content="No idea.")
+    )
+    escalation = RouteBy("local")
+    result = run_failing(chat, escalation)
+    assert result.done.content == "No idea."
+    assert result.done.route is None
+    assert len(escalation.asked) == 1  # said once
+
+
+def test_a_loop_whose_call_succeeds_never_signals() -> None:
+    chat = ScriptedChat(call('{"a": 1, "b": 2}'), ChatDone("stop", USAGE, content="3"))
+    registry = ToolRegistry()
+    registry.register(add)
+    escalation = RouteBy("cloud")
+    request = ChatRequest(model="m", messages=(Message(role="user", content="1+2?"),))
+    answerer = Answerer(chat, escalation=escalation)  # type: ignore[arg-type]
+    result = asyncio.run(answerer.complete(request, AnswerPlan(tools=registry, route=False)))
+    assert result.done.content == "3"
+    assert escalation.asked == []
+
+
+def test_words_after_a_failed_call_wait_until_the_signal_is_said() -> None:
+    """The model answers in words after its only call failed: ToolsFailed comes before
+    the first of those words, so the cloud can answer instead of them."""
+    chat = ScriptedChat(broken_call(), ChatDone("stop", USAGE, content="Probably 4."))
+    registry = ToolRegistry()
+    registry.register(broken)
+    request = ChatRequest(model="m", messages=(Message(role="user", content="what is x?"),))
+
+    async def events() -> list[Any]:
+        return [e async for e in run_with_tools(chat, request, registry)]  # type: ignore[arg-type]
+
+    seen = asyncio.run(events())
+    kinds = [type(e).__name__ for e in seen]
+    first_word = kinds.index("ChatDelta")
+    assert kinds.index("ToolsFailed") < first_word
+    assert kinds.count("ToolsFailed") == 1
+    assert "".join(e.content for e in seen if isinstance(e, ChatDelta)) == "Probably 4."

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from ember.chat.egress_log import EgressLog
-from ember.config import load_settings
+from ember.config import Settings, load_settings
 from ember.runtime import Runtime, build
 from tests.server.conftest import free_port, serving
 
@@ -92,8 +92,15 @@ def front(
         default_model=MODEL,
         preload=False,
     )
+    yield from serve_with_policy_keys(settings, smollm2_path)
+
+
+def serve_with_policy_keys(
+    settings: Settings, model_path: Path
+) -> Iterator[tuple[str, Runtime, dict[str, str]]]:
+    """A front Ember serving SmolLM2, with one API key per cloud policy."""
     runtime = build(settings)
-    runtime.models.pull(str(smollm2_path), name=MODEL)
+    runtime.models.pull(str(model_path), name=MODEL)
     keys = {
         policy: runtime.keys.create(policy, cloud_policy=policy)[1]
         for policy in ("local-only", "ask", "auto")

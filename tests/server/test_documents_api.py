@@ -242,3 +242,43 @@ def test_deleting_a_conversation_deletes_the_files_uploaded_into_it(url: str, ho
     assert not path.exists()
     names = [c["name"] for c in httpx.get(f"{url}/api/documents/collections").json()["collections"]]
     assert collection not in names
+
+
+def test_the_cloud_preview_shows_the_passages_a_grounded_answer_would_carry(
+    url: str, uploaded: dict[str, Any], runtime: Runtime, smollm2_path: Path
+) -> None:
+    """The page's "Show what will be sent" for a conversation answering from documents:
+    the passages found are in the messages, and a private collection blocks sending."""
+    from ember.chat.conversation_export import EXPORT_FORMAT
+
+    runtime.models.pull(str(smollm2_path), name="smollm2:135m")
+    body = {
+        "format": EXPORT_FORMAT,
+        "conversation": {
+            "title": "",
+            "model": "smollm2:135m",
+            "settings": {"collections": ["manuals"]},
+        },
+        "messages": [
+            {
+                "id": "u1",
+                "parent_id": None,
+                "role": "user",
+                "content": "How do I back up my chats?",
+            },
+            {"id": "a1", "parent_id": "u1", "role": "assistant", "content": "Copy ember.db."},
+        ],
+    }
+    imported = httpx.post(f"{url}/ember/api/conversations/import", json=body)
+    assert imported.status_code == 201, imported.text
+    conversation = imported.json()["conversation"]["id"]
+    answer = next(m["id"] for m in imported.json()["messages"] if m["role"] == "assistant")
+    preview = httpx.get(
+        f"{url}/ember/api/conversations/{conversation}/messages/{answer}/cloud-preview",
+        timeout=120,
+    )
+    assert preview.status_code == 200, preview.text
+    found = preview.json()
+    assert any("ember.db from the Ember home folder" in m["content"] for m in found["messages"])
+    assert found["blocked"] == {"documents.private": 1}
+    assert found["tools"] == []  # answers from documents use no tools

@@ -2,7 +2,7 @@
 server's cloud provider ``cloudy`` and the policy is ``ask``. Picking its model asks
 first; the page shows what would be sent (the e-mail address replaced), sends it when
 told, shows where the answer was computed and what was redacted, and lists what left
-this machine."""
+this machine. A local answer whose tools failed offers the cloud model under it."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from ember.config import load_settings
@@ -33,6 +34,7 @@ def base_url(tmp_path_factory: pytest.TempPathFactory, smollm2_path: Path) -> It
                 home=tmp_path_factory.mktemp("ui-front"),
                 default_model=MODEL,
                 cloud_policy="ask",
+                cloud_model=CLOUD_MODEL,
                 remotes=[{"name": "cloudy", "base_url": cloud_url, "cloud": True}],
             )
         )
@@ -73,3 +75,28 @@ def test_ask_shows_what_leaves_sends_when_told_and_logs_it(page: Any) -> None:
     expect(row).to_contain_text("sent")
     expect(row).to_contain_text("1 pii.email")
     assert EMAIL not in log.text_content()
+
+
+def test_a_local_answer_whose_tools_failed_offers_the_cloud(page: Any, base_url: str) -> None:
+    # SmolLM2's template does not teach tools, so the page offers them only when the
+    # conversation asks for them (its "tools" setting).
+    created = httpx.post(
+        f"{base_url}/ember/api/conversations",
+        json={"model": MODEL, "settings": {"tools": True, "max_tokens": 24, "temperature": 0}},
+    )
+    created.raise_for_status()
+    open_app(page, f"/#/c/{created.json()['conversation']['id']}")
+    send(page, "What is 9 / 0?")
+    local = last_answer(page)
+    expect(local).to_have_attribute("data-status", "complete", timeout=120_000)
+    expect(local.locator(".cloud-offer")).to_contain_text("did not manage the tools")
+    offer = local.get_by_role("button", name=f"Ask {CLOUD_MODEL}")
+    expect(offer).to_be_visible()
+    local.get_by_role("button", name="Show what will be sent").click()
+    expect(local.locator(".cloud-preview")).to_contain_text("9 / 0")
+    expect(local.locator(".cloud-preview")).to_contain_text("Tools offered with it: calculator")
+
+    offer.click()
+    answer = last_answer(page)
+    expect(answer.locator(".badge-cloud")).to_contain_text("you asked", timeout=120_000)
+    expect(answer).to_have_attribute("data-status", "complete")

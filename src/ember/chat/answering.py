@@ -23,16 +23,18 @@ from ember.chat.model_defaults import NO_DEFAULTS, ModelDefaults, with_model_def
 from ember.chat.tool_loop import (
     DEFAULT_MAX_STEPS,
     RESULT_NOTE,
-    LoopEvent,
     ToolCallResult,
     ToolOutcome,
     ToolRunner,
+    ToolsFailed,
+    ToolStep,
     run_with_tools,
 )
 from ember.chat.tool_routing import routed, tool_parts
 from ember.chat.types import ChatDelta, ChatDone, ChatProgress, ChatRequest, ToolCall
 from ember.engine.base import Usage
 from ember.errors import EmberError
+from ember.router.decision import Route, Signal
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ class Grounded:
     retrieval: dict[str, Any]
 
 
-AnswerEvent = LoopEvent | Grounded
+AnswerEvent = ChatDelta | ChatDone | ChatProgress | ToolStep | ToolCallResult | Grounded
 
 
 @dataclass
@@ -70,6 +72,8 @@ class Answer:
 
 
 DefaultsFor = Callable[[str], ModelDefaults]
+# Where a request would go if a signal sent it to the cloud model (the cloud gate's).
+Escalation = Callable[[ChatRequest, Signal, str], Route]
 
 
 class Answerer:
@@ -80,8 +84,10 @@ class Answerer:
         defaults_for: DefaultsFor | None = None,
         sources: DocumentSources | None = None,
         api_tools: ToolRunner | None = None,
+        escalation: Escalation | None = None,
     ) -> None:
         self.backend = backend
+        self._escalation = escalation
         self._defaults_for = defaults_for or (lambda _model: NO_DEFAULTS)
         self.sources = sources
         self.api_tools = api_tools
@@ -107,17 +113,62 @@ class Answerer:
             async for chat_event in self.backend.stream(request):
                 yield chat_event
             return
-        names = {t.name for t in plan.tools.tools()}
+        async for tool_event in self._with_tools(request, plan.tools, plan):
+            yield tool_event
+
+    async def _with_tools(
+        self, request: ChatRequest, tools: ToolRunner, plan: AnswerPlan
+    ) -> AsyncIterator[AnswerEvent]:
+        """The tool loop. When it fails (no call gave a result) and the policy allows,
+        the cloud model answers instead, with the same tools (``tools_failed``); under
+        ``ask`` the local answer stands and offers the cloud (``meta.route.offer``)."""
+        names = {t.name for t in tools.tools()}
         first = routed(request, names) if plan.route else request
-        async for loop_event in run_with_tools(
+        loop = run_with_tools(
             self.backend,
             first,
-            plan.tools,
+            tools,
             max_steps=plan.max_steps,
             result_note=plan.result_note,
             parts=tool_parts(request) if plan.route and first.tool_choice != "auto" else (),
-        ):
-            yield loop_event
+        )
+        offer: dict[str, str] | None = None
+        try:
+            async for event in loop:
+                if not isinstance(event, ToolsFailed):
+                    if isinstance(event, ChatDone) and offer is not None and event.route is None:
+                        event = replace(event, route={"target": "local", "offer": offer})
+                    yield event
+                    continue
+                route = self._route_of(request, event.reason)
+                if route is not None and route.outcome == "ask" and route.cloud_model:
+                    offer = {"model": route.cloud_model, "reason": route.reason}
+                if route is None or route.outcome != "cloud":
+                    continue
+                await loop.aclose()
+                escalated = replace(
+                    request,
+                    egress=replace(
+                        request.egress, escalate="tools_failed", escalate_detail=event.reason
+                    ),
+                )
+                async for cloud_event in run_with_tools(
+                    self.backend,
+                    escalated,
+                    tools,
+                    max_steps=plan.max_steps,
+                    result_note=plan.result_note,
+                ):
+                    if not isinstance(cloud_event, ToolsFailed):
+                        yield cloud_event
+                return
+        finally:
+            await loop.aclose()
+
+    def _route_of(self, request: ChatRequest, why: str) -> Route | None:
+        if self._escalation is None or request.egress.escalate is not None:
+            return None  # no cloud gate, or already on its way to the cloud
+        return self._escalation(request, "tools_failed", why)
 
     async def _grounded(
         self, sources: DocumentSources, request: ChatRequest, collections: list[str]

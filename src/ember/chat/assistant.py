@@ -152,10 +152,17 @@ class Assistant:
             yield event
 
     async def regenerate(
-        self, conversation_id: str, message_id: str, *, confirm_cloud: bool = False
+        self,
+        conversation_id: str,
+        message_id: str,
+        *,
+        confirm_cloud: bool = False,
+        use_cloud: bool = False,
     ) -> AsyncIterator[ReplyEvent]:
         """Another answer to the same question (the earlier answer stays as a branch).
-        ``confirm_cloud``: the user said yes to sending it to the cloud (policy ``ask``)."""
+        ``confirm_cloud``: the user said yes to sending it to the cloud (policy ``ask``);
+        ``use_cloud``: the user asks the cloud model to answer (the ``asked`` signal,
+        decided under the policy like any other)."""
         answer = self.store.message(message_id)
         if answer.conversation_id != conversation_id or answer.role != "assistant":
             raise InvalidConversationError("only answers can be regenerated")
@@ -163,7 +170,12 @@ class Assistant:
             raise InvalidConversationError("this answer has no question to answer again")
         question = self.store.message(answer.parent_id)
         conversation = self.store.get(conversation_id)
-        async for event in self._answer(conversation, question, None, confirm_cloud=confirm_cloud):
+        scope = egress_scope(
+            conversation,
+            confirmed=confirm_cloud or use_cloud,
+            escalate="asked" if use_cloud else None,
+        )
+        async for event in self._answer(conversation, question, None, egress=scope):
             yield event
 
     async def continue_answer(
@@ -193,7 +205,7 @@ class Assistant:
     # ------------------------------------------------------------------- answering
 
     def request_for(
-        self, conversation: Conversation, leaf: StoredMessage, *, confirm_cloud: bool = False
+        self, conversation: Conversation, leaf: StoredMessage, *, egress: EgressScope | None = None
     ) -> ChatRequest:
         """The chat request for the branch ending at ``leaf``, with the conversation's
         model, system prompt and settings."""
@@ -219,7 +231,7 @@ class Assistant:
             progress=True,
             stop_repeating=True,
             num_ctx=int(num_ctx) if num_ctx else None,
-            egress=egress_scope(conversation, confirmed=confirm_cloud),
+            egress=egress or egress_scope(conversation),
         )
 
     def plan_for(self, conversation: Conversation) -> AnswerPlan:
@@ -238,9 +250,9 @@ class Assistant:
         question: StoredMessage,
         user: StoredMessage | None,
         *,
-        confirm_cloud: bool = False,
+        egress: EgressScope | None = None,
     ) -> AsyncIterator[ReplyEvent]:
-        request = self.request_for(conversation, question, confirm_cloud=confirm_cloud)
+        request = self.request_for(conversation, question, egress=egress)
         answer = _Answer(self, conversation.id, request.model, parent_id=question.id)
         yield ReplyStarted(user=user, assistant=answer.start())
         async for event in self._stream(answer, request, self.plan_for(conversation)):
@@ -428,7 +440,9 @@ class _Answer:
             self.store.update_message(self.message.id, content=self.text, status="incomplete")
 
 
-def egress_scope(conversation: Conversation, *, confirmed: bool = False) -> EgressScope:
+def egress_scope(
+    conversation: Conversation, *, confirmed: bool = False, escalate: str | None = None
+) -> EgressScope:
     """The cloud gate's view of a conversation: its own cloud policy (settings
     ``cloud_policy``; None: the setting's) and its id for the egress log."""
     policy = conversation.settings.get("cloud_policy")
@@ -436,6 +450,7 @@ def egress_scope(conversation: Conversation, *, confirmed: bool = False) -> Egre
         policy=policy if isinstance(policy, str) else None,
         conversation_id=conversation.id,
         confirmed=confirmed,
+        escalate=escalate,
     )
 
 

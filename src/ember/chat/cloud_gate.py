@@ -40,7 +40,7 @@ from ember.chat.remote import (
 from ember.chat.types import ChatDelta, ChatDone, ChatEvent, ChatRequest, Message
 from ember.config import CloudPolicy, RemoteConfig
 from ember.errors import EmberError
-from ember.router.decision import Route, Signal, decide, effective_policy
+from ember.router.decision import SIGNALS, Route, Signal, decide, effective_policy
 
 log = logging.getLogger(__name__)
 COOLDOWN_S = 60.0  # a provider that failed is skipped this long
@@ -156,13 +156,21 @@ class CloudGate:
         return await self.backends.context_length(model, num_ctx)
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[ChatEvent]:
-        policy = effective_policy(self.policy, conversation=request.egress.policy)
+        policy = self.policy_of(request)
         picked = self._cloud_target(request.model)
         if picked is not None:
             route = decide(
                 policy, "picked", cloud_model=picked.name, confirmed=request.egress.confirmed
             )
             async for event in self._routed(request, route, policy, picked, fallback=True):
+                yield event
+            return
+        signal = escalation_signal(request)
+        if signal is not None:
+            # The answering path above asked for the cloud model (its tool loop failed,
+            # the user asked): decided here again, under the policy, like any other.
+            route = self.escalation(request, signal, request.egress.escalate_detail)
+            async for event in self._routed(request, route, policy, None, fallback=True):
                 yield event
             return
         if self.cloud_model and self._local_busy(request.model):
@@ -200,6 +208,18 @@ class CloudGate:
         if config is None or not config.cloud or not isinstance(backend, OpenAICompatBackend):
             return None
         return _Target(backend, name, model)
+
+    def policy_of(self, request: ChatRequest) -> CloudPolicy:
+        """The policy in force for ``request`` (its conversation's or key's, else the
+        default)."""
+        return effective_policy(self.policy, conversation=request.egress.policy)
+
+    def escalation(self, request: ChatRequest, signal: Signal, detail: str = "") -> Route:
+        """Where ``request`` would go if ``signal`` sent it to the cloud model (pure:
+        nothing is sent to decide). A request for a cloud model stays where it is."""
+        if self._cloud_target(request.model) is not None:
+            return Route("local", "already a cloud model")
+        return self._escalation(request, self.policy_of(request), signal, detail)
 
     def _escalation(
         self, request: ChatRequest, policy: CloudPolicy, signal: Signal, detail: str = ""
@@ -377,6 +397,15 @@ class CloudGate:
         }
         async for event in self.backends.stream(replace(request, model=local)):
             yield replace(event, route=meta) if isinstance(event, ChatDone) else event
+
+
+def escalation_signal(request: ChatRequest) -> Signal | None:
+    """The signal a request carries from the answering path (None: none, or unknown)."""
+    wanted = request.egress.escalate
+    for signal in SIGNALS:
+        if signal == wanted:
+            return signal
+    return None
 
 
 def private_documents(request: ChatRequest, shareable: frozenset[str]) -> int:

@@ -46,13 +46,14 @@ class DocumentSources:
         self.library = library
 
     async def find(
-        self, request: ChatRequest, collections: list[str]
+        self, request: ChatRequest, collections: list[str], *, rewrite: bool = True
     ) -> tuple[list[Source], dict[str, Any]]:
         """The sources for the request's question (rewritten first when it is a
-        follow-up), and what was done (``meta.retrieval``: query, collections, mode)."""
+        follow-up, unless ``rewrite`` is off: a preview asks no model), and what was done
+        (``meta.retrieval``: query, collections, mode)."""
         question = last_question(request.messages)
         query = question
-        if needs_rewrite(request.messages):
+        if rewrite and needs_rewrite(request.messages):
             query = await self._standalone(request, question)
         hits = await asyncio.to_thread(self.library.search, query, collections)
         if not hits and query != question:

@@ -26,6 +26,7 @@ from tenacity import (
     wait_exponential,
 )
 
+from ember.chat.remote_keys import read_key
 from ember.chat.remote_wire import StreamAssembler, chat_body, error_message, model_ids
 from ember.chat.types import ChatEvent, ChatRequest
 from ember.config import RemoteConfig
@@ -95,18 +96,33 @@ class OpenAICompatBackend:
         self._environ = os.environ if environ is None else environ
         self._transport = transport
         self._retry_wait_s = retry_wait_s
+        self._keyring_key: str | None = None
 
     def _headers(self) -> dict[str, str]:
+        key = self._key()
+        return {"Authorization": f"Bearer {key}"} if key else {}
+
+    def _key(self) -> str | None:
+        """The API key: the environment variable's when it is set, else the OS
+        keyring's (read once); None when the remote needs none."""
         env = self.config.api_key_env
-        if env is None:
-            return {}
-        key = self._environ.get(env)
-        if not key:
+        if env and self._environ.get(env):
+            return self._environ[env]
+        if self.config.api_key_keyring:
+            if self._keyring_key is None:
+                self._keyring_key = read_key(self.name)
+            if not self._keyring_key:
+                raise RemoteUnavailableError(
+                    f"the remote {self.name} needs a key, and the OS keyring holds none for it",
+                    hint=f"ember cloud add {self.name} --base-url … --keyring --replace",
+                )
+            return self._keyring_key
+        if env:
             raise RemoteUnavailableError(
                 f"the remote {self.name} needs a key, and ${env} is not set",
                 hint=f"export {env}=… in the environment that starts Ember",
             )
-        return {"Authorization": f"Bearer {key}"}
+        return None
 
     def _client(self, read_timeout: float | None) -> httpx.AsyncClient:
         timeout = httpx.Timeout(10.0, read=read_timeout)
@@ -232,7 +248,14 @@ class OpenAICompatBackend:
         if status in (401, 403):
             env = self.config.api_key_env
             return RemoteRefusedError(
-                said, hint=f"check the key in ${env}" if env else "set api_key_env for it"
+                said,
+                hint=f"check the key in ${env}"
+                if env
+                else (
+                    "check the key in the OS keyring"
+                    if self.config.api_key_keyring
+                    else "set api_key_env for it"
+                ),
             )
         if status == 429:
             return RemoteBusyError(said)

@@ -9,7 +9,7 @@ calls the model must answer (tool_choice ``none``), so a loop always ends.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -74,7 +74,16 @@ class ToolCallResult:
     result: ToolOutcome
 
 
-LoopEvent = ChatDelta | ChatDone | ChatProgress | ToolStep | ToolCallResult
+@dataclass(frozen=True)
+class ToolsFailed:
+    """The tools got the model nowhere (why, in words): no call succeeded and it is
+    about to answer without a result. Said before that answer's first word, so the
+    answering path can ask a cloud model instead (the ``tools_failed`` signal)."""
+
+    reason: str
+
+
+LoopEvent = ChatDelta | ChatDone | ChatProgress | ToolStep | ToolCallResult | ToolsFailed
 
 
 def tool_messages(
@@ -99,7 +108,7 @@ async def run_with_tools(
     max_steps: int = DEFAULT_MAX_STEPS,
     result_note: str | None = RESULT_NOTE,
     parts: Sequence[str] = (),
-) -> AsyncIterator[LoopEvent]:
+) -> AsyncGenerator[LoopEvent, None]:
     """Stream the answer; between steps, :class:`ToolStep` and :class:`ToolCallResult`.
     ``parts``: the questions of a message that asks several (each is computed with its
     own required call, then all are answered together)."""
@@ -113,8 +122,17 @@ async def run_with_tools(
     made: set[tuple[str, str]] = set()
     answered: list[ToolCallResult] = []
     answer_now = False
+    said_failed = False  # ToolsFailed is said once
     for step in range(max_steps + 1):
         choice = "none" if step == max_steps or answer_now else request.tool_choice
+        failed = None if said_failed else _failure(answered)
+        if failed and choice == "none":
+            said_failed = True
+            yield ToolsFailed(failed)
+        # Every call so far failed: this step's words wait until it is known whether
+        # they answer without any result (then ToolsFailed is said before them).
+        holding = failed is not None and not said_failed
+        held: list[ChatDelta] = []
         turn = replace(request, messages=tuple(messages), tools=offered, tool_choice=choice)
         # Held back while it looks like a call: a small model writes calls out as text
         # (to tools that exist or not) even when it may not call.
@@ -126,13 +144,24 @@ async def run_with_tools(
             elif isinstance(event, ChatDelta):
                 shown = holdback.feed(event.content)
                 if shown or event.logprobs:
-                    yield ChatDelta(content=shown, logprobs=event.logprobs)
+                    delta = ChatDelta(content=shown, logprobs=event.logprobs)
+                    if holding:
+                        held.append(delta)
+                    else:
+                        yield delta
             else:
                 yield event
         if done is None:
             raise EmberError("the generation ended without a result")
+        if failed and holding and not done.tool_calls:
+            said_failed = True
+            yield ToolsFailed(failed)
+        for delta in held:
+            yield delta
         if not done.tool_calls:
             if not_an_answer(holdback.text or done.content) and done.finish_reason != "error":
+                if not said_failed and not _computed(answered):
+                    yield ToolsFailed("it wrote no answer and no tool gave a result")
                 async for plain in _answer_plainly(backend, asked, answered):
                     yield plain
                 return
@@ -219,6 +248,8 @@ async def _part_by_part(
             yield result
             if not _no_op(result):
                 answered.append(result)
+    if not _computed(answered):
+        yield ToolsFailed(_failure(answered) or "no tool gave a result")
     async for plain in _answer_plainly(backend, request, answered):
         yield plain
 
@@ -262,6 +293,18 @@ async def _answer_plainly(
     yield ChatDelta(content=("\n\n" if shown_before.strip() else "") + sentence)
     usage = done.usage if done is not None else Usage(0, 0, 0, 0.0, 0.0, 0.0)
     yield ChatDone("stop", usage, content=sentence)
+
+
+def _computed(answered: Sequence[ToolCallResult]) -> list[ToolCallResult]:
+    return [r for r in answered if not r.result.is_error]
+
+
+def _failure(answered: Sequence[ToolCallResult]) -> str | None:
+    """Why the tools failed, when every call made returned an error (None otherwise)."""
+    if not answered or _computed(answered):
+        return None
+    last = answered[-1]
+    return f"{last.call.name} failed: {last.result.content.strip()[:200]}"
 
 
 def _unstated(text: str, answered: Sequence[ToolCallResult]) -> str:

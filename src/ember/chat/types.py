@@ -87,6 +87,10 @@ class EgressScope:
     conversation_id: str | None = None
     key_id: str | None = None
     confirmed: bool = False
+    # Why the answering path above the backends sends this request to the cloud model
+    # (a routing signal: "tools_failed", "asked"); None: the gate decides alone.
+    escalate: str | None = None
+    escalate_detail: str = ""  # the signal's detail, in words ("calculator failed: …")
     # Document collections whose passages this request carries (a grounded answer):
     # private unless the settings mark them shareable.
     documents: tuple[str, ...] = ()

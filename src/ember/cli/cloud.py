@@ -3,7 +3,8 @@
 A cloud provider is a remote (any OpenAI-compatible endpoint) marked ``cloud = true`` in
 ``config.toml``: its models show as ``NAME/MODEL`` in every list, and nothing reaches it
 except through the cloud gate (the policy, the privacy guard, the egress log). The key
-stays in the environment variable named by ``--key-env``; it is never written anywhere.
+stays in the environment variable named by ``--key-env`` or in the OS keyring
+(``--keyring``); it is never written to a file, the database or a log.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from rich.table import Table
 from ember.chat.cloud_gate import kinds_text
 from ember.chat.egress_log import EgressLog
 from ember.chat.remote import OpenAICompatBackend
+from ember.chat.remote_keys import forget_key, require_keyring, store_key
 from ember.cli.context import get_state
 from ember.cli.render import console
 from ember.config import RemoteConfig
@@ -44,6 +46,13 @@ def add(
         str | None,
         typer.Option("--key-env", help="The environment variable holding the API key."),
     ] = None,
+    in_keyring: Annotated[
+        bool,
+        typer.Option(
+            "--keyring",
+            help="Keep the API key in the OS keyring: asked for (hidden), or read from stdin.",
+        ),
+    ] = False,
     price_in: Annotated[
         float, typer.Option("--price-in", help="Price per million prompt tokens.")
     ] = 0.0,
@@ -54,7 +63,8 @@ def add(
         bool, typer.Option("--replace", help="Replace a provider of the same name.")
     ] = False,
 ) -> None:
-    """Add a cloud provider to config.toml (its key stays in the environment)."""
+    """Add a cloud provider to config.toml (its key stays in the environment or the OS
+    keyring, never in the file)."""
     state = get_state(ctx)
     settings = state.settings()
     try:
@@ -66,11 +76,20 @@ def add(
                 "cloud": True,
                 "price_in": price_in,
                 "price_out": price_out,
+                "api_key_keyring": in_keyring,
             }
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
+    key = ""
+    if in_keyring:
+        require_keyring()  # before asking for the key
+        key = typer.prompt(f"API key for {name}", hide_input=True).strip()
+        if not key:
+            raise typer.BadParameter("the API key is empty")
     save_remote(settings.config_file, remote, replace=replace_existing)
+    if key:
+        store_key(name, key)
     console.print(
         f"[green]✓[/] cloud provider [bold]{name}[/] added to {settings.config_file}",
         highlight=False,
@@ -113,12 +132,20 @@ def list_providers(
         table.add_row(
             r.name,
             r.base_url,
-            f"${r.api_key_env}" if r.api_key_env else "none",
+            key_source(r),
             str(int(used.get("requests", 0))),
             f"{int(used.get('prompt_tokens', 0))}/{int(used.get('completion_tokens', 0))}",
             f"{used.get('cost', 0.0):.4f}",
         )
     console.print(table)
+
+
+def key_source(remote: RemoteConfig) -> str:
+    """Where a remote's key comes from, for the listing (never the key)."""
+    sources = [f"${remote.api_key_env}"] if remote.api_key_env else []
+    if remote.api_key_keyring:
+        sources.append("keyring")
+    return " or ".join(sources) or "none"
 
 
 @cloud_app.command("rm")
@@ -128,8 +155,13 @@ def rm(
 ) -> None:
     """Remove a cloud provider from config.toml (its egress log entries stay)."""
     settings = get_state(ctx).settings()
+    kept = any(r.name == name and r.api_key_keyring for r in settings.remote_configs)
     remove_remote(settings.config_file, name)
-    console.print(f"[green]✓[/] removed {name}", highlight=False)
+    forgotten = kept and forget_key(name)
+    console.print(
+        f"[green]✓[/] removed {name}" + (" and its key in the OS keyring" if forgotten else ""),
+        highlight=False,
+    )
 
 
 @cloud_app.command("test")

@@ -16,7 +16,8 @@ from ember.config import CloudPolicy
 POLICIES: tuple[CloudPolicy, ...] = ("local-only", "ask", "auto")
 
 # Why a request would go to a cloud model.
-Signal = Literal["picked", "too_long", "queue_full", "tools_failed"]
+Signal = Literal["picked", "asked", "too_long", "queue_full", "tools_failed"]
+SIGNALS: tuple[Signal, ...] = ("picked", "asked", "too_long", "queue_full", "tools_failed")
 
 Outcome = Literal["local", "cloud", "ask", "refuse"]
 
@@ -50,6 +51,7 @@ def reason_for(signal: Signal, model: str, detail: str = "") -> str:
     """Why ``model`` would answer, in words."""
     words = {
         "picked": f"{model} was picked",
+        "asked": f"you asked {model}",
         "too_long": "the prompt does not fit the local context",
         "queue_full": "the local model is busy (its queue is full)",
         "tools_failed": "the local model did not manage the tools",
@@ -77,7 +79,7 @@ def decide(
         return Route("local", f"local: {reason_for(signal, '', detail)}, and no cloud model is set")
     reason = reason_for(signal, cloud_model, detail)
     if policy == "local-only":
-        if signal == "picked":
+        if signal in ("picked", "asked"):
             return Route(
                 "refuse",
                 f"{cloud_model} is a cloud model and the policy is local-only: nothing leaves "
@@ -88,7 +90,7 @@ def decide(
     if policy == "ask" and not confirmed:
         question = (
             f"{cloud_model} is a cloud model: send this request to it?"
-            if signal == "picked"
+            if signal in ("picked", "asked")
             else f"{reason}: send it to {cloud_model}?"
         )
         return Route("ask", question, cloud_model)

@@ -37,6 +37,7 @@ from ember.chat.assistant import (
 from ember.chat.conversation_export import export_json, export_markdown, import_json
 from ember.chat.conversation_settings import settings_problem
 from ember.chat.conversations import MessageNotFoundError, StoredMessage
+from ember.chat.grounding import with_sources
 from ember.chat.live_answers import LiveAnswers
 from ember.documents.uploads import conversation_collection, drop_collection
 from ember.errors import AuthenticationError, EmberError
@@ -84,7 +85,8 @@ class BranchIn(_Body):
 
 
 class RegenerateBody(_Body):
-    confirm_cloud: bool = False
+    confirm_cloud: bool = False  # yes to the cloud model the policy "ask" asked about
+    use_cloud: bool = False  # answer with the cloud model (the page's "Ask the cloud")
 
 
 def assistant_of(request: Request) -> Assistant:
@@ -264,29 +266,47 @@ async def edit_message(
 @router.post("/conversations/{conversation_id}/messages/{message_id}/regenerate")
 async def regenerate(conversation_id: str, message_id: str, request: Request) -> StreamingResponse:
     """Answer the question again; ``{"confirm_cloud": true}`` says yes to sending it to
-    the cloud model the policy ``ask`` asked about."""
+    the cloud model the policy ``ask`` asked about, ``{"use_cloud": true}`` asks the
+    cloud model (the ``cloud_model`` setting) to answer it."""
     raw = await request.body()
     body = parse_body(RegenerateBody, await json_body(request)) if raw.strip() else RegenerateBody()
     assistant = assistant_of(request)
-    events = assistant.regenerate(conversation_id, message_id, confirm_cloud=body.confirm_cloud)
+    events = assistant.regenerate(
+        conversation_id, message_id, confirm_cloud=body.confirm_cloud, use_cloud=body.use_cloud
+    )
     return _live_stream(request, conversation_id, await started(events))
 
 
 @router.get("/conversations/{conversation_id}/messages/{message_id}/cloud-preview")
 async def cloud_preview(conversation_id: str, message_id: str, request: Request) -> dict[str, Any]:
     """What would leave for the cloud if the answer ``message_id`` were sent there: the
-    conversation's messages after the privacy guard, and what it redacted or blocks."""
+    conversation's messages with the document passages a grounded answer adds, after the
+    privacy guard; the tools offered; and what the guard redacted or blocks."""
     assistant = assistant_of(request)
     answer = assistant.store.message(message_id)
     if answer.conversation_id != conversation_id or answer.parent_id is None:
         raise MessageNotFoundError(f"no answer {message_id} in this conversation")
     conversation = assistant.store.get(conversation_id)
     chat_request = assistant.request_for(conversation, assistant.store.message(answer.parent_id))
-    protected = runtime_of(request).gate.guard.protect(chat_request.messages)
+    plan = assistant.plan_for(conversation)
+    gate = runtime_of(request).gate
+    messages = list(chat_request.messages)
+    blocked: dict[str, int] = {}
+    sources = runtime_of(request).answerer.sources
+    if plan.collections and sources is not None:
+        # The passages a grounded answer would carry (found for the question as asked).
+        found, _ = await sources.find(chat_request, list(plan.collections), rewrite=False)
+        messages = list(with_sources(messages, found))
+        private = {s.collection for s in found} - gate.shareable
+        if private:
+            blocked["documents.private"] = len(private)
+    protected = await asyncio.to_thread(gate.guard.protect, messages)
+    blocked.update(protected.blocked)
     return {
         "messages": [{"role": m.role, "content": m.content} for m in protected.messages],
+        "tools": [t.name for t in plan.tools.tools()] if plan.tools is not None else [],
         "redacted": dict(protected.redacted),
-        "blocked": dict(protected.blocked),
+        "blocked": blocked,
     }
 
 

@@ -58,11 +58,14 @@ export function editMessage(message, content) {
   runStream(`/conversations/${state.conversation.id}/messages/${message.id}/edit`, { content }, at, pending, null);
 }
 
-// `confirmCloud`: the user said yes to sending this answer to the cloud (policy "ask").
+// `confirmCloud`: the user said yes to sending this answer to the cloud (policy "ask");
+// `useCloud`: the user asks the cloud model to answer ("Ask the cloud" under an answer).
 export function regenerate(message, options) {
   if (state.stream || !state.conversation) return;
   const at = state.messages.findIndex((m) => m.id === message.id);
-  const body = options && options.confirmCloud ? { confirm_cloud: true } : {};
+  const body = {};
+  if (options && options.confirmCloud) body.confirm_cloud = true;
+  if (options && options.useCloud) body.use_cloud = true;
   runStream(`/conversations/${state.conversation.id}/messages/${message.id}/regenerate`, body, at, null, null);
 }
 

@@ -161,6 +161,12 @@ function messageNode(message) {
   if (meta.route && meta.route.notice) {
     node.append(el("p", { class: "notice route-notice", role: "note", text: meta.route.notice }));
   }
+  const offer = meta.route && meta.route.offer;
+  if (offer && message.status === "complete" && !streaming) {
+    // The local model did not manage (policy "ask"): offer the cloud model, with a preview.
+    node.append(el("p", { class: "notice cloud-offer", role: "note", text: offer.reason }));
+    node.append(cloudQuestion(message, { label: `Ask ${offer.model}`, useCloud: true }));
+  }
   node.append(answerFooter(message, streaming));
   return node;
 }
@@ -229,11 +235,12 @@ function messageToolbar(message) {
 }
 
 // The policy is "ask": say what would leave and let the user send it, or not.
-function cloudQuestion(message) {
+// `options.useCloud`: an offer under a local answer (the cloud model answers afresh).
+function cloudQuestion(message, options = {}) {
   const box = el("div", { class: "cloud-ask", role: "group", "aria-label": "Send to the cloud?" });
   const preview = el("div", { class: "cloud-preview", hidden: true });
   const show = el("button", { type: "button", class: "btn small", text: "Show what will be sent" });
-  const send = el("button", { type: "button", class: "btn small btn-primary", text: "Send to the cloud" });
+  const send = el("button", { type: "button", class: "btn small btn-primary", text: options.label || "Send to the cloud" });
   send.disabled = Boolean(state.stream);
   show.addEventListener("click", async () => {
     try {
@@ -245,7 +252,9 @@ function cloudQuestion(message) {
       reportError(error);
     }
   });
-  send.addEventListener("click", () => hooks.regenerate(message, { confirmCloud: true }));
+  send.addEventListener("click", () =>
+    hooks.regenerate(message, options.useCloud ? { useCloud: true } : { confirmCloud: true }),
+  );
   box.append(el("div", { class: "cloud-ask-actions" }, show, send), preview);
   return box;
 }
@@ -260,6 +269,9 @@ function previewNodes(found) {
     nodes.push(el("p", { class: "notice", text: `Replaced by placeholders before sending: ${kindsText(redacted)}.` }));
   } else {
     nodes.push(el("p", { class: "notice", text: "Nothing private was found; the messages go as they are." }));
+  }
+  if ((found.tools || []).length) {
+    nodes.push(el("p", { class: "notice", text: `Tools offered with it: ${found.tools.join(", ")}.` }));
   }
   for (const m of found.messages || []) {
     nodes.push(el("div", { class: "preview-msg" }, el("strong", { text: `${m.role}: ` }), el("span", { text: m.content })));
