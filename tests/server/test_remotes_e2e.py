@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from ember.chat.egress_log import EgressLog
 from ember.config import load_settings
 from ember.runtime import build
 from tests.server.conftest import free_port, llama_cpp_server, serving, wait_until_up
@@ -230,9 +231,12 @@ def test_the_web_chat_marks_where_an_answer_was_computed(front: str) -> None:
         assert answer["model"] == f"peer/{MODEL}"
 
 
+@pytest.mark.parametrize("cloud", [False, True], ids=["remote", "cloud"])
 def test_a_peer_that_dies_mid_stream_leaves_the_partial_answer_marked_incomplete(
-    tmp_path: Path, smollm2_path: Path
+    tmp_path: Path, smollm2_path: Path, cloud: bool
 ) -> None:
+    """Through a plain remote, and through the cloud gate (policy auto): there the
+    egress log says ``incomplete`` too."""
     peer_home = tmp_path / "peer"
     peer_runtime = build(load_settings(home=peer_home))
     peer_runtime.models.pull(str(smollm2_path), name=MODEL)
@@ -247,7 +251,11 @@ def test_a_peer_that_dies_mid_stream_leaves_the_partial_answer_marked_incomplete
     )
     peer_url = f"http://127.0.0.1:{port}"
     front_runtime = build(
-        load_settings(home=tmp_path / "front", remotes=[{"name": "mortal", "base_url": peer_url}])
+        load_settings(
+            home=tmp_path / "front",
+            remotes=[{"name": "mortal", "base_url": peer_url, "cloud": cloud}],
+            cloud_policy="auto" if cloud else "local-only",
+        )
     )
     try:
         wait_until_up(peer_url, peer, "/health")
@@ -281,6 +289,12 @@ def test_a_peer_that_dies_mid_stream_leaves_the_partial_answer_marked_incomplete
         assert answer["content"]
         assert seen.startswith(answer["content"][: len(seen)])
         assert "mortal" in answer["meta"]["error"]
+        if cloud:
+            # The answer's entry (the conversation's title may have one of its own).
+            entries = EgressLog(front_runtime.db).entries()
+            [broken] = [e for e in entries if e.status == "incomplete"]
+            assert broken.provider == "mortal"
+            assert "stopped mid-answer" in (broken.error or "")
     finally:
         if peer.poll() is None:
             peer.kill()
