@@ -12,6 +12,9 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from ember.auth.keys import KeyStore
+from ember.auth.sessions import SessionStore
+from ember.auth.throttle import SignInThrottle
+from ember.auth.users import UserStore
 from ember.config import Settings
 from ember.documents.embedding import LlamaTextEmbedder, TextEmbedder, embedding_model
 from ember.documents.library import DocumentLibrary
@@ -48,8 +51,15 @@ class Runtime:
     engines: EnginePool
     keys: KeyStore
     documents: DocumentLibrary  # its embedding model loads on first use
+    users: UserStore = field(init=False)
+    sessions: SessionStore = field(init=False)
+    sign_ins: SignInThrottle = field(default_factory=SignInThrottle)
     # Told of every answer's usage (the server's metrics subscribe).
     usage_observers: list[UsageObserver] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.users = UserStore(self.db)
+        self.sessions = SessionStore(self.db, self.users)
 
     def observe_usage(self, model: str, usage: Usage) -> None:
         for observer in self.usage_observers:

@@ -147,9 +147,10 @@ def test_check_bind_needs_an_active_key_for_other_addresses(runtime: Runtime) ->
     for host in ("127.0.0.1", "::1", "localhost", "127.0.0.2"):
         check_bind(host, runtime.keys)
     for host in ("0.0.0.0", "::", "192.168.1.10", "example.lan"):
-        with pytest.raises(BindRefusedError, match="needs an API key") as info:
+        with pytest.raises(BindRefusedError, match="needs accounts or an API key") as info:
             check_bind(host, runtime.keys)
         assert "ember keys create" in (info.value.hint or "")
+        assert "ember users add" in (info.value.hint or "")
     record, _ = runtime.keys.create()
     check_bind("0.0.0.0", runtime.keys)
     check_bind("::", runtime.keys)

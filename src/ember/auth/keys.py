@@ -35,6 +35,7 @@ class ApiKey:
     last_used_at: str | None
     revoked_at: str | None
     cloud_policy: str | None = None  # its own cloud policy; None: the setting's
+    user_id: str | None = None  # its owner (None: made before accounts existed)
 
     @property
     def active(self) -> bool:
@@ -62,10 +63,11 @@ def _record(row: sqlite3.Row) -> ApiKey:
         last_used_at=row["last_used_at"],
         revoked_at=row["revoked_at"],
         cloud_policy=row["cloud_policy"],
+        user_id=row["user_id"],
     )
 
 
-_COLUMNS = "id, name, prefix, created_at, last_used_at, revoked_at, cloud_policy"
+_COLUMNS = "id, name, prefix, created_at, last_used_at, revoked_at, cloud_policy, user_id"
 CLOUD_POLICIES = ("local-only", "ask", "auto")
 
 
@@ -74,11 +76,16 @@ class KeyStore:
         self.db = db
 
     def create(
-        self, name: str | None = None, *, cloud_policy: str | None = None
+        self,
+        name: str | None = None,
+        *,
+        cloud_policy: str | None = None,
+        user_id: str | None = None,
     ) -> tuple[ApiKey, str]:
         """A new active key; returns its record and the secret (which is not kept).
         ``cloud_policy``: what this key's requests may send to a cloud model (None: the
-        ``cloud_policy`` setting)."""
+        ``cloud_policy`` setting); ``user_id``: whose key it is (with accounts on, the
+        requests it signs act as that user)."""
         if cloud_policy is not None and cloud_policy not in CLOUD_POLICIES:
             raise ValueError(f"cloud_policy must be one of {', '.join(CLOUD_POLICIES)}")
         secret = SECRET_PREFIX + secrets.token_urlsafe(32)
@@ -86,9 +93,9 @@ class KeyStore:
         name = (name or "").strip() or f"key-{key_id}"
         with self.db.transaction() as conn:
             conn.execute(
-                "INSERT INTO api_keys (id, name, prefix, hash, cloud_policy)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (key_id, name, secret[:SHOWN_CHARS], hash_secret(secret), cloud_policy),
+                "INSERT INTO api_keys (id, name, prefix, hash, cloud_policy, user_id)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (key_id, name, secret[:SHOWN_CHARS], hash_secret(secret), cloud_policy, user_id),
             )
         return self.get(key_id), secret
 
@@ -98,14 +105,26 @@ class KeyStore:
             raise KeyNotFoundError(f"no API key with id {key_id}")
         return _record(row)
 
-    def list(self, *, include_revoked: bool = True) -> builtins.list[ApiKey]:
-        where = "" if include_revoked else " WHERE revoked_at IS NULL"
-        rows = self.db.query(f"SELECT {_COLUMNS} FROM api_keys{where} ORDER BY created_at, rowid")
+    def list(
+        self, *, include_revoked: bool = True, user_id: str | None = None
+    ) -> builtins.list[ApiKey]:
+        """The keys (``user_id``: only that user's)."""
+        conditions = [] if include_revoked else ["revoked_at IS NULL"]
+        params: tuple[str, ...] = ()
+        if user_id is not None:
+            conditions.append("user_id = ?")
+            params = (user_id,)
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        rows = self.db.query(
+            f"SELECT {_COLUMNS} FROM api_keys{where} ORDER BY created_at, rowid", params
+        )
         return [_record(r) for r in rows]
 
-    def revoke(self, ref: str) -> ApiKey:
-        """Revoke the active key whose id, name or shown prefix is ``ref``."""
-        matches = [k for k in self.list(include_revoked=False) if ref in (k.id, k.name, k.prefix)]
+    def revoke(self, ref: str, *, user_id: str | None = None) -> ApiKey:
+        """Revoke the active key whose id, name or shown prefix is ``ref`` (``user_id``:
+        among that user's keys only)."""
+        active = self.list(include_revoked=False, user_id=user_id)
+        matches = [k for k in active if ref in (k.id, k.name, k.prefix)]
         if not matches:
             raise KeyNotFoundError(
                 f"no active API key matches {ref!r}",

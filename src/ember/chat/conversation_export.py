@@ -45,7 +45,7 @@ def export_markdown(store: ConversationStore, conversation_id: str) -> str:
     return "\n".join(lines)
 
 
-def import_json(store: ConversationStore, data: Any) -> Conversation:
+def import_json(store: ConversationStore, data: Any, *, user_id: str | None = None) -> Conversation:
     """A conversation exported by :meth:`export_json` (as a new conversation)."""
     if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT:
         raise InvalidExportError(
@@ -62,6 +62,7 @@ def import_json(store: ConversationStore, data: Any) -> Conversation:
             model=source.get("model"),
             system=source.get("system"),
             settings=dict(source.get("settings") or {}),
+            user_id=user_id,
         )
         new_ids: dict[str, str] = {}
         for message in data["messages"]:

@@ -46,6 +46,7 @@ class Conversation:
     leaf_id: str | None
     created_at: str
     updated_at: str
+    user_id: str | None = None  # its owner (None: accounts are off)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -113,13 +114,15 @@ class ConversationStore:
         model: str | None = None,
         system: str | None = None,
         settings: dict[str, Any] | None = None,
+        user_id: str | None = None,
     ) -> Conversation:
+        """A new conversation; ``user_id``: its owner (with accounts on)."""
         cid = new_id()
         with self.db.transaction() as tx:
             tx.execute(
-                "INSERT INTO conversations (id, title, model, system, settings) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (cid, title, model, system, json.dumps(settings or {})),
+                "INSERT INTO conversations (id, title, model, system, settings, user_id) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (cid, title, model, system, json.dumps(settings or {}), user_id),
             )
         return self.get(cid)
 
@@ -129,9 +132,13 @@ class ConversationStore:
             raise ConversationNotFoundError(f"no conversation {conversation_id!r}")
         return _conversation(row)
 
-    def all(self, limit: int = 500) -> list[Conversation]:
+    def all(self, limit: int = 500, *, user_id: str | None = None) -> list[Conversation]:
+        """The newest conversations (``user_id``: only that user's)."""
+        mine, params = _owned_by(user_id)
         rows = self.db.query(
-            "SELECT * FROM conversations ORDER BY updated_at DESC, rowid DESC LIMIT ?", (limit,)
+            f"SELECT * FROM conversations WHERE {mine} "
+            "ORDER BY updated_at DESC, rowid DESC LIMIT ?",
+            (*params, limit),
         )
         return [_conversation(r) for r in rows]
 
@@ -310,8 +317,9 @@ class ConversationStore:
 
     # -------------------------------------------------------------------- search
 
-    def search(self, text: str, limit: int = 50) -> list[SearchHit]:
-        """Conversations whose title or any message matches every word of ``text``."""
+    def search(self, text: str, limit: int = 50, *, user_id: str | None = None) -> list[SearchHit]:
+        """Conversations whose title or any message matches every word of ``text``
+        (``user_id``: only that user's)."""
         words = re.findall(r"\w+", text)
         if not words:
             return []
@@ -319,9 +327,11 @@ class ConversationStore:
         hits: list[SearchHit] = []
         seen: set[str] = set()
         like = "%" + "%".join(words) + "%"
+        mine, params = _owned_by(user_id)
         for row in self.db.query(
-            "SELECT * FROM conversations WHERE title LIKE ? ORDER BY updated_at DESC LIMIT ?",
-            (like, limit),
+            f"SELECT * FROM conversations WHERE title LIKE ? AND {mine} "
+            "ORDER BY updated_at DESC LIMIT ?",
+            (like, *params, limit),
         ):
             conversation = _conversation(row)
             seen.add(conversation.id)
@@ -342,11 +352,18 @@ class ConversationStore:
             if row["cid"] in seen:
                 continue
             seen.add(row["cid"])
-            hits.append(SearchHit(self.get(row["cid"]), row["message_id"], row["snippet"]))
+            conversation = self.get(row["cid"])
+            if user_id is None or conversation.user_id == user_id:
+                hits.append(SearchHit(conversation, row["message_id"], row["snippet"]))
         return hits[:limit]
 
 
 _NOW = "strftime('%Y-%m-%dT%H:%M:%fZ','now')"
+
+
+def _owned_by(user_id: str | None) -> tuple[str, tuple[str, ...]]:
+    """A WHERE condition for one user's rows (every row when ``user_id`` is None)."""
+    return ("user_id = ?", (user_id,)) if user_id is not None else ("1", ())
 
 
 def _conversation(row: sqlite3.Row) -> Conversation:
@@ -359,6 +376,7 @@ def _conversation(row: sqlite3.Row) -> Conversation:
         leaf_id=row["leaf_id"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        user_id=row["user_id"],
     )
 
 

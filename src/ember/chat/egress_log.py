@@ -113,9 +113,23 @@ class EgressLog:
                 (status, prompt_tokens, completion_tokens, cost, error, entry_id),
             )
 
-    def entries(self, *, limit: int = 100, provider: str | None = None) -> list[EgressEntry]:
-        """The newest entries first."""
-        where, params = ("WHERE provider = ?", (provider,)) if provider else ("", ())
+    def entries(
+        self, *, limit: int = 100, provider: str | None = None, user_id: str | None = None
+    ) -> list[EgressEntry]:
+        """The newest entries first (``user_id``: only those of that user's
+        conversations and API keys)."""
+        conditions: list[str] = []
+        params: tuple[str, ...] = ()
+        if provider:
+            conditions.append("provider = ?")
+            params += (provider,)
+        if user_id is not None:
+            conditions.append(
+                "(conversation_id IN (SELECT id FROM conversations WHERE user_id = ?)"
+                " OR key_id IN (SELECT id FROM api_keys WHERE user_id = ?))"
+            )
+            params += (user_id, user_id)
+        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
         rows = self.db.query(
             f"SELECT id, at, {_COLUMNS} FROM cloud_egress {where} ORDER BY id DESC LIMIT ?",
             (*params, limit),

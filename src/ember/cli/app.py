@@ -24,6 +24,7 @@ from ember.cli import (
     models,
     run,
     serve,
+    users,
 )
 from ember.cli.browser import can_open_browser, open_when_ready
 from ember.cli.context import CliState, get_state
@@ -46,6 +47,7 @@ run.register(app)
 bench.register(app)
 serve.register(app)
 keys.register(app)
+users.register(app)
 cloud.register(app)
 chat.register(app)
 import_cmd.register(app)

@@ -38,13 +38,28 @@ def create(
             "auto (default: the cloud_policy setting).",
         ),
     ] = None,
+    user: Annotated[
+        str | None,
+        typer.Option(
+            "--user",
+            "-u",
+            help="Whose key it is (with accounts on, required: its requests act as that user).",
+        ),
+    ] = None,
 ) -> None:
     """Create an API key and print its secret, once: only a hash of it is stored."""
     if cloud_policy is not None and cloud_policy not in CLOUD_POLICIES:
         raise typer.BadParameter(
             f"use one of {', '.join(CLOUD_POLICIES)}", param_hint="--cloud-policy"
         )
-    record, secret = get_state(ctx).runtime().keys.create(name, cloud_policy=cloud_policy)
+    runtime = get_state(ctx).runtime()
+    if user is None and runtime.users.any():
+        raise typer.BadParameter(
+            "accounts are on: say whose key it is (`ember users list` shows them)",
+            param_hint="--user",
+        )
+    owner = runtime.users.named(user).id if user is not None else None
+    record, secret = runtime.keys.create(name, cloud_policy=cloud_policy, user_id=owner)
     console.print(f"[green]✓[/] API key [bold]{record.name}[/] (id {record.id}):", highlight=False)
     console.print(secret, markup=False, highlight=False, soft_wrap=True)
     console.print(

@@ -48,7 +48,8 @@ def serve(
 ) -> None:
     """Serve the OpenAI (/v1) and Ollama (/api) APIs.
 
-    Loopback needs no key; any other --host needs an API key (`ember keys create`).
+    Loopback needs no key; any other --host needs accounts (`ember users add`) or an API
+    key (`ember keys create`).
     """
     import uvicorn
 
@@ -67,13 +68,18 @@ def serve(
     bind_host = host or settings.host
     bind_port = port or settings.port
     runtime = state.runtime()
-    check_bind(bind_host, runtime.keys)
+    check_bind(bind_host, runtime.keys, runtime.users)
     state.register_starters()
     app = create_app(runtime, host=bind_host)
     console.print(
         f"Ember is serving on [bold]http://{bind_host}:{bind_port}[/] (OpenAI: /v1, Ollama: /api)"
     )
-    if key_required(bind_host, settings.auth, runtime.keys):
+    if runtime.users.any():
+        console.print(
+            "Accounts are on: the page asks users to sign in; API requests need a user's "
+            "key ([bold]ember keys create --user NAME[/])"
+        )
+    elif key_required(bind_host, settings.auth, runtime.keys):
         console.print(
             "API requests need a key: [bold]Authorization: Bearer <key>[/] "
             "(`ember keys list` shows them)"

@@ -31,6 +31,7 @@ from ember.server.auth import ApiKeyAuth, BindRefusedError, check_bind, is_loopb
 from ember.server.limits import RequestLimits, error_response
 from ember.server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from ember.server.metrics import Metrics
+from ember.server.routes_accounts import router as accounts_router
 from ember.server.routes_documents import router as documents_router
 from ember.server.routes_ollama import router as ollama_router
 from ember.server.routes_ollama_models import router as ollama_models_router
@@ -120,7 +121,12 @@ def create_app(runtime: Runtime, *, host: str | None = None) -> FastAPI:
     # Added first, so it runs inside the limits (its 401s are counted) and inside CORS
     # (preflights pass, and refusals carry CORS headers a browser can read).
     app.add_middleware(
-        ApiKeyAuth, host=host or settings.host, mode=settings.auth, keys=runtime.keys
+        ApiKeyAuth,
+        host=host or settings.host,
+        mode=settings.auth,
+        keys=runtime.keys,
+        users=runtime.users,
+        sessions=runtime.sessions,
     )
     app.add_middleware(
         RequestLimits,
@@ -162,6 +168,7 @@ def create_app(runtime: Runtime, *, host: str | None = None) -> FastAPI:
     app.include_router(ollama_router)
     app.include_router(ollama_models_router)
     app.include_router(documents_router)
+    app.include_router(accounts_router)
     app.include_router(ui_router)
     web.install(app)
     openapi.install(app)

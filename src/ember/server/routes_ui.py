@@ -20,7 +20,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -36,7 +36,11 @@ from ember.chat.assistant import (
 )
 from ember.chat.conversation_export import export_json, export_markdown, import_json
 from ember.chat.conversation_settings import settings_problem
-from ember.chat.conversations import MessageNotFoundError, StoredMessage
+from ember.chat.conversations import (
+    ConversationNotFoundError,
+    MessageNotFoundError,
+    StoredMessage,
+)
 from ember.chat.grounding import with_sources
 from ember.chat.live_answers import LiveAnswers
 from ember.documents.uploads import conversation_collection, drop_collection
@@ -44,10 +48,24 @@ from ember.errors import AuthenticationError, EmberError
 from ember.runtime import Runtime
 from ember.server.auth import KEY_COOKIE
 from ember.server.markdown import render_markdown
+from ember.server.routes_accounts import current_user
 from ember.server.streaming import json_body, runtime_of, started
 from ember.server.wire_common import parse_body
 
-router = APIRouter(prefix="/ember/api")
+
+def own_conversation(request: Request) -> None:
+    """Every route naming a conversation: with accounts on, it must be the signed-in
+    user's; another user's is a 404, exactly like one that does not exist."""
+    conversation_id = request.path_params.get("conversation_id")
+    user = current_user(request)
+    if conversation_id is None or user is None:
+        return
+    conversation = assistant_of(request).store.get(conversation_id)  # 404 when unknown
+    if conversation.user_id != user.id:
+        raise ConversationNotFoundError(f"no conversation {conversation_id!r}")
+
+
+router = APIRouter(prefix="/ember/api", dependencies=[Depends(own_conversation)])
 
 HTML_INTERVAL_S = 0.1  # how often a streaming answer's HTML is re-rendered
 
@@ -135,12 +153,6 @@ async def login(request: Request) -> Response:
     return response
 
 
-@router.get("/session")
-async def session(request: Request) -> dict[str, Any]:
-    """Whether the page signed in with a key (it then shows "Sign out")."""
-    return {"signed_in": KEY_COOKIE in request.cookies}
-
-
 @router.post("/logout")
 async def logout() -> Response:
     response = JSONResponse({"signed_in": False})
@@ -151,15 +163,17 @@ async def logout() -> Response:
 @router.get("/conversations")
 async def list_conversations(request: Request, q: str | None = None) -> dict[str, Any]:
     store = assistant_of(request).store
+    user = current_user(request)
+    mine = user.id if user is not None else None
     if q:
-        hits = store.search(q)
+        hits = store.search(q, user_id=mine)
         return {
             "conversations": [
                 {**h.conversation.to_dict(), "snippet": h.snippet, "message_id": h.message_id}
                 for h in hits
             ]
         }
-    return {"conversations": [c.to_dict() for c in store.all()]}
+    return {"conversations": [c.to_dict() for c in store.all(user_id=mine)]}
 
 
 @router.post("/conversations", status_code=201)
@@ -168,8 +182,13 @@ async def create_conversation(request: Request) -> dict[str, Any]:
     assistant = assistant_of(request)
     if body.model:
         _check_model(runtime_of(request), body.model)
+    user = current_user(request)
     created = assistant.store.create(
-        title=body.title or "", model=body.model, system=body.system, settings=body.settings
+        title=body.title or "",
+        model=body.model,
+        system=body.system,
+        settings=body.settings,
+        user_id=user.id if user is not None else None,
     )
     return conversation_view(assistant, created.id)
 
@@ -177,7 +196,10 @@ async def create_conversation(request: Request) -> dict[str, Any]:
 @router.post("/conversations/import", status_code=201)
 async def import_conversation(request: Request) -> dict[str, Any]:
     assistant = assistant_of(request)
-    created = import_json(assistant.store, await json_body(request))
+    user = current_user(request)
+    created = import_json(
+        assistant.store, await json_body(request), user_id=user.id if user is not None else None
+    )
     return conversation_view(assistant, created.id)
 
 
@@ -315,7 +337,10 @@ async def cloud_log(request: Request, limit: int = 100) -> dict[str, Any]:
     """The egress log for the page: what left this machine (kinds and counts, no values)."""
     from ember.chat.egress_log import EgressLog
 
-    entries = EgressLog(runtime_of(request).db).entries(limit=max(1, min(limit, 1000)))
+    user = current_user(request)
+    entries = EgressLog(runtime_of(request).db).entries(
+        limit=max(1, min(limit, 1000)), user_id=user.id if user is not None else None
+    )
     return {"entries": [e.to_json() for e in entries]}
 
 

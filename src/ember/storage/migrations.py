@@ -239,6 +239,38 @@ def m007_cloud_egress(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE api_keys ADD COLUMN cloud_policy TEXT")
 
 
+def m008_accounts(db: sqlite3.Connection) -> None:
+    """Accounts (issue 21): users with argon2 password hashes and a role, their sign-in
+    sessions (only a hash of the session secret is kept), and the owner of each API key
+    and conversation (NULL: made before accounts existed; adopted by the first admin)."""
+    db.execute(
+        """
+        CREATE TABLE users (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            password_hash TEXT NOT NULL,      -- argon2id, with its parameters and salt
+            role TEXT NOT NULL DEFAULT 'user',  -- admin | user
+            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE sessions (
+            id_hash TEXT PRIMARY KEY,         -- sha256 of the cookie's secret
+            user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            csrf TEXT NOT NULL,               -- sent back in X-CSRF-Token on changes
+            created_at TEXT NOT NULL,
+            last_seen_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX sessions_user ON sessions(user_id)")
+    db.execute("ALTER TABLE api_keys ADD COLUMN user_id TEXT REFERENCES users(id)")
+    db.execute("ALTER TABLE conversations ADD COLUMN user_id TEXT REFERENCES users(id)")
+    db.execute("CREATE INDEX conversations_user ON conversations(user_id, updated_at)")
+
+
 MIGRATIONS: list[Migration] = [
     m001_models,
     m003_conversations,
@@ -247,6 +279,7 @@ MIGRATIONS: list[Migration] = [
     m005_embed_version,
     m006_doc_generation,
     m007_cloud_egress,
+    m008_accounts,
 ]
 
 

@@ -11,22 +11,51 @@ export class ApiError extends Error {
   }
 }
 
-// A server that needs an API key answers the page's calls with 401: ask for the key
-// once; the server keeps it in an HttpOnly cookie (POST /ember/api/login).
+// What the server said of this page's session (GET /ember/api/session, loaded first):
+// whether accounts are on, who is signed in, and the CSRF token every change carries.
+const session = { accounts: false, signed_in: false, user: null, csrf: null };
+
+export async function loadSession() {
+  const response = await fetch(`${API}/session`);
+  if (response.ok) Object.assign(session, await response.json());
+  return session;
+}
+
+// Headers for a request that changes something: the session's CSRF token.
+export function changeHeaders(headers) {
+  return session.csrf ? { ...(headers || {}), "X-CSRF-Token": session.csrf } : { ...(headers || {}) };
+}
+
+// A server that needs credentials answers the page's calls with 401: ask once, for a
+// name and password when accounts are on (POST /ember/api/signin), else for an API key
+// (POST /ember/api/login); the server keeps either in an HttpOnly cookie.
 export function askForKey() {
   const dialog = document.getElementById("login");
   if (!dialog || dialog.open) return;
   const form = document.getElementById("login-form");
-  const input = document.getElementById("login-key");
+  const accounts = Boolean(session.accounts);
+  for (const id of ["login-name-field", "login-password-field", "login-account-text"]) {
+    document.getElementById(id).hidden = !accounts;
+  }
+  document.getElementById("login-key-field").hidden = accounts;
+  document.getElementById("login-key-text").hidden = accounts;
+  const name = document.getElementById("login-name");
+  const password = document.getElementById("login-password");
+  const key = document.getElementById("login-key");
+  name.required = password.required = accounts;
+  key.required = !accounts;
   const error = document.getElementById("login-error");
   dialog.addEventListener("cancel", (event) => event.preventDefault()); // nothing works without it
   form.onsubmit = async (event) => {
     event.preventDefault();
     error.hidden = true;
-    const response = await fetch(`${API}/login`, {
+    const [path, body] = accounts
+      ? ["/signin", { name: name.value, password: password.value }]
+      : ["/login", { key: key.value }];
+    const response = await fetch(`${API}${path}`, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ key: input.value }),
+      body: JSON.stringify(body),
     });
     if (response.ok) {
       window.location.reload();
@@ -35,10 +64,10 @@ export function askForKey() {
     const problem = await errorOf(response, false);
     error.textContent = problem.message;
     error.hidden = false;
-    input.select();
+    (accounts ? password : key).select();
   };
   dialog.showModal();
-  input.focus();
+  (accounts ? name : key).focus();
 }
 
 export async function errorOf(response, signIn = true) {
@@ -61,6 +90,7 @@ export async function errorOf(response, signIn = true) {
 
 async function request(url, options) {
   const init = { method: "GET", headers: {}, ...(options || {}) };
+  if (init.method !== "GET") init.headers = changeHeaders(init.headers);
   if (init.json !== undefined) {
     init.body = JSON.stringify(init.json);
     init.headers["Content-Type"] = "application/json";
@@ -82,13 +112,13 @@ export function reportError(error) {
   toast(error.message || String(error), error.hint);
 }
 
-// Signed in with a key (a server that needs one): offer to sign out.
+// Signed in (an account, or a key on a server that needs one): offer to sign out.
 export async function showSignOut() {
-  const session = await api("/session");
   const button = document.getElementById("sign-out");
   button.hidden = !session.signed_in;
+  if (session.user) button.title = `Signed in as ${session.user.name}`;
   button.onclick = async () => {
-    await api("/logout", { method: "POST" });
+    await api(session.accounts ? "/signout" : "/logout", { method: "POST" });
     window.location.reload();
   };
 }

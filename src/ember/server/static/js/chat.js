@@ -2,7 +2,7 @@
 // server-sent events of the answer as it streams; Stop.
 import { API, els, state } from "./state.js";
 import { autosize, el, toast } from "./dom.js";
-import { api, errorOf, reportError } from "./api.js";
+import { api, changeHeaders, errorOf, reportError } from "./api.js";
 import {
   loadConversations,
   refreshListQuietly,
@@ -183,7 +183,7 @@ async function runStream(path, body, keep, pending, restore) {
       ? { method: "GET", headers: { Accept: "text/event-stream" } }
       : {
           method: "POST",
-          headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
+          headers: changeHeaders({ "Content-Type": "application/json", Accept: "text/event-stream" }),
           body: JSON.stringify(body),
         };
     const response = await fetch(API + path, { ...init, signal: controller.signal });

@@ -19,7 +19,7 @@
 // chat.js), this module at the top. The few calls that go up the other way go through
 // hooks.js, which this module fills in before anything runs.
 import { els, state } from "./state.js";
-import { reportError, showSignOut } from "./api.js";
+import { loadSession, reportError, showSignOut } from "./api.js";
 import {
   bindComposer,
   continueAnswer,
@@ -158,6 +158,7 @@ function bind() {
 async function start() {
   bind();
   renderAll();
+  await loadSession().catch(() => {}); // before anything changes: the CSRF token
   const id = routeId();
   const loads = [
     loadModels().catch(reportError),

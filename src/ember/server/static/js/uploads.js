@@ -2,7 +2,7 @@
 // file with its own progress row.
 import { DOCS_API, els, state } from "./state.js";
 import { el, formatSize, hasFiles, icon, iconButton } from "./dom.js";
-import { ApiError, askForKey, reportError } from "./api.js";
+import { ApiError, askForKey, changeHeaders, reportError } from "./api.js";
 import { ensureConversation } from "./chat.js";
 import {
   attachedCollections,
@@ -72,6 +72,7 @@ function uploadOne(file, collection, onProgress) {
     const xhr = new XMLHttpRequest();
     xhr.open("POST", DOCS_API);
     xhr.responseType = "json";
+    for (const [name, value] of Object.entries(changeHeaders())) xhr.setRequestHeader(name, value);
     xhr.upload.addEventListener("progress", (event) => {
       if (event.lengthComputable && event.total) onProgress(event.loaded / event.total);
     });
