@@ -6,6 +6,7 @@ a 401 on every endpoint family."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,13 +24,16 @@ PASSWORDS = {"alice": "correct horse battery", "bob": "staple gun 42 lamp"}
 
 
 @pytest.fixture(scope="module")
-def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+def runtime(tmp_path_factory: pytest.TempPathFactory, smollm2_path: Path) -> Iterator[Runtime]:
     rt = build(load_settings(home=tmp_path_factory.mktemp("accounts"), preload=False))
+    rt.models.pull(str(smollm2_path), name="smollm2:135m")
     # Made before accounts existed: adopted by the first user (the admin).
     from ember.chat.conversations import ConversationStore
 
     ConversationStore(rt.db).create(title="from before accounts")
     rt.keys.create("old key")
+    with rt.db.transaction() as tx:
+        tx.execute("INSERT INTO doc_collections (name) VALUES ('old-notes')")
     rt.users.add("alice", PASSWORDS["alice"])
     rt.users.add("bob", PASSWORDS["bob"])
     yield rt
@@ -264,9 +268,85 @@ def test_guessing_passwords_is_slowed_with_429(url: str, runtime: Runtime) -> No
     assert slowed.status_code == 429
     assert int(slowed.headers["Retry-After"]) >= 1
     assert "too many failed sign-ins" in slowed.json()["error"]["message"]
+    runtime.sign_ins = SignInThrottle()  # for the tests below
 
 
 def test_sign_out_ends_the_session(url: str) -> None:
     client = sign_in(url, "bob")
     assert client.post("/ember/api/signout").status_code == 200
     assert client.get("/ember/api/conversations").status_code == 401
+
+
+HANDBOOK = b"""# Handbook
+
+## Backups
+
+To back up your chat history, copy the file ember.db to another disk while the server
+is stopped.
+"""
+
+
+def test_documents_are_per_user(url: str) -> None:
+    alice, bob = sign_in(url, "alice"), sign_in(url, "bob")
+    names = [c["name"] for c in alice.get("/api/documents/collections").json()["collections"]]
+    assert "old-notes" in names  # made before accounts: the first admin's
+    uploaded = alice.post(
+        "/api/documents",
+        files=[("files", ("handbook.md", HANDBOOK, "text/markdown"))],
+        data={"collection": "manuals"},
+        timeout=300,
+    )
+    assert uploaded.status_code == 200, uploaded.text
+    assert uploaded.json()["results"][0]["document"]["collection"] == "manuals"
+    [doc] = alice.get("/api/documents", params={"collection": "manuals"}).json()["documents"]
+    hits = alice.post("/api/documents/search", json={"query": "how do I back up my chats"})
+    [hit, *_] = hits.json()["hits"]
+    assert hit["collection"] == "manuals"
+
+    bob_names = [c["name"] for c in bob.get("/api/documents/collections").json()["collections"]]
+    assert bob_names == ["default"]
+    assert bob.get("/api/documents").json()["documents"] == []
+    assert bob.get("/api/documents", params={"collection": "manuals"}).status_code == 404
+    assert bob.post("/api/documents/search", json={"query": "back up chats"}).json() == {"hits": []}
+    for method, path in [
+        ("GET", f"/api/documents/passages/{hit['chunk_id']}"),
+        ("DELETE", f"/api/documents/{doc['id']}"),
+        ("DELETE", "/api/documents/collections/manuals"),
+        ("DELETE", "/api/documents/collections/old-notes"),
+    ]:
+        response = bob.request(method, path)
+        assert response.status_code == 404, (method, path, response.text)
+        assert "ember.db" not in response.text
+    # bob's own "manuals" is another collection
+    mine = bob.post(
+        "/api/documents",
+        files=[("files", ("notes.txt", b"Bob's notes about the garden.", "text/plain"))],
+        data={"collection": "manuals"},
+        timeout=300,
+    )
+    assert mine.status_code == 200, mine.text
+    assert [d["name"] for d in bob.get("/api/documents").json()["documents"]] == ["notes.txt"]
+    still = alice.get("/api/documents", params={"collection": "manuals"}).json()["documents"]
+    assert [d["name"] for d in still] == ["handbook.md"]
+
+
+def test_a_conversation_grounds_in_its_owners_collection_of_that_name(url: str) -> None:
+    """Both users have a "manuals" collection: each conversation reads its owner's."""
+    previews = {}
+    for name in ("alice", "bob"):
+        client = sign_in(url, name)
+        body = {
+            "format": "ember.conversation.v1",
+            "conversation": {"model": "smollm2:135m", "settings": {"collections": ["manuals"]}},
+            "messages": [
+                {"id": "u", "parent_id": None, "role": "user", "content": "How do I back up?"},
+                {"id": "a", "parent_id": "u", "role": "assistant", "content": "..."},
+            ],
+        }
+        view = client.post("/ember/api/conversations/import", json=body).json()
+        cid, mid = view["conversation"]["id"], view["messages"][-1]["id"]
+        found = client.get(f"/ember/api/conversations/{cid}/messages/{mid}/cloud-preview")
+        assert found.status_code == 200, found.text
+        previews[name] = " ".join(m["content"] for m in found.json()["messages"])
+    assert "ember.db" in previews["alice"]
+    assert "ember.db" not in previews["bob"]

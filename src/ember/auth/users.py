@@ -18,6 +18,7 @@ from typing import Literal
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from ember.auth.collections import adopt_sql
 from ember.errors import EmberError
 from ember.storage import Database
 
@@ -93,6 +94,7 @@ class UserStore:
             if first:
                 tx.execute("UPDATE conversations SET user_id = ? WHERE user_id IS NULL", (user_id,))
                 tx.execute("UPDATE api_keys SET user_id = ? WHERE user_id IS NULL", (user_id,))
+                tx.execute(*adopt_sql(user_id))  # the document collections
         return self.get(user_id)
 
     def get(self, user_id: str) -> User:
@@ -165,7 +167,8 @@ class UserStore:
         return self.get(user.id)
 
     def remove(self, name: str) -> User:
-        """Remove a user with their sessions, keys and conversations."""
+        """Remove a user with their sessions, keys and conversations (their document
+        collections stay until removed: `ember docs` shows them)."""
         user = self.named(name)
         if user.is_admin and self._admins() == 1:
             raise UserError("the last admin cannot be removed")

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ember.auth.collections import plain_name, stored_name
 from ember.chat.answering import Answerer, AnswerPlan, Grounded
 from ember.chat.backend import complete
 from ember.chat.conversations import (
@@ -240,7 +241,10 @@ class Assistant:
         runner = self.tools_for(conversation) if self.tools_for is not None else None
         return AnswerPlan(
             tools=runner,
-            collections=attached_collections(conversation.settings),
+            collections=[
+                stored_name(conversation.user_id, name)
+                for name in attached_collections(conversation.settings)
+            ],
             default_max_tokens=self.answer_tokens,
         )
 
@@ -422,8 +426,15 @@ class _Answer:
         if self.continued is not None:  # the tokens of every part of the answer
             meta["completion_tokens"] += int(self.continued.meta.get("completion_tokens") or 0)
         if self.retrieval is not None:
-            meta["retrieval"] = self.retrieval
-            meta["citations"] = [s.citation() for s in cited(content, self.sources)]
+            # Collections as their owner names them (stored as "<user id>~name").
+            meta["retrieval"] = {
+                **self.retrieval,
+                "collections": [plain_name(c) for c in self.retrieval.get("collections", [])],
+            }
+            meta["citations"] = [
+                {**s.citation(), "collection": plain_name(s.collection)}
+                for s in cited(content, self.sources)
+            ]
         return self._close(content, status, meta)
 
     def fail(self, error: str, code: str | None = None) -> StoredMessage:

@@ -21,10 +21,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 
+from ember.auth.collections import owned, shown_name, stored_name
 from ember.documents.errors import DocumentError
 from ember.documents.extract import EXTRACTORS
 from ember.documents.library import DEFAULT_COLLECTION, DocumentLibrary, SearchSettings
 from ember.documents.uploads import document_view, drop_collection, is_upload, store_and_ingest
+from ember.server.routes_accounts import current_user
 from ember.server.streaming import json_body, runtime_of
 from ember.server.wire_common import InvalidRequestError, parse_body
 
@@ -105,13 +107,28 @@ def check_collection_name(name: str) -> str:
     return name
 
 
-def existing_collection(library: DocumentLibrary, name: str) -> str:
-    if name not in {n for n, _ in library.collections()}:
+def existing_collection(library: DocumentLibrary, name: str, owner: str | None = None) -> str:
+    """The library's name of the caller's collection ``name`` (404 when it has none)."""
+    stored = stored_name(owner, name)
+    if stored not in {n for n, _ in library.collections()}:
         raise CollectionNotFoundError(
             f"no collection named {name[:100]!r}",
             hint="GET /api/documents/collections lists them",
         )
-    return name
+    return stored
+
+
+def owner_of(request: Request) -> str | None:
+    """Whose collections the request sees (None: accounts are off, all of them)."""
+    user = current_user(request)
+    return user.id if user is not None else None
+
+
+def _shown(view: dict[str, Any], owner: str | None) -> dict[str, Any]:
+    """A document, passage or hit as the caller names its collection."""
+    if "collection" in view:
+        view = {**view, "collection": shown_name(owner, view["collection"])}
+    return view
 
 
 def _no_surrogates(text: str, field: str) -> str:
@@ -129,19 +146,25 @@ def _no_surrogates(text: str, field: str) -> str:
 async def list_documents(request: Request, collection: str | None = None) -> dict[str, Any]:
     """The documents, by collection then path; ``?collection=`` keeps one collection."""
     library = library_of(request)
-    if collection is not None:
-        existing_collection(library, collection)
-    return {"documents": [document_view(d) for d in library.documents(collection)]}
+    owner = owner_of(request)
+    stored = existing_collection(library, collection, owner) if collection is not None else None
+    rows = [d for d in library.documents(stored) if shown_name(owner, d.collection) is not None]
+    return {"documents": [_shown(document_view(d), owner) for d in rows]}
 
 
 @router.get("/collections")
 async def list_collections(request: Request) -> dict[str, Any]:
     """The collections with their document counts, and what an upload may be."""
     runtime = runtime_of(request)
+    owner = owner_of(request)
+    counts = {
+        shown: count
+        for stored, count in runtime.documents.collections()
+        if (shown := shown_name(owner, stored)) is not None
+    }
+    counts.setdefault(DEFAULT_COLLECTION, 0)  # every user has one to upload into
     return {
-        "collections": [
-            {"name": name, "documents": count} for name, count in runtime.documents.collections()
-        ],
+        "collections": [{"name": name, "documents": counts[name]} for name in sorted(counts)],
         "max_file_bytes": runtime.documents.max_file_bytes,
         "max_body_bytes": int(runtime.settings.max_body_mb * (1 << 20)),
         "types": sorted(EXTRACTORS),
@@ -176,13 +199,21 @@ async def upload(request: Request) -> dict[str, Any]:
                 param="files",
                 code="missing_required_parameter",
             )
+        owner = owner_of(request)
         async with _lock(request):
             results = await run_in_threadpool(
-                store_and_ingest, runtime.documents, runtime.settings.home, collection, files
+                store_and_ingest,
+                runtime.documents,
+                runtime.settings.home,
+                stored_name(owner, collection),
+                files,
             )
     finally:
         await form.close()
-    return {"collection": collection, "results": results}
+    shown = [
+        {**r, "document": _shown(r["document"], owner)} if r.get("document") else r for r in results
+    ]
+    return {"collection": collection, "results": shown}
 
 
 # ---------------------------------------------------------------------- removal
@@ -193,15 +224,16 @@ async def delete_document(document_id: IdParam, request: Request) -> dict[str, A
     """Remove one document and its passages; a file uploaded here is deleted too."""
     runtime = runtime_of(request)
     library = runtime.documents
+    owner = owner_of(request)
     row = next((d for d in library.documents() if d.id == document_id), None)
-    if row is None:
+    if row is None or shown_name(owner, row.collection) is None:
         raise DocumentNotFoundError(f"no document with id {document_id}")
     async with _lock(request):  # not while an upload writes the same file
         await run_in_threadpool(library.remove, row.path, row.collection)
     path = Path(row.path)
     if is_upload(runtime.settings.home, path):
         path.unlink(missing_ok=True)
-    return {"deleted": document_view(row)}
+    return {"deleted": _shown(document_view(row), owner)}
 
 
 @router.delete("/collections/{name}")
@@ -209,7 +241,7 @@ async def delete_collection(name: str, request: Request) -> dict[str, Any]:
     """Remove a collection with its documents and passages; files uploaded into it are
     deleted, files indexed from the user's folders are not touched."""
     runtime = runtime_of(request)
-    existing_collection(runtime.documents, name)
+    stored = existing_collection(runtime.documents, name, owner_of(request))
     if name == DEFAULT_COLLECTION:
         raise InvalidRequestError(
             "the default collection cannot be removed; delete its documents instead",
@@ -218,7 +250,7 @@ async def delete_collection(name: str, request: Request) -> dict[str, Any]:
         )
     async with _lock(request):
         removed = await run_in_threadpool(
-            drop_collection, runtime.documents, runtime.settings.home, name
+            drop_collection, runtime.documents, runtime.settings.home, stored
         )
     return {"deleted": {"name": name, "documents": removed}}
 
@@ -231,25 +263,25 @@ async def search(request: Request) -> dict[str, Any]:
     """``{query, collection?, limit?}`` -> the best passages (an unrelated query: none)."""
     body = parse_body(SearchBody, await json_body(request))
     library = library_of(request)
+    owner = owner_of(request)
     query = _no_surrogates(body.query, "query")
     counts = dict(library.collections())
     if body.collection is not None:
-        existing_collection(library, body.collection)
-    wanted = counts.get(body.collection, 0) if body.collection else sum(counts.values())
-    if not wanted:  # nothing to search: the embedding model need not load
-        return {"hits": []}
+        scope = [existing_collection(library, body.collection, owner)]
+    else:
+        scope = owned(owner, counts)
+    if not sum(counts.get(name, 0) for name in scope):
+        return {"hits": []}  # nothing to search: the embedding model need not load
     # No lock: the library holds its embedder only while it embeds, so a search does not
     # wait for an upload being read.
-    hits = await run_in_threadpool(
-        library.search, query, body.collection, SearchSettings(limit=body.limit)
-    )
+    hits = await run_in_threadpool(library.search, query, scope, SearchSettings(limit=body.limit))
     return {
         "hits": [
             {
                 "chunk_id": h.chunk_id,
                 "path": h.path,
                 "title": Path(h.path).name,
-                "collection": h.collection,
+                "collection": shown_name(owner, h.collection),
                 "page": h.page,
                 "heading": h.heading,
                 "text": h.text,
@@ -265,7 +297,8 @@ async def search(request: Request) -> dict[str, Any]:
 async def passage(chunk_id: IdParam, request: Request) -> dict[str, Any]:
     """One passage by its chunk id (what a citation points at), with its document."""
     row = library_of(request).passage(chunk_id)
-    if row is None:
+    owner = owner_of(request)
+    if row is None or shown_name(owner, row["collection"]) is None:
         raise PassageNotFoundError(
             f"no passage with id {chunk_id}", hint="its document was removed or re-indexed"
         )
@@ -275,7 +308,7 @@ async def passage(chunk_id: IdParam, request: Request) -> dict[str, Any]:
         "path": row["path"],
         "name": Path(row["path"]).name,
         "title": row["title"],
-        "collection": row["collection"],
+        "collection": shown_name(owner, row["collection"]),
         "page": row["page"],
         "heading": row["heading"],
         "start": row["start"],

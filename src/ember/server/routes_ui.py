@@ -24,6 +24,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ember.auth.collections import stored_name
 from ember.chat.assistant import (
     Assistant,
     ReplyDelta,
@@ -224,11 +225,11 @@ async def update_conversation(conversation_id: str, request: Request) -> dict[st
 async def delete_conversation(conversation_id: str, request: Request) -> Response:
     """Delete a conversation with its messages and the files uploaded into it (its
     running answers are stopped first)."""
-    assistant_of(request).store.get(conversation_id)  # 404 for an unknown conversation
+    conversation = assistant_of(request).store.get(conversation_id)  # 404 when unknown
     await live_of(request).stop(conversation_id)
     assistant_of(request).store.delete(conversation_id)
     runtime = runtime_of(request)
-    uploads = conversation_collection(conversation_id)
+    uploads = stored_name(conversation.user_id, conversation_collection(conversation_id))
     if uploads in {name for name, _ in runtime.documents.collections()}:
         drop_collection(runtime.documents, runtime.settings.home, uploads)
     return Response(status_code=204)
