@@ -205,6 +205,18 @@ class Settings(BaseSettings):
         gt=0,
         description="Largest request body the server accepts, in MiB (bigger: HTTP 413).",
     )
+    rate_limit_per_minute: int = Field(
+        default=0,
+        ge=0,
+        description="With accounts: answers each user may ask for per minute (0: no limit; "
+        "`ember users limits` sets a user's own). Beyond it: 429 with Retry-After.",
+    )
+    daily_token_quota: int = Field(
+        default=0,
+        ge=0,
+        description="With accounts: tokens (prompt and completion) each user may use per "
+        "UTC day (0: no quota; `ember users limits` sets a user's own). Beyond it: 429.",
+    )
     max_pending_requests: int = Field(
         default=64,
         ge=1,

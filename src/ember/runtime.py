@@ -12,6 +12,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from ember.auth.keys import KeyStore
+from ember.auth.quotas import UsageLedger, UserLimits
 from ember.auth.sessions import SessionStore
 from ember.auth.throttle import SignInThrottle
 from ember.auth.users import UserStore
@@ -53,6 +54,8 @@ class Runtime:
     documents: DocumentLibrary  # its embedding model loads on first use
     users: UserStore = field(init=False)
     sessions: SessionStore = field(init=False)
+    usage: UsageLedger = field(init=False)  # tokens per user and day
+    limits: UserLimits = field(init=False)
     sign_ins: SignInThrottle = field(default_factory=SignInThrottle)
     # Told of every answer's usage (the server's metrics subscribe).
     usage_observers: list[UsageObserver] = field(default_factory=list)
@@ -60,6 +63,12 @@ class Runtime:
     def __post_init__(self) -> None:
         self.users = UserStore(self.db)
         self.sessions = SessionStore(self.db, self.users)
+        self.usage = UsageLedger(self.db)
+        self.limits = UserLimits(
+            self.usage,
+            per_minute=self.settings.rate_limit_per_minute,
+            tokens_per_day=self.settings.daily_token_quota,
+        )
 
     def observe_usage(self, model: str, usage: Usage) -> None:
         for observer in self.usage_observers:
@@ -127,11 +136,13 @@ class Runtime:
         """The one answering path every front end uses."""
         from ember.chat.answering import Answerer
         from ember.chat.document_sources import DocumentSources
+        from ember.chat.usage_meter import MeteredBackend
 
+        metered = MeteredBackend(self.gate, self.usage.record)
         return Answerer(
-            self.gate,
+            metered,
             defaults_for=self.model_defaults,
-            sources=DocumentSources(self.gate, self.documents),
+            sources=DocumentSources(metered, self.documents),
             api_tools=self.toolbox.for_api() if self.settings.api_tools else None,
             escalation=self.gate.escalation,
         )

@@ -26,7 +26,9 @@ def users_cmd(*args: str, input: str | None = None) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-@pytest.mark.parametrize("command", [(), ("add",), ("list",), ("passwd",), ("role",), ("rm",)])
+@pytest.mark.parametrize(
+    "command", [(), ("add",), ("list",), ("passwd",), ("role",), ("limits",), ("rm",)]
+)
 def test_users_help(command: tuple[str, ...]) -> None:
     code, out = users_cmd(*command, "--help")
     assert code == 0
@@ -76,3 +78,16 @@ def test_with_accounts_on_a_key_names_its_user(isolated_home: Path) -> None:
     [key] = runtime.keys.list()
     assert key.user_id == runtime.users.named("alice").id
     runtime.close()
+
+
+def test_limits_show_and_set_a_users_own(isolated_home: Path) -> None:
+    users_cmd("add", "alice", input=f"{PASSWORD}\n{PASSWORD}\n")
+    code, out = users_cmd("limits", "alice")
+    assert code == 0
+    assert "no limit (the setting)" in out
+    assert "used today: 0 tokens" in out
+    code, out = users_cmd("limits", "alice", "--per-minute", "5", "--tokens-per-day", "1000")
+    assert "5 per minute" in out
+    assert "1000 tokens per day" in out
+    code, out = users_cmd("limits", "alice", "--default")
+    assert "(the setting)" in out

@@ -350,3 +350,58 @@ def test_a_conversation_grounds_in_its_owners_collection_of_that_name(url: str) 
         previews[name] = " ".join(m["content"] for m in found.json()["messages"])
     assert "ember.db" in previews["alice"]
     assert "ember.db" not in previews["bob"]
+
+
+def _ask(url: str, key: str, path: str = "/v1/chat/completions") -> httpx.Response:
+    body: dict[str, Any] = {
+        "model": "smollm2:135m",
+        "messages": [{"role": "user", "content": "Say hi."}],
+        "stream": False,
+    }
+    body["max_tokens" if path.startswith("/v1") else "options"] = (
+        4 if path.startswith("/v1") else {"num_predict": 4}
+    )
+    return httpx.post(
+        f"{url}{path}", json=body, headers={"Authorization": f"Bearer {key}"}, timeout=120
+    )
+
+
+def test_answers_per_minute_per_user_are_limited_with_429(url: str, runtime: Runtime) -> None:
+    carol = runtime.users.add("carol", "carol's long password")
+    runtime.users.set_limits("carol", per_minute=2, tokens_per_day=None)
+    _, key = runtime.keys.create("carol", user_id=carol.id)
+    assert _ask(url, key).status_code == 200
+    assert _ask(url, key, "/api/chat").status_code == 200
+    refused = _ask(url, key)
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "rate_limited"
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    ollama_refused = _ask(url, key, "/api/chat")
+    assert ollama_refused.status_code == 429
+    assert "limit is 2" in ollama_refused.json()["error"]  # Ollama's shape
+    # another user is not limited by carol's answers
+    bob = sign_in(url, "bob")
+    _, bob_key = runtime.keys.create("bob-2", user_id=runtime.users.named("bob").id)
+    assert _ask(url, bob_key).status_code == 200
+    assert bob.get("/ember/api/conversations").status_code == 200
+
+
+def test_tokens_per_day_are_counted_and_the_quota_refuses_with_429(
+    url: str, runtime: Runtime
+) -> None:
+    dave = runtime.users.add("dave", "dave's long password")
+    runtime.users.set_limits("dave", per_minute=None, tokens_per_day=10)
+    _, key = runtime.keys.create("dave", user_id=dave.id)
+    first = _ask(url, key)
+    assert first.status_code == 200
+    usage = first.json()["usage"]
+    assert runtime.usage.used_today(dave.id) == usage["prompt_tokens"] + usage["completion_tokens"]
+    refused = _ask(url, key)  # the first answer crossed 10 tokens
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "quota_exceeded"
+    assert int(refused.headers["Retry-After"]) > 0
+    # the page's answers count against the same quota
+    client = client_for(url, headers={"Authorization": f"Bearer {key}"})
+    cid = client.post("/ember/api/conversations", json={}).json()["conversation"]["id"]
+    page = client.post(f"/ember/api/conversations/{cid}/messages", json={"content": "hi"})
+    assert page.status_code == 429

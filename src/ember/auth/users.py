@@ -46,6 +46,9 @@ class User:
     name: str
     role: Role
     created_at: str
+    # Their own limits (None: the settings' rate_limit_per_minute / daily_token_quota).
+    rate_limit_per_minute: int | None = None
+    daily_token_quota: int | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -55,9 +58,19 @@ class User:
         return {"id": self.id, "name": self.name, "role": self.role, "created_at": self.created_at}
 
 
+_COLUMNS = "id, name, role, created_at, rate_limit_per_minute, daily_token_quota"
+
+
 def _user(row: sqlite3.Row) -> User:
     role: Role = "admin" if row["role"] == "admin" else "user"
-    return User(row["id"], row["name"], role, row["created_at"])
+    return User(
+        row["id"],
+        row["name"],
+        role,
+        row["created_at"],
+        row["rate_limit_per_minute"],
+        row["daily_token_quota"],
+    )
 
 
 def check_password(password: str) -> None:
@@ -98,17 +111,13 @@ class UserStore:
         return self.get(user_id)
 
     def get(self, user_id: str) -> User:
-        row = self.db.query_one(
-            "SELECT id, name, role, created_at FROM users WHERE id = ?", (user_id,)
-        )
+        row = self.db.query_one(f"SELECT {_COLUMNS} FROM users WHERE id = ?", (user_id,))
         if row is None:
             raise UserNotFoundError(f"no user with id {user_id}")
         return _user(row)
 
     def find(self, name: str) -> User | None:
-        row = self.db.query_one(
-            "SELECT id, name, role, created_at FROM users WHERE name = ?", (name.strip(),)
-        )
+        row = self.db.query_one(f"SELECT {_COLUMNS} FROM users WHERE name = ?", (name.strip(),))
         return _user(row) if row is not None else None
 
     def named(self, name: str) -> User:
@@ -120,13 +129,13 @@ class UserStore:
         return user
 
     def list(self) -> list[User]:
-        rows = self.db.query("SELECT id, name, role, created_at FROM users ORDER BY created_at")
+        rows = self.db.query(f"SELECT {_COLUMNS} FROM users ORDER BY created_at")
         return [_user(r) for r in rows]
 
     def authenticate(self, name: str, password: str) -> User | None:
         """The user with this name and password, or None (in about the same time)."""
         row = self.db.query_one(
-            "SELECT id, name, role, created_at, password_hash FROM users WHERE name = ?",
+            f"SELECT {_COLUMNS}, password_hash FROM users WHERE name = ?",
             (name.strip(),),
         )
         stored = row["password_hash"] if row is not None else _DUMMY_HASH
@@ -164,6 +173,18 @@ class UserStore:
             raise UserError("the last admin cannot stop being one")
         with self.db.transaction() as tx:
             tx.execute("UPDATE users SET role = ? WHERE id = ?", (role, user.id))
+        return self.get(user.id)
+
+    def set_limits(self, name: str, *, per_minute: int | None, tokens_per_day: int | None) -> User:
+        """The user's own limits (None: the settings'; 0: none)."""
+        if any(v is not None and v < 0 for v in (per_minute, tokens_per_day)):
+            raise UserError("a limit is a number >= 0 (0: no limit)")
+        user = self.named(name)
+        with self.db.transaction() as tx:
+            tx.execute(
+                "UPDATE users SET rate_limit_per_minute = ?, daily_token_quota = ? WHERE id = ?",
+                (per_minute, tokens_per_day, user.id),
+            )
         return self.get(user.id)
 
     def remove(self, name: str) -> User:

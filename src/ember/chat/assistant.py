@@ -460,6 +460,7 @@ def egress_scope(
     return EgressScope(
         policy=policy if isinstance(policy, str) else None,
         conversation_id=conversation.id,
+        user_id=conversation.user_id,
         confirmed=confirmed,
         escalate=escalate,
     )

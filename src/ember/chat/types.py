@@ -86,6 +86,7 @@ class EgressScope:
     policy: str | None = None
     conversation_id: str | None = None
     key_id: str | None = None
+    user_id: str | None = None  # with accounts on: whose request it is (usage, quotas)
     confirmed: bool = False
     # Why the answering path above the backends sends this request to the cloud model
     # (a routing signal: "tools_failed", "asked"); None: the gate decides alone.

@@ -101,6 +101,49 @@ def set_role(
     console.print(f"[green]✓[/] {user.name} is {user.role}")
 
 
+@users_app.command("limits")
+def limits(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The user's name.")],
+    per_minute: Annotated[
+        int | None,
+        typer.Option("--per-minute", help="Answers per minute (0: no limit)."),
+    ] = None,
+    tokens_per_day: Annotated[
+        int | None,
+        typer.Option("--tokens-per-day", help="Tokens per UTC day (0: no quota)."),
+    ] = None,
+    default: Annotated[
+        bool, typer.Option("--default", help="Back to the settings' limits.")
+    ] = False,
+) -> None:
+    """Show or set a user's own limits (otherwise the settings' rate_limit_per_minute and
+    daily_token_quota apply), and what they used today."""
+    runtime = get_state(ctx).runtime()
+    user = runtime.users.named(name)
+    if default or per_minute is not None or tokens_per_day is not None:
+        user = runtime.users.set_limits(
+            name,
+            per_minute=None if default else _keep(per_minute, user.rate_limit_per_minute),
+            tokens_per_day=None if default else _keep(tokens_per_day, user.daily_token_quota),
+        )
+    settings = runtime.settings
+
+    def shown(own: int | None, setting: int, unit: str) -> str:
+        value = own if own is not None else setting
+        text = f"{value} {unit}" if value else "no limit"
+        return text if own is not None else f"{text} (the setting)"
+
+    rate = shown(user.rate_limit_per_minute, settings.rate_limit_per_minute, "per minute")
+    quota = shown(user.daily_token_quota, settings.daily_token_quota, "tokens per day")
+    used = runtime.usage.used_today(user.id)
+    console.print(f"{user.name}: {rate}; {quota}; used today: {used} tokens", highlight=False)
+
+
+def _keep(new: int | None, old: int | None) -> int | None:
+    return new if new is not None else old
+
+
 @users_app.command("rm")
 def rm(
     ctx: typer.Context,

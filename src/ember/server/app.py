@@ -37,6 +37,7 @@ from ember.server.routes_ollama import router as ollama_router
 from ember.server.routes_ollama_models import router as ollama_models_router
 from ember.server.routes_openai import router as openai_router
 from ember.server.routes_ui import router as ui_router
+from ember.server.user_limits import UserQuotas
 from ember.server.wire_common import InvalidRequestError
 
 __all__ = ["BindRefusedError", "check_bind", "create_app", "is_loopback", "render_error"]
@@ -118,6 +119,8 @@ def create_app(runtime: Runtime, *, host: str | None = None) -> FastAPI:
     live_answers: LiveAnswers[ReplyEvent] = LiveAnswers()
     app.state.live_answers = live_answers
     app.state.started = time.time()
+    # Innermost: after sign-in named the user, each user's answers and tokens.
+    app.add_middleware(UserQuotas, limits=runtime.limits)
     # Added first, so it runs inside the limits (its 401s are counted) and inside CORS
     # (preflights pass, and refusals carry CORS headers a browser can read).
     app.add_middleware(

@@ -49,9 +49,11 @@ def with_egress_scope(request: Request, chat_request: ChatRequest) -> ChatReques
     this one request is confirmed for the cloud (``X-Ember-Cloud: allow``)."""
     key = getattr(request.state, "api_key", None)
     confirmed = request.headers.get(CLOUD_CONFIRM_HEADER, "").strip().lower() == "allow"
+    user = getattr(request.state, "user", None)
     scope = EgressScope(
         policy=getattr(key, "cloud_policy", None),
         key_id=getattr(key, "id", None),
+        user_id=getattr(user, "id", None),
         confirmed=confirmed,
     )
     return replace(chat_request, egress=scope)

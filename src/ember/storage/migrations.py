@@ -271,6 +271,23 @@ def m008_accounts(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX conversations_user ON conversations(user_id, updated_at)")
 
 
+def m009_user_limits(db: sqlite3.Connection) -> None:
+    """Per-user limits (NULL: the settings') and the tokens each user used per day."""
+    db.execute("ALTER TABLE users ADD COLUMN rate_limit_per_minute INTEGER")
+    db.execute("ALTER TABLE users ADD COLUMN daily_token_quota INTEGER")
+    db.execute(
+        """
+        CREATE TABLE user_usage (
+            user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            day TEXT NOT NULL,                -- UTC date, YYYY-MM-DD
+            prompt_tokens INTEGER NOT NULL DEFAULT 0,
+            completion_tokens INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (user_id, day)
+        )
+        """
+    )
+
+
 MIGRATIONS: list[Migration] = [
     m001_models,
     m003_conversations,
@@ -280,6 +297,7 @@ MIGRATIONS: list[Migration] = [
     m006_doc_generation,
     m007_cloud_egress,
     m008_accounts,
+    m009_user_limits,
 ]
 
 

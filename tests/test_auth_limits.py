@@ -1,6 +1,10 @@
-"""The sign-in throttle's arithmetic, on a clock the test moves."""
+"""The sign-in throttle's and the per-user limits' arithmetic, on a clock the test moves."""
 
 from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
 
 from ember.auth.throttle import FREE, FREE_PER_ADDRESS, MAX_WAIT_S, WINDOW_S, SignInThrottle
 
@@ -41,3 +45,33 @@ def test_one_address_guessing_many_names_is_slowed_and_old_failures_expire() -> 
     assert throttle.wait_s("name:fresh", "addr:2") == 0
     clock.now += WINDOW_S + 1
     assert throttle.wait_s("name:fresh", "addr:1") == 0
+
+
+def test_user_limits_per_minute_and_per_day(tmp_path: Path) -> None:
+    from datetime import datetime, timezone
+
+    from ember.auth.quotas import QuotaExceededError, RateLimitedError, UsageLedger, UserLimits
+    from ember.auth.users import UserStore
+    from ember.storage import Database
+
+    db = Database(tmp_path / "ember.db")
+    users = UserStore(db)
+    alice = users.add("alice", "a long password")
+    clock = Clock()
+    ledger = UsageLedger(db)
+    limits = UserLimits(ledger, per_minute=2, tokens_per_day=100, clock=clock)
+    limits.admit(alice)
+    limits.admit(alice)
+    with pytest.raises(RateLimitedError) as refused:
+        limits.admit(alice)
+    assert refused.value.retry_after_s == 60
+    clock.now += 61
+    limits.admit(alice)
+    ledger.record(alice.id, 60, 40)
+    noon = datetime.now(timezone.utc).replace(hour=12, minute=0, second=0, microsecond=0)
+    with pytest.raises(QuotaExceededError) as over:
+        limits.admit(alice, now=noon)
+    assert over.value.retry_after_s == 12 * 3600
+    unlimited = users.set_limits("alice", per_minute=0, tokens_per_day=0)  # her own: none
+    for _ in range(5):
+        limits.admit(unlimited, now=noon)
