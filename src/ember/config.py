@@ -92,6 +92,9 @@ class RemoteConfig:
     price_in: float = 0.0  # per million prompt tokens
     price_out: float = 0.0  # per million completion tokens
     api_key_keyring: bool = False
+    # One of the inference workers the front end spreads its models over (chat/workers.py):
+    # its models answer by their plain names too.
+    worker: bool = False
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RemoteConfig:
@@ -125,8 +128,11 @@ class RemoteConfig:
         if not isinstance(cloud, bool):
             raise ValueError(f"remote {name}: cloud must be true or false")
         in_keyring = data.get("api_key_keyring", False)
-        if not isinstance(in_keyring, bool):
-            raise ValueError(f"remote {name}: api_key_keyring must be true or false")
+        worker = data.get("worker", False)
+        if not isinstance(in_keyring, bool) or not isinstance(worker, bool):
+            raise ValueError(f"remote {name}: api_key_keyring and worker are true or false")
+        if worker and cloud:
+            raise ValueError(f"remote {name}: a cloud provider cannot be a worker")
         prices = [data.get("price_in", 0.0), data.get("price_out", 0.0)]
         if any(isinstance(p, bool) or not isinstance(p, int | float) or p < 0 for p in prices):
             raise ValueError(f"remote {name}: price_in and price_out must be numbers >= 0")
@@ -140,6 +146,7 @@ class RemoteConfig:
             float(prices[0]),
             float(prices[1]),
             in_keyring,
+            worker,
         )
 
     def to_dict(self) -> dict[str, Any]:

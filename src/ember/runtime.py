@@ -87,12 +87,18 @@ class Runtime:
 
     @cached_property
     def backends(self) -> Backends:
-        """Local models and every configured remote's (``REMOTE/MODEL``)."""
+        """Local models, every configured remote's (``REMOTE/MODEL``), and the worker
+        pool for the models the workers serve."""
         from ember.chat.backends import Backends
         from ember.chat.remote import OpenAICompatBackend
+        from ember.chat.workers import WorkerPool
 
-        remotes = {r.name: OpenAICompatBackend(r) for r in self.settings.remote_configs}
-        return Backends(self.chat, remotes, on_usage=self.observe_usage)
+        configs = self.settings.remote_configs
+        remotes = {r.name: OpenAICompatBackend(r) for r in configs}
+        # Workers fail over to each other at once: one short retry before the next.
+        workers = [OpenAICompatBackend(r, retry_wait_s=0.1) for r in configs if r.worker]
+        pool = WorkerPool.of(workers) if workers else None
+        return Backends(self.chat, remotes, on_usage=self.observe_usage, pool=pool)
 
     @cached_property
     def gate(self) -> CloudGate:

@@ -1,6 +1,7 @@
-"""Which backend computes an answer: ``REMOTE/MODEL`` goes to that remote, anything else
-to the local llama.cpp service. Itself a :class:`ChatBackend`, so the answering path
-does not know where answers are made; every :class:`ChatDone` says (``where``)."""
+"""Which backend computes an answer: ``REMOTE/MODEL`` goes to that remote, a model the
+workers serve goes to the worker pool (chat/workers.py), anything else to the local
+llama.cpp service. Itself a :class:`ChatBackend`, so the answering path does not know
+where answers are made; every :class:`ChatDone` says (``where``)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Protocol
 
 from ember.chat.backend import ChatBackend
 from ember.chat.types import ChatDone, ChatEvent, ChatRequest
+from ember.chat.workers import WorkerPool
 from ember.engine.base import Usage
 from ember.errors import EmberError
 
@@ -45,10 +47,12 @@ class Backends:
         local: ChatBackend,
         remotes: Mapping[str, RemoteBackend] | None = None,
         on_usage: UsageObserver | None = None,
+        pool: WorkerPool | None = None,
     ) -> None:
         self.local = local
         self.remotes = dict(remotes or {})
         self._on_usage = on_usage
+        self.pool = pool
         self._listed: tuple[float, list[RemoteModel]] | None = None
 
     def remote_of(self, model: str) -> tuple[RemoteBackend, str] | None:
@@ -57,8 +61,21 @@ class Backends:
         remote = self.remotes.get(prefix) if sep and rest else None
         return (remote, rest) if remote is not None else None
 
+    async def routed_elsewhere(self, model: str) -> bool:
+        """Whether ``model`` is answered off this machine: a remote's (``REMOTE/MODEL``)
+        or one the workers serve."""
+        if self.remote_of(model) is not None:
+            return True
+        return self.pool is not None and await self.pool.serves(model)
+
     async def stream(self, request: ChatRequest) -> AsyncIterator[ChatEvent]:
         target = self.remote_of(request.model)
+        if target is None and self.pool is not None and await self.pool.serves(request.model):
+            async for event in self.pool.stream(request):
+                if isinstance(event, ChatDone) and self._on_usage is not None:
+                    self._on_usage(request.model, event.usage)
+                yield event
+            return
         if target is None:
             async for event in self.local.stream(request):
                 yield event
@@ -96,5 +113,11 @@ class Backends:
         listed = [
             m for ms in await asyncio.gather(*(of(r) for r in self.remotes.values())) for m in ms
         ]
+        # A worker's models answer by their plain names too (the pool picks the worker).
+        plain: dict[str, RemoteModel] = {}
+        for m in listed:
+            if getattr(getattr(self.remotes[m.remote], "config", None), "worker", False):
+                plain.setdefault(m.model, RemoteModel(m.model, m.remote, m.model, m.url))
+        listed += plain.values()
         self._listed = (time.monotonic(), listed)
         return listed

@@ -25,6 +25,7 @@ from ember.cli import (
     run,
     serve,
     users,
+    workers,
 )
 from ember.cli.browser import can_open_browser, open_when_ready
 from ember.cli.context import CliState, get_state
@@ -48,6 +49,7 @@ bench.register(app)
 serve.register(app)
 keys.register(app)
 users.register(app)
+workers.register(app)
 cloud.register(app)
 chat.register(app)
 import_cmd.register(app)

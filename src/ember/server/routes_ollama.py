@@ -46,7 +46,7 @@ async def chat(request: Request) -> Any:
     action = wire.load_only(body)
     if action is not None:
         return await _load_or_unload(request, body.model, body.keep_alive, action, "chat")
-    chat_request = resolve_model(runtime_of(request), wire.chat_to_request(body))
+    chat_request = await resolve_model(runtime_of(request), wire.chat_to_request(body))
     model = body.model
     events = await started(chat_events(request, chat_request))
     if not chat_request.stream:
@@ -99,7 +99,7 @@ async def generate(request: Request) -> Any:
     if isinstance(converted, RawGenerate):
         chunks = await _raw_chunks(request, converted)
     else:
-        chat_request = resolve_model(runtime_of(request), converted)
+        chat_request = await resolve_model(runtime_of(request), converted)
         chunks = _as_chunks(await started(chat_events(request, chat_request)))
 
     def final(

@@ -41,7 +41,7 @@ router = APIRouter(prefix="/v1")
 async def chat_completions(request: Request) -> Any:
     began = time.perf_counter()
     body = parse_body(ChatCompletionRequest, await json_body(request))
-    chat_request = resolve_model(runtime_of(request), wire.to_chat_request(body))
+    chat_request = await resolve_model(runtime_of(request), wire.to_chat_request(body))
     model, request_id, created = (
         chat_request.model,
         f"chatcmpl-{uuid.uuid4().hex}",

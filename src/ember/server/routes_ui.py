@@ -54,6 +54,11 @@ from ember.server.streaming import json_body, runtime_of, started
 from ember.server.wire_common import parse_body
 
 
+class AuthorizationError(EmberError):
+    status = 403
+    code = "forbidden"
+
+
 def own_conversation(request: Request) -> None:
     """Every route naming a conversation: with accounts on, it must be the signed-in
     user's; another user's is a 404, exactly like one that does not exist."""
@@ -182,7 +187,7 @@ async def create_conversation(request: Request) -> dict[str, Any]:
     body = parse_body(ConversationIn, await json_body(request) or {})
     assistant = assistant_of(request)
     if body.model:
-        _check_model(runtime_of(request), body.model)
+        await _check_model(runtime_of(request), body.model)
     user = current_user(request)
     created = assistant.store.create(
         title=body.title or "",
@@ -215,7 +220,7 @@ async def update_conversation(conversation_id: str, request: Request) -> dict[st
     body = parse_body(ConversationIn, raw)
     assistant = assistant_of(request)
     if body.model:
-        _check_model(runtime_of(request), body.model)
+        await _check_model(runtime_of(request), body.model)
     given = {k: getattr(body, k) for k in ("title", "model", "system", "settings") if k in raw}
     assistant.store.update(conversation_id, **given)
     return conversation_view(assistant, conversation_id)
@@ -333,6 +338,20 @@ async def cloud_preview(conversation_id: str, message_id: str, request: Request)
     }
 
 
+@router.get("/workers")
+async def workers(request: Request) -> dict[str, Any]:
+    """The inference workers (scale-out): health, load from this front end, models.
+    With accounts on, for admins only."""
+    user = current_user(request)
+    if user is not None and not user.is_admin:
+        raise AuthorizationError("the workers are for admins to see")
+    pool = runtime_of(request).backends.pool
+    if pool is None:
+        return {"workers": []}
+    await pool.refresh()
+    return {"workers": pool.status()}
+
+
 @router.get("/cloud/log")
 async def cloud_log(request: Request, limit: int = 100) -> dict[str, Any]:
     """The egress log for the page: what left this machine (kinds and counts, no values)."""
@@ -386,9 +405,10 @@ def _live_stream(
     return _reply_stream(assistant_of(request), answer.follow())
 
 
-def _check_model(runtime: Runtime, name: str) -> None:
-    """An installed model, or a configured remote's (``REMOTE/MODEL``): else 404."""
-    if runtime.backends.remote_of(name) is None:
+async def _check_model(runtime: Runtime, name: str) -> None:
+    """An installed model, a configured remote's (``REMOTE/MODEL``) or one the workers
+    serve: else 404."""
+    if not await runtime.backends.routed_elsewhere(name):
         runtime.models.get(name)
 
 

@@ -75,11 +75,12 @@ def chat_stream_events(
     return answerer.for_api_stream(with_egress_scope(request, chat_request))
 
 
-def resolve_model(runtime: Runtime, chat_request: ChatRequest) -> ChatRequest:
+async def resolve_model(runtime: Runtime, chat_request: ChatRequest) -> ChatRequest:
     """The installed model's canonical name (404 here, before any byte is streamed); a
-    remote's model (``REMOTE/MODEL``) is the remote's to resolve."""
+    remote's model (``REMOTE/MODEL``) is the remote's to resolve, and a model the workers
+    serve is the pool's."""
     name = chat_request.model or runtime.settings.default_model
-    if runtime.backends.remote_of(name) is not None:
+    if await runtime.backends.routed_elsewhere(name):
         return replace(chat_request, model=name)
     record = runtime.models.get(name)
     return replace(chat_request, model=record.name)

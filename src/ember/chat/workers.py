@@ -1,0 +1,203 @@
+"""Scale-out: a pool of inference workers behind one Ember front end.
+
+A worker is a remote marked ``worker = true`` (another Ember, llama-server, vLLM,
+Ollama: anything OpenAI-compatible). A request for a model that workers serve, by its
+plain name, goes to one of them:
+
+- **affinity**: a conversation goes back to the worker that answered it before, where
+  its prompt is still in the KV cache (the page's conversation id; for API clients, a
+  hash of the model and the conversation's first messages, which every later turn of
+  the same chat repeats);
+- otherwise the **least loaded** healthy worker that lists the model: fewest requests
+  in flight from this front end, then fewest answered;
+- **failover**: a worker that cannot be reached, times out or refuses with 5xx before
+  its first byte is marked down for ``DOWN_S`` and the request goes to the next one,
+  transparently. Once an answer has started it is not moved: a worker that dies
+  mid-stream ends the answer with an error, and the partial text is kept (stored as
+  incomplete by the page).
+
+The pool keeps its state in memory (one front end). Choosing is pure
+(:func:`choose_worker`); the pool is the I/O around it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ember.chat.remote import (
+    OpenAICompatBackend,
+    RemoteRefusedError,
+    RemoteTimeoutError,
+    RemoteUnavailableError,
+)
+from ember.chat.types import ChatDone, ChatEvent, ChatRequest
+from ember.errors import EmberError
+
+log = logging.getLogger(__name__)
+DOWN_S = 10.0  # a worker that failed is skipped this long, then tried again
+MODELS_TTL_S = 15.0
+AFFINITY_SIZE = 10_000  # conversations remembered
+WORKER_FAILURES = (RemoteUnavailableError, RemoteTimeoutError, RemoteRefusedError)
+
+
+class NoWorkerError(EmberError):
+    status = 503
+    code = "no_worker"
+
+
+@dataclass
+class WorkerState:
+    """What the front end knows of one worker."""
+
+    backend: OpenAICompatBackend
+    in_flight: int = 0
+    answered: int = 0
+    failed: int = 0
+    down_until: float = 0.0
+    last_error: str | None = None
+    models: frozenset[str] = frozenset()
+    models_at: float = -MODELS_TTL_S
+
+    @property
+    def name(self) -> str:
+        return self.backend.name
+
+    def healthy(self, now: float) -> bool:
+        return now >= self.down_until
+
+    def to_dict(self, now: float) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "url": self.backend.root,
+            "healthy": self.healthy(now),
+            "in_flight": self.in_flight,
+            "answered": self.answered,
+            "failed": self.failed,
+            "last_error": self.last_error,
+            "models": sorted(self.models),
+        }
+
+
+def affinity_key(request: ChatRequest) -> str:
+    """What makes two requests the same conversation: the page's conversation id, else
+    the model with the conversation's opening (system prompt and first user message)."""
+    if request.egress.conversation_id:
+        return f"c:{request.egress.conversation_id}"
+    opening = [m for m in request.messages if m.role == "system"][:1]
+    opening += [m for m in request.messages if m.role == "user"][:1]
+    text = "\x00".join([request.model, *(f"{m.role}:{m.content}" for m in opening)])
+    return "h:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def choose_worker(
+    workers: Sequence[WorkerState], model: str, sticky: str | None, now: float
+) -> list[WorkerState]:
+    """The workers to try for ``model``, best first: the sticky one when it is healthy,
+    then the healthy ones by load; the ones marked down last (they may be back)."""
+    serving = [w for w in workers if model in w.models]
+    healthy = sorted(
+        (w for w in serving if w.healthy(now)), key=lambda w: (w.in_flight, w.answered)
+    )
+    down = sorted((w for w in serving if not w.healthy(now)), key=lambda w: w.down_until)
+    order = healthy + down
+    first = next((w for w in healthy if w.name == sticky), None)
+    if first is not None:
+        order.remove(first)
+        order.insert(0, first)
+    return order
+
+
+@dataclass
+class WorkerPool:
+    workers: list[WorkerState]
+    clock: Callable[[], float] = time.monotonic
+    _affinity: OrderedDict[str, str] = field(default_factory=OrderedDict)
+
+    @classmethod
+    def of(cls, backends: Sequence[OpenAICompatBackend]) -> WorkerPool:
+        return cls([WorkerState(b) for b in backends])
+
+    async def serves(self, model: str) -> bool:
+        """Whether some worker lists ``model`` (lists are refreshed now and then)."""
+        await self.refresh()
+        return any(model in w.models for w in self.workers)
+
+    async def refresh(self, *, force: bool = False) -> None:
+        """Each worker's model list, asked again when old: also the health check (a
+        worker that does not answer is marked down)."""
+        now = self.clock()
+        for worker in self.workers:
+            if not force and now - worker.models_at < MODELS_TTL_S:
+                continue
+            if not force and not worker.healthy(now):
+                continue
+            try:
+                worker.models = frozenset(await worker.backend.list_models())
+                worker.down_until = 0.0
+                worker.last_error = None
+            except EmberError as exc:
+                self._down(worker, exc.message)
+            worker.models_at = now
+
+    def status(self) -> list[dict[str, Any]]:
+        now = self.clock()
+        return [w.to_dict(now) for w in self.workers]
+
+    def sticky_worker(self, request: ChatRequest) -> str | None:
+        return self._affinity.get(affinity_key(request))
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[ChatEvent]:
+        """The answer from the best worker for the request, failing over before the
+        first byte."""
+        key = affinity_key(request)
+        order = choose_worker(self.workers, request.model, self._affinity.get(key), self.clock())
+        if not order:
+            raise NoWorkerError(f"no worker serves {request.model!r}")
+        tried: list[str] = []
+        for worker in order:
+            worker.in_flight += 1
+            events = worker.backend.stream(replace(request, trim_to_fit=False))
+            try:
+                try:
+                    first = await anext(events)
+                except StopAsyncIteration:
+                    return
+                except WORKER_FAILURES as exc:
+                    self._down(worker, exc.message)
+                    tried.append(f"{worker.name}: {exc.message}")
+                    continue
+                self._remember(key, worker.name)
+                yield first
+                async for event in events:
+                    if isinstance(event, ChatDone):
+                        worker.answered += 1
+                        if event.error:
+                            worker.failed += 1
+                            worker.last_error = event.error
+                    yield event
+                return
+            finally:
+                worker.in_flight -= 1
+                await events.aclose()  # type: ignore[attr-defined]
+        raise NoWorkerError(
+            "every worker for " + repr(request.model) + " failed: " + "; ".join(tried),
+            hint="`ember workers` shows their state",
+        )
+
+    def _remember(self, key: str, worker: str) -> None:
+        self._affinity[key] = worker
+        self._affinity.move_to_end(key)
+        while len(self._affinity) > AFFINITY_SIZE:
+            self._affinity.popitem(last=False)
+
+    def _down(self, worker: WorkerState, why: str) -> None:
+        log.warning("worker %s is down: %s", worker.name, why)
+        worker.down_until = self.clock() + DOWN_S
+        worker.failed += 1
+        worker.last_error = why
