@@ -198,14 +198,17 @@ class Answerer:
         """The final answer with every call made and every source read."""
         calls: list[tuple[ToolCall, ToolOutcome]] = []
         sources: list[Source] = []
-        async for event in self.answer(request, plan):
+        done: ChatDone | None = None
+        async for event in self.answer(request, plan):  # to its end (see complete())
             if isinstance(event, ToolCallResult):
                 calls.append((event.call, event.result))
             elif isinstance(event, Grounded):
                 sources = event.sources
             elif isinstance(event, ChatDone):
-                return Answer(done=event, calls=calls, sources=sources)
-        raise EmberError("the generation ended without a result")
+                done = event
+        if done is None:
+            raise EmberError("the generation ended without a result")
+        return Answer(done=done, calls=calls, sources=sources)
 
     def api_plan(self, request: ChatRequest) -> AnswerPlan:
         """The OpenAI and Ollama APIs' plan. With the ``api_tools`` setting on, a request

@@ -30,8 +30,14 @@ class ChatBackend(Protocol):
 
 
 async def complete(backend: ChatBackend, request: ChatRequest) -> ChatDone:
-    """The whole answer at once (non-streaming callers)."""
+    """The whole answer at once (non-streaming callers). The stream is read to its end,
+    not left at its last event: a stream left open is closed later by the garbage
+    collector, which may close the engine's context before the stream that holds it
+    (measured: "generator didn't stop after athrow()" under load, from titles)."""
+    done: ChatDone | None = None
     async for event in backend.stream(request):
         if isinstance(event, ChatDone):
-            return event
-    raise EmberError("the generation ended without a result")
+            done = event
+    if done is None:
+        raise EmberError("the generation ended without a result")
+    return done

@@ -13,6 +13,7 @@ import typer
 from ember import __version__
 from ember.cli import (
     bench,
+    bench_load,
     chat,
     cloud,
     config_cmd,
@@ -46,6 +47,7 @@ models.register(app)
 config_cmd.register(app)
 run.register(app)
 bench.register(app)
+bench_load.register()
 serve.register(app)
 keys.register(app)
 users.register(app)
