@@ -95,6 +95,7 @@ def test_the_first_user_is_admin_and_adopts_what_existed(runtime: Runtime) -> No
         ("GET", "/api/documents"),
         ("GET", "/ember/api/keys"),
         ("GET", "/ember/api/cloud/log"),
+        ("GET", "/ember/api/workers"),
         ("GET", "/metrics"),
     ],
 )
@@ -405,3 +406,10 @@ def test_tokens_per_day_are_counted_and_the_quota_refuses_with_429(
     cid = client.post("/ember/api/conversations", json={}).json()["conversation"]["id"]
     page = client.post(f"/ember/api/conversations/{cid}/messages", json={"content": "hi"})
     assert page.status_code == 429
+
+
+def test_the_workers_view_is_for_admins(url: str) -> None:
+    assert sign_in(url, "alice").get("/ember/api/workers").status_code == 200
+    refused = sign_in(url, "bob").get("/ember/api/workers")
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "forbidden"

@@ -32,6 +32,7 @@ import {
 } from "./chat.js";
 import { bindPassage } from "./citations.js";
 import { bindCloudLog } from "./cloudlog.js";
+import { bindWorkers } from "./workers.js";
 import {
   bindConversations,
   closeDrawer,
@@ -164,6 +165,7 @@ async function start() {
     loadModels().catch(reportError),
     loadConversations().catch(reportError),
     showSignOut().catch(() => {}), // a 401 already asks for the key
+    bindWorkers(),
   ];
   if (id) {
     loads.push(
