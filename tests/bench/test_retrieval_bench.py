@@ -99,6 +99,7 @@ def test_bench_retrieval_end_to_end(tmp_path: Path) -> None:
         "bm25",
         "vector",
         "hybrid",
+        "hybrid, no sentence windows",
         "hybrid, default threshold",
         "hybrid, k=60 equal weights",
         "open-webui recipe (1000/100 chars, vectors)",

@@ -87,6 +87,7 @@ class Config:
     passage_similarity: float = NO_THRESHOLD
     rrf_k: int = RRF_K
     bm25_weight: float = BM25_WEIGHT
+    windows: bool = True  # hybrid: the best candidates ordered again by sentence windows
 
     def settings(self, limit: int = DEPTH) -> SearchSettings:
         return SearchSettings(
@@ -97,6 +98,7 @@ class Config:
             passage_similarity=self.passage_similarity,
             rrf_k=self.rrf_k,
             bm25_weight=self.bm25_weight,
+            windows=self.windows,
         )
 
 
@@ -105,6 +107,7 @@ CONFIGS = (
     Config("bm25", "bm25"),
     Config("vector", "vector"),
     Config("hybrid", "hybrid"),
+    Config("hybrid, no sentence windows", "hybrid", windows=False),
     Config(
         "hybrid, default threshold",
         "hybrid",

@@ -40,6 +40,7 @@ from ember.documents.retrieval import (
     top_indices,
 )
 from ember.documents.vector_index import VectorIndex
+from ember.documents.windows import CANDIDATES, WindowVectors, rescored, sentence_windows
 from ember.errors import EmberError
 from ember.storage import Database
 
@@ -49,8 +50,9 @@ DEFAULT_COLLECTION = "default"
 # What is embedded for a chunk (see _embed_text). Raise it when that changes: documents
 # embedded by an older version are re-embedded (`reindex`, `ember docs reindex`, and the
 # server at start).
-# 1: the chunk's heading path and text; 2: the document's title before them.
-EMBED_VERSION = 2
+# 1: the chunk's heading path and text; 2: the document's title before them; 3: and
+# the chunk's sentence windows (documents/windows.py).
+EMBED_VERSION = 3
 MAX_FILE_BYTES = 50 * 1024 * 1024
 Progress = Callable[[Path], None]
 
@@ -111,6 +113,9 @@ class SearchSettings:
     # How many of the best kept candidates the reranker reorders (0: none); None: the
     # library's own number, which is 0 unless it was given a reranker.
     rerank_candidates: int | None = None
+    # Hybrid search: the best candidates ordered again by their sentence windows
+    # (documents/windows.py).
+    windows: bool = True
 
 
 class DocumentLibrary:
@@ -143,6 +148,7 @@ class DocumentLibrary:
         self.spec = spec or ChunkSpec()
         self.max_file_bytes = max_file_bytes
         self.vectors = VectorIndex(db)
+        self.windows = WindowVectors(db)
 
     @property
     def embedder(self) -> TextEmbedder:
@@ -282,6 +288,7 @@ class DocumentLibrary:
             raise DocumentReadError(f"{path.name}: no text found (a scanned PDF needs OCR)")
         context = document_context(doc.title, doc.text, path)
         vectors = self._embed([_embed_text(c, context) for c in chunks])
+        window_vectors = self._embed_windows(chunks)
         with self.db.transaction() as tx:
             if existing is not None:
                 tx.execute("DELETE FROM documents WHERE id = ?", (existing["id"],))
@@ -319,7 +326,25 @@ class DocumentLibrary:
                     for i, (c, v) in enumerate(zip(chunks, vectors, strict=True))
                 ],
             )
+            chunk_ids = [
+                int(r[0])
+                for r in tx.execute(
+                    "SELECT id FROM doc_chunks WHERE document_id = ? ORDER BY seq",
+                    (cur.lastrowid,),
+                )
+            ]
+        self.windows.replace(chunk_ids, window_vectors)
         return IngestResult(path, "updated" if existing else "added", len(chunks))
+
+    def _embed_windows(self, chunks: Sequence[Chunk]) -> list[list[list[float]]]:
+        """Each chunk's sentence windows' vectors (one embedding call for them all)."""
+        windows = [sentence_windows(c.text) for c in chunks]
+        flat = self._embed([w for ws in windows for w in ws])
+        out, at = [], 0
+        for ws in windows:
+            out.append(flat[at : at + len(ws)])
+            at += len(ws)
+        return out
 
     # ------------------------------------------------------------ listing, removal
 
@@ -417,6 +442,8 @@ class DocumentLibrary:
         first = chunks[0].text if chunks else ""
         context = document_context(row.title, first, Path(row.path))
         vectors = self._embed([_embed_text(c, context) for c in chunks])
+        window_vectors = self._embed_windows(chunks)
+        self.windows.replace(ids, window_vectors)
         with self.db.transaction() as tx:
             tx.executemany(
                 "UPDATE doc_chunks SET embedding = ? WHERE id = ?",
@@ -493,8 +520,13 @@ class DocumentLibrary:
             if (related and similarity[cid] >= s.passage_similarity)
             or (cid in every_term and similarity[cid] >= s.keyword_similarity)
         }
+        ranked = list(kept)
+        if s.windows and s.mode == "hybrid":
+            first = ranked[:CANDIDATES]
+            best = {**{cid: similarity[cid] for cid in first}, **self.windows.best(query, first)}
+            ranked = rescored(first, best, s.rrf_k) + ranked[CANDIDATES:]
         pool = self.rerank_candidates if s.rerank_candidates is None else s.rerank_candidates
-        order = self._rerank(question, list(kept), pool)
+        order = self._rerank(question, ranked, pool)
         bm25_pos = {cid: i + 1 for i, cid in enumerate(bm25_ranking)}
         vec_pos = {cid: i + 1 for i, cid in enumerate(vector_ranking)}
         return [

@@ -288,6 +288,20 @@ def m009_user_limits(db: sqlite3.Connection) -> None:
     )
 
 
+def m010_doc_windows(db: sqlite3.Connection) -> None:
+    """The vectors of each chunk's sentence windows (documents/windows.py): a finer
+    second score for a search's best candidates."""
+    db.execute(
+        """
+        CREATE TABLE doc_windows (
+            chunk_id INTEGER NOT NULL REFERENCES doc_chunks(id) ON DELETE CASCADE,
+            embedding BLOB NOT NULL           -- float32 little-endian, unit length
+        )
+        """
+    )
+    db.execute("CREATE INDEX doc_windows_chunk ON doc_windows(chunk_id)")
+
+
 MIGRATIONS: list[Migration] = [
     m001_models,
     m003_conversations,
@@ -298,6 +312,7 @@ MIGRATIONS: list[Migration] = [
     m007_cloud_egress,
     m008_accounts,
     m009_user_limits,
+    m010_doc_windows,
 ]
 
 
