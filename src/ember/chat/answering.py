@@ -71,6 +71,21 @@ class Answer:
     sources: list[Source] = field(default_factory=list)
 
 
+def grounded_request(request: ChatRequest, found: Sequence[Source]) -> ChatRequest:
+    """``request`` answered from ``found``: the sources quoted with the question, their
+    collections named for the cloud gate (private unless shareable)."""
+    grounded = replace(
+        request,
+        messages=tuple(with_sources(request.messages, list(found))),
+        egress=replace(request.egress, documents=tuple(sorted({s.collection for s in found}))),
+    )
+    if "temperature" not in request.sampling_given:
+        # Faithful to the sources: measured, at the default temperature Qwen-0.5B turned
+        # "27 days" into "37 days".
+        grounded = replace(grounded, sampling=replace(grounded.sampling, temperature=0.0))
+    return grounded
+
+
 DefaultsFor = Callable[[str], ModelDefaults]
 # Where a request would go if a signal sent it to the cloud model (the cloud gate's).
 Escalation = Callable[[ChatRequest, Signal, str], Route]
@@ -182,16 +197,7 @@ class Answerer:
             yield ChatDelta(content=NOT_FOUND)
             yield ChatDone("stop", Usage(0, 0, 0, 0.0, 0.0, 0.0), content=NOT_FOUND)
             return
-        grounded = replace(
-            request,
-            messages=tuple(with_sources(request.messages, found)),
-            egress=replace(request.egress, documents=tuple(sorted({s.collection for s in found}))),
-        )
-        if "temperature" not in request.sampling_given:
-            # Faithful to the sources: measured, at the default temperature Qwen-0.5B
-            # turned "27 days" into "37 days".
-            grounded = replace(grounded, sampling=replace(grounded.sampling, temperature=0.0))
-        async for event in self.backend.stream(grounded):
+        async for event in self.backend.stream(grounded_request(request, found)):
             yield event
 
     async def complete(self, request: ChatRequest, plan: AnswerPlan | None = None) -> Answer:

@@ -70,18 +70,17 @@ class Backends:
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[ChatEvent]:
         target = self.remote_of(request.model)
-        if target is None and self.pool is not None and await self.pool.serves(request.model):
-            async for event in self.pool.stream(request):
-                if isinstance(event, ChatDone) and self._on_usage is not None:
-                    self._on_usage(request.model, event.usage)
-                yield event
-            return
-        if target is None:
+        if target is not None:
+            remote, model = target
+            events = remote.stream(replace(request, model=model, trim_to_fit=False))
+        elif self.pool is not None and await self.pool.serves(request.model):
+            events = self.pool.stream(request)
+        else:
             async for event in self.local.stream(request):
                 yield event
             return
-        remote, model = target
-        async for event in remote.stream(replace(request, model=model, trim_to_fit=False)):
+        # Answers computed elsewhere count in this server's usage too.
+        async for event in events:
             if isinstance(event, ChatDone) and self._on_usage is not None:
                 self._on_usage(request.model, event.usage)
             yield event
@@ -114,9 +113,10 @@ class Backends:
             m for ms in await asyncio.gather(*(of(r) for r in self.remotes.values())) for m in ms
         ]
         # A worker's models answer by their plain names too (the pool picks the worker).
+        workers = self.pool.names() if self.pool is not None else frozenset()
         plain: dict[str, RemoteModel] = {}
         for m in listed:
-            if getattr(getattr(self.remotes[m.remote], "config", None), "worker", False):
+            if m.remote in workers:
                 plain.setdefault(m.model, RemoteModel(m.model, m.remote, m.model, m.url))
         listed += plain.values()
         self._listed = (time.monotonic(), listed)

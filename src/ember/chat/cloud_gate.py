@@ -402,10 +402,7 @@ class CloudGate:
 def escalation_signal(request: ChatRequest) -> Signal | None:
     """The signal a request carries from the answering path (None: none, or unknown)."""
     wanted = request.egress.escalate
-    for signal in SIGNALS:
-        if signal == wanted:
-            return signal
-    return None
+    return next((signal for signal in SIGNALS if signal == wanted), None)
 
 
 def private_documents(request: ChatRequest, shareable: frozenset[str]) -> int:

@@ -145,12 +145,12 @@ class WorkerPool:
                 self._down(worker, exc.message)
             worker.models_at = now
 
+    def names(self) -> frozenset[str]:
+        return frozenset(w.name for w in self.workers)
+
     def status(self) -> list[dict[str, Any]]:
         now = self.clock()
         return [w.to_dict(now) for w in self.workers]
-
-    def sticky_worker(self, request: ChatRequest) -> str | None:
-        return self._affinity.get(affinity_key(request))
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[ChatEvent]:
         """The answer from the best worker for the request, failing over before the

@@ -109,7 +109,6 @@ def presented_key(scope: Scope) -> str | None:
     """The key in ``Authorization: Bearer …`` or ``X-API-Key``, if either is sent; on
     the page's paths also the sign-in cookie."""
     raw: list[tuple[bytes, bytes]] = scope.get("headers", [])
-    cookie: str | None = None
     for name, value in raw:
         text = value.decode("latin-1").strip()
         if name == b"authorization":
@@ -118,9 +117,7 @@ def presented_key(scope: Scope) -> str | None:
                 return token.strip()
         elif name == b"x-api-key" and text:
             return text
-        elif name == b"cookie" and str(scope.get("path", "")).startswith(COOKIE_PREFIXES):
-            cookie = cookie or _cookie_value(text, KEY_COOKIE)
-    return cookie
+    return cookie_of(scope, KEY_COOKIE)
 
 
 def cookie_of(scope: Scope, name: str) -> str | None:

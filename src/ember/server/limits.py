@@ -55,8 +55,12 @@ class ServerBusyError(EmberError):
 def error_response(
     path: str, exc: EmberError, headers: dict[str, str] | None = None
 ) -> JSONResponse:
-    """Ollama's ``{"error": ...}`` under /api, OpenAI's error object everywhere else."""
+    """Ollama's ``{"error": ...}`` under /api, OpenAI's error object everywhere else; an
+    error that says when to try again (``retry_after_s``) gets ``Retry-After``."""
     body = ollama_error_body(exc) if path.startswith("/api/") else openai_error_body(exc)
+    retry_after = getattr(exc, "retry_after_s", None)
+    if retry_after is not None:
+        headers = {"Retry-After": str(retry_after), **(headers or {})}
     return JSONResponse(body, status_code=exc.status, headers=headers)
 
 

@@ -19,11 +19,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ember.auth.keys import CLOUD_POLICIES, ApiKey
+from ember.auth.quotas import RateLimitedError
 from ember.auth.sessions import SESSION_COOKIE, Session
 from ember.auth.users import User
 from ember.errors import AuthenticationError, EmberError
 from ember.server.auth import KEY_COOKIE
-from ember.server.limits import error_response
 from ember.server.streaming import json_body, runtime_of
 from ember.server.wire_common import parse_body
 
@@ -31,8 +31,7 @@ router = APIRouter(prefix="/ember/api")
 COOKIE_DAYS = 30
 
 
-class SignInTooOftenError(EmberError):
-    status = 429
+class SignInTooOftenError(RateLimitedError):
     code = "too_many_sign_ins"
 
 
@@ -54,6 +53,13 @@ def current_user(request: Request) -> User | None:
     return user
 
 
+def owner_of(request: Request) -> str | None:
+    """The signed-in user's id: whose objects the request sees (None: accounts are off,
+    and every object is visible)."""
+    user = current_user(request)
+    return user.id if user is not None else None
+
+
 def _client(request: Request) -> str:
     return f"addr:{request.client.host if request.client else '?'}"
 
@@ -65,12 +71,10 @@ async def sign_in(request: Request) -> Response:
     name_key, address = f"name:{body.name.strip().lower()}", _client(request)
     wait = runtime.sign_ins.wait_s(name_key, address)
     if wait > 0:
-        refusal = SignInTooOftenError(
+        raise SignInTooOftenError(
             f"too many failed sign-ins: try again in {math.ceil(wait)} s",
+            retry_after_s=math.ceil(wait),
             hint="an admin can set a new password with `ember users passwd NAME`",
-        )
-        return error_response(
-            request.url.path, refusal, headers={"Retry-After": str(math.ceil(wait))}
         )
     user = runtime.users.authenticate(body.name, body.password)
     if user is None:

@@ -26,7 +26,7 @@ from ember.documents.errors import DocumentError
 from ember.documents.extract import EXTRACTORS
 from ember.documents.library import DEFAULT_COLLECTION, DocumentLibrary, SearchSettings
 from ember.documents.uploads import document_view, drop_collection, is_upload, store_and_ingest
-from ember.server.routes_accounts import current_user
+from ember.server.routes_accounts import owner_of
 from ember.server.streaming import json_body, runtime_of
 from ember.server.wire_common import InvalidRequestError, parse_body
 
@@ -116,12 +116,6 @@ def existing_collection(library: DocumentLibrary, name: str, owner: str | None =
             hint="GET /api/documents/collections lists them",
         )
     return stored
-
-
-def owner_of(request: Request) -> str | None:
-    """Whose collections the request sees (None: accounts are off, all of them)."""
-    user = current_user(request)
-    return user.id if user is not None else None
 
 
 def _shown(view: dict[str, Any], owner: str | None) -> dict[str, Any]:

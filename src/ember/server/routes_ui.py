@@ -25,6 +25,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ember.auth.collections import stored_name
+from ember.chat.answering import grounded_request
 from ember.chat.assistant import (
     Assistant,
     ReplyDelta,
@@ -35,6 +36,7 @@ from ember.chat.assistant import (
     ReplyToolCalls,
     ReplyToolResult,
 )
+from ember.chat.cloud_gate import private_documents
 from ember.chat.conversation_export import export_json, export_markdown, import_json
 from ember.chat.conversation_settings import settings_problem
 from ember.chat.conversations import (
@@ -42,14 +44,13 @@ from ember.chat.conversations import (
     MessageNotFoundError,
     StoredMessage,
 )
-from ember.chat.grounding import with_sources
 from ember.chat.live_answers import LiveAnswers
 from ember.documents.uploads import conversation_collection, drop_collection
 from ember.errors import AuthenticationError, EmberError
 from ember.runtime import Runtime
 from ember.server.auth import KEY_COOKIE
 from ember.server.markdown import render_markdown
-from ember.server.routes_accounts import current_user
+from ember.server.routes_accounts import current_user, owner_of
 from ember.server.streaming import json_body, runtime_of, started
 from ember.server.wire_common import parse_body
 
@@ -169,8 +170,7 @@ async def logout() -> Response:
 @router.get("/conversations")
 async def list_conversations(request: Request, q: str | None = None) -> dict[str, Any]:
     store = assistant_of(request).store
-    user = current_user(request)
-    mine = user.id if user is not None else None
+    mine = owner_of(request)
     if q:
         hits = store.search(q, user_id=mine)
         return {
@@ -188,13 +188,12 @@ async def create_conversation(request: Request) -> dict[str, Any]:
     assistant = assistant_of(request)
     if body.model:
         await _check_model(runtime_of(request), body.model)
-    user = current_user(request)
     created = assistant.store.create(
         title=body.title or "",
         model=body.model,
         system=body.system,
         settings=body.settings,
-        user_id=user.id if user is not None else None,
+        user_id=owner_of(request),
     )
     return conversation_view(assistant, created.id)
 
@@ -202,10 +201,7 @@ async def create_conversation(request: Request) -> dict[str, Any]:
 @router.post("/conversations/import", status_code=201)
 async def import_conversation(request: Request) -> dict[str, Any]:
     assistant = assistant_of(request)
-    user = current_user(request)
-    created = import_json(
-        assistant.store, await json_body(request), user_id=user.id if user is not None else None
-    )
+    created = import_json(assistant.store, await json_body(request), user_id=owner_of(request))
     return conversation_view(assistant, created.id)
 
 
@@ -318,18 +314,14 @@ async def cloud_preview(conversation_id: str, message_id: str, request: Request)
     chat_request = assistant.request_for(conversation, assistant.store.message(answer.parent_id))
     plan = assistant.plan_for(conversation)
     gate = runtime_of(request).gate
-    messages = list(chat_request.messages)
-    blocked: dict[str, int] = {}
     sources = runtime_of(request).answerer.sources
     if plan.collections and sources is not None:
         # The passages a grounded answer would carry (found for the question as asked).
         found, _ = await sources.find(chat_request, list(plan.collections), rewrite=False)
-        messages = list(with_sources(messages, found))
-        private = {s.collection for s in found} - gate.shareable
-        if private:
-            blocked["documents.private"] = len(private)
-    protected = await asyncio.to_thread(gate.guard.protect, messages)
-    blocked.update(protected.blocked)
+        chat_request = grounded_request(chat_request, found)
+    private = private_documents(chat_request, gate.shareable)
+    protected = await asyncio.to_thread(gate.guard.protect, chat_request.messages)
+    blocked = {**({"documents.private": private} if private else {}), **protected.blocked}
     return {
         "messages": [{"role": m.role, "content": m.content} for m in protected.messages],
         "tools": [t.name for t in plan.tools.tools()] if plan.tools is not None else [],
@@ -357,9 +349,8 @@ async def cloud_log(request: Request, limit: int = 100) -> dict[str, Any]:
     """The egress log for the page: what left this machine (kinds and counts, no values)."""
     from ember.chat.egress_log import EgressLog
 
-    user = current_user(request)
     entries = EgressLog(runtime_of(request).db).entries(
-        limit=max(1, min(limit, 1000)), user_id=user.id if user is not None else None
+        limit=max(1, min(limit, 1000)), user_id=owner_of(request)
     )
     return {"entries": [e.to_json() for e in entries]}
 

@@ -31,9 +31,6 @@ class UserQuotas:
             try:
                 self.limits.admit(user)
             except RateLimitedError as refusal:
-                response = error_response(
-                    scope["path"], refusal, headers={"Retry-After": str(refusal.retry_after_s)}
-                )
-                await response(scope, receive, send)
+                await error_response(scope["path"], refusal)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
