@@ -163,6 +163,11 @@ class RemoteConfig:
 CloudPolicy = Literal["local-only", "ask", "auto"]
 
 
+def kv_root(settings: Settings) -> Path:
+    """The directory conversation KV states are saved under."""
+    return settings.kv_dir or settings.home / "kv"
+
+
 class Settings(BaseSettings):
     """Every setting Ember reads. Field descriptions are shown by ``ember config``."""
 
@@ -301,6 +306,13 @@ class Settings(BaseSettings):
         default=None,
         description="The reranker for documents when `rerank` is on; empty: the first "
         "installed reranker.",
+    )
+    kv_dir: Path | None = Field(
+        default=None,
+        description="Where conversation KV states are saved (empty: EMBER_HOME/kv). Ember "
+        "workers behind one front end can share one directory (a volume each of them "
+        "mounts): a conversation whose worker is gone then continues on another from "
+        "its saved state instead of reading its history again.",
     )
     preload: bool = Field(
         default=True,

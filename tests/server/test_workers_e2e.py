@@ -2,7 +2,8 @@
 each a separate process on a loopback port serving SmolLM2. Requests spread over the
 workers; a conversation sticks to its worker (its cache-hit counter grows, the other's
 does not); a worker killed while it streams leaves that answer incomplete and the next
-ones go to the other worker without an error."""
+ones go to the other worker without an error, which continues the conversation from the
+KV state the dead worker saved in the directory both share."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from ember.cli.workers import reported_load
+from ember.chat.workers import reported_load
 from ember.config import load_settings
 from ember.runtime import Runtime, build
 from tests.server.conftest import free_port, serving, wait_until_up
@@ -31,6 +32,7 @@ def workers(
     tmp_path_factory: pytest.TempPathFactory, smollm2_path: Path
 ) -> Iterator[dict[str, tuple[str, subprocess.Popen[bytes]]]]:
     started: dict[str, tuple[str, subprocess.Popen[bytes]]] = {}
+    shared_kv = tmp_path_factory.mktemp("shared-kv")  # the volume both workers mount
     try:
         for name in ("w1", "w2"):
             home = tmp_path_factory.mktemp(name)
@@ -40,7 +42,12 @@ def workers(
             port = free_port()
             process = subprocess.Popen(
                 [sys.executable, "-m", "ember", "serve", "--port", str(port)],
-                env={**os.environ, "EMBER_HOME": str(home), "EMBER_DEFAULT_MODEL": MODEL},
+                env={
+                    **os.environ,
+                    "EMBER_HOME": str(home),
+                    "EMBER_DEFAULT_MODEL": MODEL,
+                    "EMBER_KV_DIR": str(shared_kv),
+                },
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
@@ -179,11 +186,14 @@ def test_a_conversation_sticks_to_its_worker_and_fails_over_when_it_dies(
         assert broken["content"]
         assert "".join(deltas).startswith(broken["content"][: len("".join(deltas))])
 
-        # Nothing else is lost: the next turn and new requests go to the other worker.
+        # Nothing else is lost: the next turn and new requests go to the other worker,
+        # which reads the conversation's KV state the dead one saved, not its history.
         client.patch(f"/ember/api/conversations/{cid}", json={"settings": {"max_tokens": 16}})
+        restored = metric(other_url, "ember_kv_restored_total", model=MODEL)
         after = _turn(client, cid, "Say hi.")
         assert after["status"] == "complete", after
         assert after["meta"]["where"] == other
+        assert metric(other_url, "ember_kv_restored_total", model=MODEL) == restored + 1
         for i in range(3):
             response = client.post(
                 "/v1/chat/completions",
@@ -202,7 +212,7 @@ def test_a_conversation_sticks_to_its_worker_and_fails_over_when_it_dies(
 def test_reported_load_reads_the_known_servers_metrics() -> None:
     assert reported_load("ember_requests_in_flight 3.0\n") == 3.0
     assert reported_load('llamacpp:requests_processing{slot="0"} 1\n') == 1.0
-    assert reported_load("vllm:num_requests_running 2\nvllm:num_requests_waiting 5\n") == 2.0
+    assert reported_load("vllm:num_requests_running 2\nvllm:num_requests_waiting 5\n") == 7.0
     assert reported_load("something_else 9\n") is None
 
 

@@ -4,6 +4,7 @@ page is computed there."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -53,3 +54,7 @@ def test_the_workers_view_and_an_answer_from_a_worker(page: Any) -> None:
     expect(row).to_contain_text("gpu1")
     expect(row).to_contain_text("up")
     expect(row).to_contain_text(MODEL)
+    # The load the worker reports in its own metrics (an Ember has them; the page's
+    # title for the conversation may still be running there): a count, not "–".
+    expect(view.locator("th").nth(3)).to_have_text("Reported load")
+    expect(row.locator("td").nth(3)).to_have_text(re.compile(r"^\d+$"))

@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 # 503 or 504 (a provider restarting, a proxy timing out), is tried again with backoff.
 ATTEMPTS = 3
 RETRY_STATUSES = frozenset({502, 503, 504})
+# Asks an Ember peer to keep the answer's KV state on disk (ChatRequest.save_kv); other
+# servers ignore it.
+SAVE_KV_HEADER = "X-Ember-Save-KV"
 
 
 class _TryAgain(Exception):
@@ -154,6 +157,8 @@ class OpenAICompatBackend:
         cloud gate hashes exactly the bytes that are sent)."""
         body = self.body_of(request) if body is None else body
         headers = {**self._headers(), "Content-Type": "application/json"}
+        if request.save_kv:
+            headers[SAVE_KV_HEADER] = "1"
         started = time.perf_counter()
         async with self._client(self.config.timeout_s) as client:
             response = await self._open(client, body, headers)

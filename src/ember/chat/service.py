@@ -157,6 +157,7 @@ class ChatService:
                 logprobs=request.logprobs,
                 progress=request.progress,
                 stop_repeating=request.stop_repeating,
+                persist_kv=request.save_kv,
             )
             chunks = engine.generate(generate)
             events = _with_tools(chunks, plan) if plan.tools else _plain(chunks)

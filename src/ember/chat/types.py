@@ -125,6 +125,10 @@ class ChatRequest:
     stop_repeating: bool = False
     # The last message is a partial answer to go on with, in the same turn ("continue").
     continue_final: bool = False
+    # Keep the answer's KV state on disk when it ends: a front end asks this of its
+    # Ember workers, which share a KV directory, so that a conversation whose worker is
+    # gone continues on another from that state (the ``X-Ember-Save-KV`` header).
+    save_kv: bool = False
     egress: EgressScope = field(default_factory=EgressScope)
 
 

@@ -8,8 +8,14 @@ plain name, goes to one of them:
   its prompt is still in the KV cache (the page's conversation id; for API clients, a
   hash of the model and the conversation's first messages, which every later turn of
   the same chat repeats);
-- otherwise the **least loaded** healthy worker that lists the model: fewest requests
-  in flight from this front end, then fewest answered;
+- otherwise the **least loaded** healthy worker that lists the model: the requests
+  this front end has in flight there, plus those others sent, which is what the worker
+  reports running or waiting in its Prometheus metrics (Ember, llama-server with
+  ``--metrics``, vLLM; read every ``LOAD_TTL_S`` in the background) less what this front
+  end had in flight when it read them; then fewest answered;
+- **the KV follows the conversation** to Ember workers: every request asks its worker
+  to keep the answer's KV state on disk (``X-Ember-Save-KV``); workers that share a KV
+  directory (``kv_dir``) continue a conversation whose worker is gone from that state;
 - **failover**: a worker that cannot be reached, times out or refuses with 5xx before
   its first byte is marked down for ``DOWN_S`` and the request goes to the next one,
   transparently. Once an answer has started it is not moved: a worker that dies
@@ -22,6 +28,7 @@ The pool keeps its state in memory (one front end). Choosing is pure
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import time
@@ -29,6 +36,8 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
+
+import httpx
 
 from ember.chat.remote import (
     OpenAICompatBackend,
@@ -42,8 +51,19 @@ from ember.errors import EmberError
 log = logging.getLogger(__name__)
 DOWN_S = 10.0  # a worker that failed is skipped this long, then tried again
 MODELS_TTL_S = 15.0
+LOAD_TTL_S = 2.0  # a worker's reported load is read again when older than this
+LOAD_TIMEOUT_S = 2.0
 AFFINITY_SIZE = 10_000  # conversations remembered
 WORKER_FAILURES = (RemoteUnavailableError, RemoteTimeoutError, RemoteRefusedError)
+
+# Requests running or waiting, as each kind of server names them in its metrics.
+LOAD_METRICS = (
+    "ember_requests_in_flight",  # Ember (admitted: running and queued)
+    "llamacpp:requests_processing",  # llama-server --metrics
+    "llamacpp:requests_deferred",
+    "vllm:num_requests_running",  # vLLM
+    "vllm:num_requests_waiting",
+)
 
 
 class NoWorkerError(EmberError):
@@ -63,10 +83,27 @@ class WorkerState:
     last_error: str | None = None
     models: frozenset[str] = frozenset()
     models_at: float = -MODELS_TTL_S
+    reported: float | None = None  # what its metrics said it runs (None: no metrics)
+    reported_at: float = -LOAD_TTL_S
+    others: float = 0.0  # of those, the requests other front ends sent
 
     @property
     def name(self) -> str:
         return self.backend.name
+
+    @property
+    def metrics_url(self) -> str:
+        return self.backend.root.removesuffix("/v1") + "/metrics"
+
+    def load(self, now: float) -> float:
+        """Requests on it: this front end's in flight (exact, now) and, from its latest
+        report, the others' (a report older than two periods counts for nothing)."""
+        fresh = now - self.reported_at < 2 * LOAD_TTL_S
+        return self.in_flight + (self.others if fresh else 0.0)
+
+    def note_report(self, reported: float | None, now: float) -> None:
+        self.reported, self.reported_at = reported, now
+        self.others = max(0.0, (reported or 0.0) - self.in_flight)
 
     def healthy(self, now: float) -> bool:
         return now >= self.down_until
@@ -77,11 +114,26 @@ class WorkerState:
             "url": self.backend.root,
             "healthy": self.healthy(now),
             "in_flight": self.in_flight,
+            "load": self.reported,
             "answered": self.answered,
             "failed": self.failed,
             "last_error": self.last_error,
             "models": sorted(self.models),
         }
+
+
+def reported_load(metrics_text: str) -> float | None:
+    """The requests a worker says it is running or holding, from its /metrics text
+    (None: none of the known metrics is there)."""
+    total: float | None = None
+    for line in metrics_text.splitlines():
+        name = line.split("{", 1)[0].split(" ", 1)[0]
+        if name in LOAD_METRICS:
+            try:
+                total = (total or 0.0) + float(line.rsplit(" ", 1)[1])
+            except ValueError:
+                continue
+    return total
 
 
 def affinity_key(request: ChatRequest) -> str:
@@ -102,7 +154,7 @@ def choose_worker(
     then the healthy ones by load; the ones marked down last (they may be back)."""
     serving = [w for w in workers if model in w.models]
     healthy = sorted(
-        (w for w in serving if w.healthy(now)), key=lambda w: (w.in_flight, w.answered)
+        (w for w in serving if w.healthy(now)), key=lambda w: (w.load(now), w.answered)
     )
     down = sorted((w for w in serving if not w.healthy(now)), key=lambda w: w.down_until)
     order = healthy + down
@@ -117,7 +169,9 @@ def choose_worker(
 class WorkerPool:
     workers: list[WorkerState]
     clock: Callable[[], float] = time.monotonic
+    transport: httpx.AsyncBaseTransport | None = None  # tests
     _affinity: OrderedDict[str, str] = field(default_factory=OrderedDict)
+    _reading: asyncio.Task[None] | None = None
 
     @classmethod
     def of(cls, backends: Sequence[OpenAICompatBackend]) -> WorkerPool:
@@ -145,6 +199,32 @@ class WorkerPool:
                 self._down(worker, exc.message)
             worker.models_at = now
 
+    async def refresh_load(self) -> None:
+        """Each healthy worker's load from its /metrics (None where it has none)."""
+
+        async def read(client: httpx.AsyncClient, worker: WorkerState) -> None:
+            try:
+                response = await client.get(worker.metrics_url)
+            except httpx.HTTPError:
+                worker.note_report(None, self.clock())
+                return
+            ok = response.status_code == 200
+            worker.note_report(reported_load(response.text) if ok else None, self.clock())
+
+        now = self.clock()
+        async with httpx.AsyncClient(timeout=LOAD_TIMEOUT_S, transport=self.transport) as client:
+            await asyncio.gather(*(read(client, w) for w in self.workers if w.healthy(now)))
+
+    def _read_load_soon(self) -> None:
+        """Start reading the workers' load when it is old; the request being placed
+        does not wait for it (it uses what is known now)."""
+        now = self.clock()
+        if self._reading is not None and not self._reading.done():
+            return
+        if all(now - w.reported_at < LOAD_TTL_S for w in self.workers):
+            return
+        self._reading = asyncio.get_running_loop().create_task(self.refresh_load())
+
     def names(self) -> frozenset[str]:
         return frozenset(w.name for w in self.workers)
 
@@ -156,13 +236,14 @@ class WorkerPool:
         """The answer from the best worker for the request, failing over before the
         first byte."""
         key = affinity_key(request)
+        self._read_load_soon()
         order = choose_worker(self.workers, request.model, self._affinity.get(key), self.clock())
         if not order:
             raise NoWorkerError(f"no worker serves {request.model!r}")
         tried: list[str] = []
         for worker in order:
             worker.in_flight += 1
-            events = worker.backend.stream(replace(request, trim_to_fit=False))
+            events = worker.backend.stream(replace(request, trim_to_fit=False, save_kv=True))
             try:
                 try:
                     first = await anext(events)

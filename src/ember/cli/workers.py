@@ -2,8 +2,8 @@
 
 A worker is a remote with ``worker = true`` in config.toml (another Ember, llama-server,
 vLLM, Ollama, any OpenAI-compatible server). `ember workers` asks each one for its models
-now (the health check) and shows what it serves and, for a running server, the load it
-reports in its own metrics where it has them.
+now (the health check) and shows what it serves and the load it reports in its own
+metrics where it has them (requests running or waiting), which placement also uses.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import asyncio
 import json
 from typing import Annotated, Any
 
-import httpx
 import typer
 from rich.table import Table
 
@@ -26,47 +25,15 @@ workers_app = typer.Typer(
     help="Inference workers behind this server (scale-out).", invoke_without_command=True
 )
 
-# Requests running, as each kind of server names it in its Prometheus metrics.
-LOAD_METRICS = (
-    "ember_requests_in_flight",  # Ember
-    "llamacpp:requests_processing",  # llama-server --metrics
-    "vllm:num_requests_running",  # vLLM
-)
-
 
 def register(app: typer.Typer) -> None:
     app.add_typer(workers_app, name="workers")
 
 
-def reported_load(metrics_text: str) -> float | None:
-    """The requests a worker says it is running, from its /metrics text (None: none of
-    the known metrics is there)."""
-    total: float | None = None
-    for line in metrics_text.splitlines():
-        name = line.split("{", 1)[0].split(" ", 1)[0]
-        if name in LOAD_METRICS:
-            try:
-                total = (total or 0.0) + float(line.rsplit(" ", 1)[1])
-            except ValueError:
-                continue
-    return total
-
-
-async def _load_of(url: str) -> float | None:
-    root = url.removesuffix("/v1")
-    try:
-        async with httpx.AsyncClient(timeout=5.0) as client:
-            response = await client.get(f"{root}/metrics")
-    except httpx.HTTPError:
-        return None
-    return reported_load(response.text) if response.status_code == 200 else None
-
-
 async def _status(pool: WorkerPool) -> list[dict[str, Any]]:
     await pool.refresh(force=True)
-    rows = pool.status()
-    loads = await asyncio.gather(*(_load_of(row["url"]) for row in rows))
-    return [{**row, "load": load} for row, load in zip(rows, loads, strict=True)]
+    await pool.refresh_load()
+    return pool.status()
 
 
 @workers_app.callback()
@@ -96,7 +63,7 @@ def show(
             row["name"],
             row["url"],
             "up" if row["healthy"] else f"down: {row['last_error']}",
-            "-" if row["load"] is None else f"{row['load']:g} running",
+            "-" if row["load"] is None else f"{row['load']:g} running or waiting",
             ", ".join(row["models"]) or "-",
         )
     console.print(table)

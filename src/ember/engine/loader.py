@@ -6,7 +6,7 @@ import asyncio
 import logging
 from dataclasses import replace
 
-from ember.config import Settings
+from ember.config import Settings, kv_root
 from ember.engine.llamacpp import LlamaCppEngine
 from ember.engine.llamacpp.embedder import LlamaCppEmbedder
 from ember.engine.llamacpp.native import ModelLoadError
@@ -67,10 +67,10 @@ def open_engine(
     record: ModelRecord, settings: Settings, options: LoadOptions | None = None
 ) -> LlamaCppEngine:
     """Load ``record`` for generation (with the fit plan unless ``options`` are given);
-    conversation KV states live under EMBER_HOME/kv."""
+    conversation KV states live under ``kv_dir`` (EMBER_HOME/kv by default)."""
     opts = options or planned_options(record, settings)
     if opts.kv_dir is None:
-        opts = replace(opts, kv_dir=settings.home / "kv")
+        opts = replace(opts, kv_dir=kv_root(settings))
     if settings.draft_tokens and not opts.draft_tokens:
         opts = replace(opts, draft_tokens=settings.draft_tokens)
     return LlamaCppEngine(record.path, name=record.name, digest=record.digest, options=opts)
@@ -177,9 +177,7 @@ def make_pool(store: ModelStore, settings: Settings, machine: Machine | None = N
         # Its own folder of saved prompt states: two instances of one model must not
         # trim each other's files.
         wanted = settings.model_copy(update={"context_length": n_ctx})
-        options = replace(
-            planned_options(record, wanted), kv_dir=settings.home / "kv" / key_dir(key)
-        )
+        options = replace(planned_options(record, wanted), kv_dir=kv_root(settings) / key_dir(key))
         return await asyncio.to_thread(open_generator, record, wanted, options)
 
     return EnginePool(opener, memory_budget=pool_budget(machine or probe_machine(settings.home)))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from ember.engine.base import Usage
@@ -96,13 +96,23 @@ class _EngineCollector(Collector):
     def __init__(self, loaded: Callable[[], Iterable[object]]) -> None:
         self._loaded = loaded
 
-    def collect(self) -> Iterable[GaugeMetricFamily]:
+    def collect(self) -> Iterable[Metric]:
         queue = GaugeMetricFamily(
             "ember_queue_depth", "Requests waiting for a free slot.", labels=["model"]
         )
         busy = GaugeMetricFamily("ember_slots_busy", "Slots generating now.", labels=["model"])
         total = GaugeMetricFamily("ember_slots_total", "Slots of each model.", labels=["model"])
         loaded = GaugeMetricFamily("ember_models_loaded", "Engines loaded in memory.")
+        # Counted by the engines since they loaded (a reloaded model starts again at 0).
+        restored = CounterMetricFamily(
+            "ember_kv_restored",
+            "Conversation KV states read back from disk (after an eviction, a restart, or "
+            "from another worker sharing the KV directory).",
+            labels=["model"],
+        )
+        saved = CounterMetricFamily(
+            "ember_kv_saved", "Conversation KV states written to disk.", labels=["model"]
+        )
         count = 0
         for entry in self._loaded():
             count += 1
@@ -113,5 +123,7 @@ class _EngineCollector(Collector):
             queue.add_metric([name], engine.scheduler.queue_depth)
             busy.add_metric([name], engine.scheduler.busy_slots)
             total.add_metric([name], len(engine.scheduler.slots))
+            restored.add_metric([name], engine.scheduler.stats.restored_from_disk)
+            saved.add_metric([name], engine.scheduler.stats.saved_to_disk)
         loaded.add_metric([], count)
-        yield from (queue, busy, total, loaded)
+        yield from (queue, busy, total, loaded, restored, saved)

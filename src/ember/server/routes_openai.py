@@ -5,11 +5,13 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
+from ember.chat.remote import SAVE_KV_HEADER
 from ember.chat.types import ChatDelta, ChatDone, ChatProgress
 from ember.engine.base import Chunk, TokenLogprob, Usage
 from ember.errors import EmberError, ModelNotFoundError
@@ -42,6 +44,8 @@ async def chat_completions(request: Request) -> Any:
     began = time.perf_counter()
     body = parse_body(ChatCompletionRequest, await json_body(request))
     chat_request = await resolve_model(runtime_of(request), wire.to_chat_request(body))
+    if request.headers.get(SAVE_KV_HEADER) == "1":  # a front end's worker pool asks it
+        chat_request = replace(chat_request, save_kv=True)
     model, request_id, created = (
         chat_request.model,
         f"chatcmpl-{uuid.uuid4().hex}",

@@ -341,6 +341,7 @@ async def workers(request: Request) -> dict[str, Any]:
     if pool is None:
         return {"workers": []}
     await pool.refresh()
+    await pool.refresh_load()  # what each reports now, not when a request was last placed
     return {"workers": pool.status()}
 
 

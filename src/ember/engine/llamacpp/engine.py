@@ -264,6 +264,9 @@ class LlamaCppEngine:
         if getattr(self, "scheduler", None) is not None:
             self.scheduler.stop()
             self.scheduler = None  # type: ignore[assignment]
+        kv_store: KVStore | None = getattr(self, "kv_store", None)
+        if kv_store is not None:
+            kv_store.close()
         if getattr(self, "ctx", None):
             ll.llama_free(self.ctx)
             self.ctx = None

@@ -17,6 +17,7 @@ import struct
 import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,16 +49,38 @@ class KVStore:
         self.budget = budget_bytes
         self._lock = threading.Lock()
         self._entries: dict[str, KVEntry] = {}
+        self._refused: set[str] = set()  # files not ours, not read again
+        # One writer thread: a 2,000-token state of SmolLM2 is 45 MB, about 0.2 s to
+        # write, which the engine's step loop (every running stream) must not wait for.
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ember-kv-write")
         self._scan()
 
     def _scan(self) -> None:
-        for path in self.dir.glob("*.kv"):
+        """Take in the files written since the last scan (by this process or another
+        sharing the directory) and forget those that were deleted."""
+        try:
+            present = {path.stem: path for path in self.dir.glob("*.kv")}
+        except OSError as exc:
+            log.warning("cannot list KV directory %s: %s", self.dir, exc)
+            return
+        with self._lock:
+            known = set(self._entries)
+            for gone in known - set(present):
+                del self._entries[gone]
+        for key in set(present) - known - self._refused:
+            path = present[key]
             header = self._read_header(path)
             if header is None:
+                self._refused.add(key)
                 continue
             tokens = header["tokens"]
             assert isinstance(tokens, list)
-            self._entries[path.stem] = KVEntry(path, tuple(tokens), path.stat().st_size)
+            try:
+                size = path.stat().st_size
+            except OSError:
+                continue
+            with self._lock:
+                self._entries[key] = KVEntry(path, tuple(tokens), size)
 
     def _read_header(self, path: Path) -> dict[str, object] | None:
         """The header if the file is ours, for this model and build; else None (refused)."""
@@ -84,6 +107,7 @@ class KVStore:
         model's own answer tokens, which the next prompt may re-tokenize differently, so
         only the shared part is used and the rest is dropped after loading.
         """
+        self._scan()
         best: tuple[KVEntry, int] | None = None
         with self._lock:
             for entry in self._entries.values():
@@ -98,15 +122,27 @@ class KVStore:
         if header is None or tuple(header["tokens"]) != entry.tokens:  # type: ignore[arg-type]
             self._forget(entry)
             return None
-        with entry.path.open("rb") as fh:
-            fh.seek(len(MAGIC))
-            (length,) = struct.unpack("<I", fh.read(4))
-            fh.seek(len(MAGIC) + 4 + length)
-            data = fh.read()
-        os.utime(entry.path)  # LRU: a restored state is recently used
+        try:
+            with entry.path.open("rb") as fh:
+                fh.seek(len(MAGIC))
+                (length,) = struct.unpack("<I", fh.read(4))
+                fh.seek(len(MAGIC) + 4 + length)
+                data = fh.read()
+            os.utime(entry.path)  # LRU: a restored state is recently used
+        except (OSError, struct.error):  # another process removed it meanwhile
+            self._forget(entry)
+            return None
         return data
 
-    def save(self, tokens: list[int], state: bytes) -> KVEntry:
+    def save_later(self, tokens: list[int], state: memoryview | bytes) -> Future[KVEntry]:
+        """:meth:`save` on the writer thread; ``state`` must not change afterwards."""
+        return self._writer.submit(self.save, tokens, state)
+
+    def close(self) -> None:
+        """Wait for the writes under way (a restart then finds them)."""
+        self._writer.shutdown(wait=True)
+
+    def save(self, tokens: list[int], state: memoryview | bytes) -> KVEntry:
         """Write atomically; drop saved states this one extends (same conversation, older)."""
         key = token_key(tokens)
         header = json.dumps(
@@ -118,9 +154,10 @@ class KVStore:
             }
         ).encode()
         final = self.dir / f"{key}.kv"
-        tmp = final.with_suffix(".tmp")
+        tmp = final.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
         with tmp.open("wb") as fh:
-            fh.write(MAGIC + struct.pack("<I", len(header)) + header + state)
+            fh.write(MAGIC + struct.pack("<I", len(header)) + header)
+            fh.write(state)
         os.replace(tmp, final)
         entry = KVEntry(final, tuple(tokens), final.stat().st_size)
         with self._lock:
@@ -130,6 +167,7 @@ class KVStore:
                     old.path.unlink(missing_ok=True)
                     del self._entries[old_key]
             self._entries[key] = entry
+            self._refused.discard(key)
         self._enforce_budget()
         return entry
 

@@ -90,6 +90,7 @@ class SchedulerStats:
     prompt_tokens: int = 0
     cached_tokens: int = 0
     restored_from_disk: int = 0
+    saved_to_disk: int = 0
     drafted_tokens: int = 0  # guesses put into batches (speculative decoding)
     accepted_tokens: int = 0  # guesses the model confirmed
 
@@ -522,8 +523,9 @@ class Scheduler:
         size = ll.llama_state_seq_get_size(self.ctx, slot.id)
         buf = (ctypes.c_uint8 * size)()
         written = ll.llama_state_seq_get_data(self.ctx, buf, size, slot.id)
-        if written:
-            self.kv_store.save(list(slot.cached), bytes(buf)[:written])
+        if written:  # written to the file by the store's own thread
+            self.kv_store.save_later(list(slot.cached), memoryview(buf)[:written])
+            self.stats.saved_to_disk += 1
 
 
 # How many cached tokens a reused prefix token is worth: reusing a slot throws away what

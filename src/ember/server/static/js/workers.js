@@ -32,7 +32,9 @@ function workersTable(workers) {
   const head = el(
     "tr",
     {},
-    ...["Worker", "State", "In flight", "Answered", "Models"].map((t) => el("th", { text: t })),
+    ...["Worker", "State", "In flight", "Reported load", "Answered", "Models"].map((t) =>
+      el("th", { text: t }),
+    ),
   );
   const rows = workers.map((w) =>
     el(
@@ -41,6 +43,8 @@ function workersTable(workers) {
       el("td", { text: `${w.name} (${w.url})` }),
       el("td", { text: w.healthy ? "up" : `down: ${w.last_error || "not answering"}` }),
       el("td", { text: String(w.in_flight) }),
+      // What the worker's own metrics say it runs or queues, from every front end.
+      el("td", { text: w.load == null ? "–" : String(w.load) }),
       el("td", { text: String(w.answered) }),
       el("td", { text: (w.models || []).join(", ") || "–" }),
     ),
