@@ -51,6 +51,13 @@ class AuthenticationError(EmberError):
     code = "invalid_api_key"
 
 
+class AuthorizationError(EmberError):
+    """Signed in, but this is for admins (or another role)."""
+
+    status = 403
+    code = "forbidden"
+
+
 class KeyNotFoundError(EmberError):
     status = 404
     code = "key_not_found"

@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from ember.auth.collections import owned
 from ember.auth.keys import KeyStore
 from ember.auth.quotas import UsageLedger, UserLimits
 from ember.auth.sessions import SessionStore
 from ember.auth.throttle import SignInThrottle
-from ember.auth.users import UserStore
+from ember.auth.users import User, UserStore
 from ember.config import Settings
 from ember.documents.embedding import LlamaTextEmbedder, TextEmbedder, embedding_model
 from ember.documents.library import DocumentLibrary
@@ -69,6 +70,15 @@ class Runtime:
             per_minute=self.settings.rate_limit_per_minute,
             tokens_per_day=self.settings.daily_token_quota,
         )
+
+    def remove_user(self, name: str) -> tuple[User, int]:
+        """Remove a user with everything that is theirs: sessions, keys, conversations
+        and document collections. Returns the user and how many documents went."""
+        user = self.users.named(name)
+        self.users.check_removable(user)
+        theirs = owned(user.id, (stored for stored, _ in self.documents.collections()))
+        documents = sum(self.documents.remove_collection(stored) for stored in theirs)
+        return self.users.remove(name), documents
 
     def observe_usage(self, model: str, usage: Usage) -> None:
         for observer in self.usage_observers:

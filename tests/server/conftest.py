@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import uvicorn
 
 from ember.runtime import Runtime
@@ -83,3 +84,21 @@ def llama_cpp_server(model_path: Path, alias: str) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+OPEN_CLIENTS: list[httpx.Client] = []
+
+
+@pytest.fixture(autouse=True)
+def close_clients() -> Iterator[None]:
+    """Close the clients a test made with :func:`client_for`."""
+    yield
+    while OPEN_CLIENTS:
+        OPEN_CLIENTS.pop().close()
+
+
+def client_for(url: str, **options: Any) -> httpx.Client:
+    """An httpx client on ``url`` that is closed when the test ends."""
+    client = httpx.Client(base_url=url, timeout=120, **options)
+    OPEN_CLIENTS.append(client)
+    return client

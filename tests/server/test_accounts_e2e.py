@@ -18,7 +18,7 @@ from ember.chat.egress_log import EgressEntry, EgressLog
 from ember.config import load_settings
 from ember.runtime import Runtime, build
 from ember.server.auth import check_bind
-from tests.server.conftest import serving
+from tests.server.conftest import client_for, serving
 
 PASSWORDS = {"alice": "correct horse battery", "bob": "staple gun 42 lamp"}
 
@@ -44,22 +44,6 @@ def runtime(tmp_path_factory: pytest.TempPathFactory, smollm2_path: Path) -> Ite
 def url(runtime: Runtime) -> Iterator[str]:
     with serving(runtime) as base:
         yield base
-
-
-OPEN_CLIENTS: list[httpx.Client] = []
-
-
-@pytest.fixture(autouse=True)
-def close_clients() -> Iterator[None]:
-    yield
-    while OPEN_CLIENTS:
-        OPEN_CLIENTS.pop().close()
-
-
-def client_for(url: str, **options: Any) -> httpx.Client:
-    client = httpx.Client(base_url=url, timeout=60, **options)
-    OPEN_CLIENTS.append(client)
-    return client
 
 
 def sign_in(url: str, name: str, client: httpx.Client | None = None) -> httpx.Client:
@@ -96,6 +80,8 @@ def test_the_first_user_is_admin_and_adopts_what_existed(runtime: Runtime) -> No
         ("GET", "/ember/api/keys"),
         ("GET", "/ember/api/cloud/log"),
         ("GET", "/ember/api/workers"),
+        ("GET", "/ember/api/users"),
+        ("POST", "/ember/api/account/password"),
         ("GET", "/metrics"),
     ],
 )

@@ -4,6 +4,7 @@ own conversations, and signs out."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from ember.chat.conversations import ConversationStore
 from ember.config import load_settings
 from ember.runtime import build
 from tests.server.conftest import serving
-from tests.ui.conftest import MODEL, open_app, sync_api
+from tests.ui.conftest import MODEL, new_page, open_app, sync_api
 from tests.ui.test_web_ui import last_answer, send
 
 expect = sync_api.expect
@@ -56,3 +57,67 @@ def test_sign_in_chat_and_sign_out(page: Any) -> None:
 
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("dialog", name="Sign in to Ember")).to_be_visible()
+
+
+def sign_in(page: Any, name: str, password: str = PASSWORD) -> None:
+    open_app(page)
+    dialog = page.get_by_role("dialog", name="Sign in to Ember")
+    dialog.get_by_label("Name").fill(name)
+    dialog.get_by_label("Password").fill(password)
+    dialog.get_by_role("button", name="Sign in").click()
+    page.wait_for_selector("html[data-ready='true']")
+
+
+def test_an_admin_adds_an_account_and_its_user_makes_a_key(
+    page: Any, browser: Any, base_url: str
+) -> None:
+    sign_in(page, "alice")
+    page.get_by_role("button", name="Accounts").click()
+    view = page.get_by_role("dialog", name="Accounts")
+    expect(view.locator("tr.user-row")).to_have_count(2)
+    expect(view.locator("tr.user-row[data-name='alice']")).to_contain_text("alice (you)")
+    expect(
+        view.locator("tr.user-row[data-name='alice']").get_by_role("button", name="Remove")
+    ).to_have_count(0)
+    view.get_by_label("Name").fill("carol")
+    view.get_by_label("Password").fill("carol's password")
+    view.get_by_role("button", name="Add").click()
+    carol = view.locator("tr.user-row[data-name='carol']")
+    expect(carol).to_be_visible()
+    carol.get_by_label("Tokens per day for carol").fill("5000")
+    carol.get_by_label("Tokens per day for carol").press("Tab")
+    expect(page.locator(".toast.info")).to_contain_text("carol changed")
+
+    # carol, in her own browser context, signs in and makes an API key
+    context, other, errors = new_page(browser, base_url)
+    sign_in(other, "carol", "carol's password")
+    expect(other.get_by_role("button", name="Accounts")).to_be_hidden()  # not an admin
+    other.get_by_role("button", name="Your account").click()
+    mine = other.get_by_role("dialog", name="Your account")
+    expect(mine).to_contain_text("Signed in as carol (user)")
+    expect(mine).to_contain_text("No API keys yet.")
+    mine.get_by_label("New key's name").fill("laptop")
+    mine.get_by_role("button", name="Create key").click()
+    secret = mine.locator("#key-secret")
+    expect(secret).to_have_text(re.compile(r"^\S{20,}$"))
+    expect(mine.locator("tr.api-key")).to_have_count(1)
+    expect(mine.locator("tr.api-key")).to_contain_text("laptop")
+    key = secret.inner_text()
+    assert other.request.get("/v1/models", headers={"Authorization": f"Bearer {key}"}).status == 200
+
+    # carol changes her password; her page stays signed in and can still make changes
+    mine.get_by_label("Current password").fill("carol's password")
+    mine.get_by_label("New password", exact=True).fill("a better password")
+    mine.get_by_label("New password again").fill("a better password")
+    mine.get_by_role("button", name="Change password").click()
+    expect(other.locator(".toast.info")).to_contain_text("Password changed")
+    other.once("dialog", lambda d: d.accept())
+    mine.locator("tr.api-key").get_by_role("button", name="Revoke").click()
+    expect(mine).to_contain_text("No API keys yet.")
+    context.close()
+    assert errors == []
+
+    # the admin removes carol
+    page.once("dialog", lambda d: d.accept())
+    carol.get_by_role("button", name="Remove").click()
+    expect(view.locator("tr.user-row[data-name='carol']")).to_have_count(0)

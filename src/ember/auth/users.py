@@ -187,12 +187,15 @@ class UserStore:
             )
         return self.get(user.id)
 
-    def remove(self, name: str) -> User:
-        """Remove a user with their sessions, keys and conversations (their document
-        collections stay until removed: `ember docs` shows them)."""
-        user = self.named(name)
+    def check_removable(self, user: User) -> None:
         if user.is_admin and self._admins() == 1:
             raise UserError("the last admin cannot be removed")
+
+    def remove(self, name: str) -> User:
+        """Remove a user with their sessions, keys and conversations (their document
+        collections are the library's: ``Runtime.remove_user`` removes those too)."""
+        user = self.named(name)
+        self.check_removable(user)
         with self.db.transaction() as tx:
             tx.execute("DELETE FROM sessions WHERE user_id = ?", (user.id,))
             tx.execute("DELETE FROM api_keys WHERE user_id = ?", (user.id,))

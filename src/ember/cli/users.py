@@ -150,10 +150,10 @@ def rm(
     name: Annotated[str, typer.Argument(help="The user's name.")],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask first.")] = False,
 ) -> None:
-    """Remove a user with their sessions, API keys and conversations."""
-    users = get_state(ctx).runtime().users
-    users.named(name)
-    if not yes and not typer.confirm(f"Remove {name} and their chats and keys?"):
+    """Remove a user with their sessions, API keys, conversations and documents."""
+    runtime = get_state(ctx).runtime()
+    runtime.users.check_removable(runtime.users.named(name))
+    if not yes and not typer.confirm(f"Remove {name} and their chats, keys and documents?"):
         raise typer.Exit(1)
-    users.remove(name)
-    console.print(f"[green]✓[/] removed {name}")
+    _, documents = runtime.remove_user(name)
+    console.print(f"[green]✓[/] removed {name} and {documents} document(s)")

@@ -37,6 +37,7 @@ from ember.server.routes_ollama import router as ollama_router
 from ember.server.routes_ollama_models import router as ollama_models_router
 from ember.server.routes_openai import router as openai_router
 from ember.server.routes_ui import router as ui_router
+from ember.server.routes_users import router as users_router
 from ember.server.user_limits import UserQuotas
 from ember.server.wire_common import InvalidRequestError
 
@@ -172,6 +173,7 @@ def create_app(runtime: Runtime, *, host: str | None = None) -> FastAPI:
     app.include_router(ollama_models_router)
     app.include_router(documents_router)
     app.include_router(accounts_router)
+    app.include_router(users_router)
     app.include_router(ui_router)
     web.install(app)
     openapi.install(app)

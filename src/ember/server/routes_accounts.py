@@ -86,6 +86,13 @@ async def sign_in(request: Request) -> Response:
         runtime.sessions.end(old)  # a session id planted before sign-in is worth nothing
     secret, session = runtime.sessions.start(user)
     response = JSONResponse(_session_view(session))
+    set_session_cookie(response, request, secret)
+    return response
+
+
+def set_session_cookie(response: Response, request: Request, secret: str) -> None:
+    """The session cookie: HttpOnly (no script reads it), SameSite=Strict (no other
+    site sends it), Secure over HTTPS."""
     response.set_cookie(
         SESSION_COOKIE,
         secret,
@@ -95,7 +102,6 @@ async def sign_in(request: Request) -> Response:
         secure=request.url.scheme == "https",
         path="/",
     )
-    return response
 
 
 @router.post("/signout")

@@ -46,18 +46,13 @@ from ember.chat.conversations import (
 )
 from ember.chat.live_answers import LiveAnswers
 from ember.documents.uploads import conversation_collection, drop_collection
-from ember.errors import AuthenticationError, EmberError
+from ember.errors import AuthenticationError, AuthorizationError, EmberError
 from ember.runtime import Runtime
 from ember.server.auth import KEY_COOKIE
 from ember.server.markdown import render_markdown
 from ember.server.routes_accounts import current_user, owner_of
 from ember.server.streaming import json_body, runtime_of, started
 from ember.server.wire_common import parse_body
-
-
-class AuthorizationError(EmberError):
-    status = 403
-    code = "forbidden"
 
 
 def own_conversation(request: Request) -> None:

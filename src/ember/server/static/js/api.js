@@ -15,6 +15,14 @@ export class ApiError extends Error {
 // whether accounts are on, who is signed in, and the CSRF token every change carries.
 const session = { accounts: false, signed_in: false, user: null, csrf: null };
 
+// The session as the server last described it (read-only for the other modules).
+export const currentSession = () => session;
+
+// A new CSRF token, after the server started a new session (a password change).
+export function setCsrf(token) {
+  session.csrf = token;
+}
+
 export async function loadSession() {
   const response = await fetch(`${API}/session`);
   if (response.ok) Object.assign(session, await response.json());

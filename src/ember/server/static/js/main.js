@@ -10,7 +10,8 @@
 // (the sidebar, opening a chat, the address), messages.js (the shown branch), chat.js
 // (the composer and streaming), markdown.js (answers' HTML), citations.js (sources and
 // the passage dialog), models.js (the picker), settings.js, documents.js (the Documents
-// menu and collections), uploads.js, hooks.js (the few calls that go up the layers);
+// menu and collections), uploads.js, account.js (your keys and password, the admins'
+// accounts view), hooks.js (the few calls that go up the layers);
 // this one finds the elements, binds them and starts.
 //
 // Imports point one way, never in a ring (tests/ui/test_js_modules.py checks): state.js,
@@ -31,6 +32,7 @@ import {
   stopStream,
 } from "./chat.js";
 import { bindPassage } from "./citations.js";
+import { bindAccount } from "./account.js";
 import { bindCloudLog } from "./cloudlog.js";
 import { bindWorkers } from "./workers.js";
 import {
@@ -160,6 +162,7 @@ async function start() {
   bind();
   renderAll();
   await loadSession().catch(() => {}); // before anything changes: the CSRF token
+  bindAccount();
   const id = routeId();
   const loads = [
     loadModels().catch(reportError),
