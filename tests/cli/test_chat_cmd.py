@@ -164,3 +164,29 @@ def test_an_answer_at_the_length_limit_continues_with_a_command(
         runtime.close()
     assert answer.status == "complete"
     assert answer.meta["completion_tokens"] > 16  # two parts of at most 16 each
+
+
+def test_with_accounts_a_chat_in_this_process_belongs_to_a_user(home: Path) -> None:
+    """The conversation is listed in its owner's page: the named user's, else the first
+    admin's (the only user's when there is one)."""
+    runtime = build(load_settings(home=home))
+    alice = runtime.users.add("alice", "alice's password")
+    bob = runtime.users.add("bob", "bob's password")
+    runtime.close()
+    lines = "/system Answer in one word.\nHi\n/exit\n"
+    assert CliRunner().invoke(app, ["chat", "--local"], input=lines).exit_code == 0
+    as_bob = CliRunner().invoke(app, ["chat", "--local", "--user", "bob"], input=lines)
+    assert as_bob.exit_code == 0, as_bob.output
+    unknown = CliRunner().invoke(app, ["chat", "--local", "--user", "nobody"], input=lines)
+    assert unknown.exit_code == 2
+    assert "nobody" in unknown.output
+
+    runtime = build(load_settings(home=home))
+    try:
+        store = ConversationStore(runtime.db)
+        assert len(store.all(user_id=alice.id)) == 1
+        [bobs] = store.all(user_id=bob.id)
+        assert [m.role for m in store.path(bobs.id)][-2:] == ["user", "assistant"]
+        assert all(c.user_id is not None for c in store.all())
+    finally:
+        runtime.close()

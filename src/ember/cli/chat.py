@@ -17,6 +17,7 @@ from rich.live import Live
 from rich.markdown import Markdown
 from rich.text import Text
 
+from ember.auth.users import User, UserStore
 from ember.cli.chat_backends import ChatBackend, ChatEvent, LocalBackend, ServerBackend
 from ember.cli.context import get_state
 from ember.cli.probe import server_url
@@ -57,6 +58,17 @@ def chat(
             "repeat for several.",
         ),
     ] = None,
+    user: Annotated[
+        str | None,
+        typer.Option(
+            "--user",
+            "-u",
+            envvar="EMBER_USER",
+            help="With accounts, whose conversation this is when the chat runs in this "
+            "process (default: the only user, else the first admin). Through a server, "
+            "the API key (EMBER_API_KEY) says who you are.",
+        ),
+    ] = None,
 ) -> None:
     """Chat in the terminal. Uses the running Ember server if there is one (the chat then
     shows in the web UI too), otherwise runs the model in this process."""
@@ -65,11 +77,18 @@ def chat(
     url = None if local else server_url(settings.host, settings.port)
     backend: ChatBackend
     if url is not None:
+        if user is not None:
+            raise typer.BadParameter(
+                "a running server knows you by your API key (EMBER_API_KEY); --user is for "
+                "a chat in this process (--local)",
+                param_hint="--user",
+            )
         backend = ServerBackend(url, api_key=os.environ.get("EMBER_API_KEY"))
     else:
-        if not state.runtime().models.installed():
+        runtime = state.runtime()
+        if not runtime.models.installed():
             state.register_starters()
-        backend = LocalBackend(state.runtime())
+        backend = LocalBackend(runtime, owner=chat_owner(runtime.users, user))
     try:
         session = ChatSession(backend, model, system)
         if docs:
@@ -77,6 +96,23 @@ def chat(
         session.run(interactive=sys.stdin.isatty())
     finally:
         backend.close()
+
+
+def chat_owner(users: UserStore, name: str | None) -> User | None:
+    """Whose a chat in this process is: the named user; with none named, the only user,
+    else the first admin (the person at the server's own terminal); None without
+    accounts. Their page then lists the conversation."""
+    if name is not None:
+        try:
+            return users.named(name)
+        except EmberError as exc:
+            raise typer.BadParameter(exc.message, param_hint="--user") from exc
+    everyone = users.list()
+    if not everyone:
+        return None
+    if len(everyone) == 1:
+        return everyone[0]
+    return next(u for u in everyone if u.is_admin)
 
 
 class ChatSession:

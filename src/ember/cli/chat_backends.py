@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from ember.auth.users import User
 from ember.errors import EmberError
 from ember.runtime import Runtime
 
@@ -127,11 +128,12 @@ class ServerBackend:
 class LocalBackend:
     """No server running: the same chat service in this process."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, owner: User | None = None) -> None:
         from ember.chat.conversations import ConversationStore
         from ember.runtime import make_assistant
 
-        self.where = "this process"
+        self.where = "this process" + (f", as {owner.name}" if owner is not None else "")
+        self.owner_id = owner.id if owner is not None else None  # with accounts
         self.runtime = runtime
         self.loop = asyncio.new_event_loop()
         store = ConversationStore(runtime.db)
@@ -150,7 +152,7 @@ class LocalBackend:
         return local + [m.name for m in remote]
 
     def new_conversation(self, model: str | None, system: str | None) -> str:
-        return self.assistant.store.create(model=model, system=system).id
+        return self.assistant.store.create(model=model, system=system, user_id=self.owner_id).id
 
     def update(self, conversation_id: str, **fields: Any) -> None:
         self.assistant.store.update(conversation_id, **fields)
