@@ -128,6 +128,7 @@ class Runtime:
             local_model=lambda: s.default_model,
             local_busy=self.local_queue_full,
             shareable=s.cloud_shareable_collections,
+            account_policy=self.users.cloud_policy_of,
         )
 
     def local_queue_full(self, model: str) -> bool:

@@ -74,6 +74,7 @@ def make_gate(
     policy: CloudPolicy = "auto",
     cloud_model: str | None = None,
     busy: bool = False,
+    account_policy: Callable[[str], str | None] | None = None,
 ) -> tuple[CloudGate, Local, EgressLog]:
     local = Local()
     config = RemoteConfig.from_dict(
@@ -95,6 +96,7 @@ def make_gate(
         cloud_model=cloud_model,
         local_model=lambda: "smollm2",
         local_busy=lambda _model: busy,
+        account_policy=account_policy,
     )
     return gate, local, log
 
@@ -307,3 +309,40 @@ def test_a_signal_from_the_answering_path_is_decided_under_the_policy(tmp_path: 
     )
     assert len(sent) == 1
     assert [e.reason for e in log.entries()] == [done.route["reason"]]
+
+
+def test_with_accounts_a_conversation_cannot_allow_more_than_its_users_account(
+    tmp_path: Path,
+) -> None:
+    """The server's policy is auto; an admin held carol's account to local-only, so her
+    conversation set to auto stays local, and her requests are logged under her id."""
+    sent: list[httpx.Request] = []
+
+    def handler(req: httpx.Request) -> httpx.Response:
+        sent.append(req)
+        return httpx.Response(200, content=sse("cloud"))
+
+    accounts = {"carol": "local-only", "dan": None}
+    gate, _local, log = make_gate(
+        tmp_path,
+        handler,
+        policy="auto",
+        cloud_model="sky/big",
+        busy=True,
+        account_policy=accounts.get,
+    )
+    held = request("hi", model="smollm2", policy="auto", user_id="carol")
+    assert gate.policy_of(held) == "local-only"
+    assert text_of(run(gate, held)) == "local answer"
+    with pytest.raises(CloudRefusedError):
+        run(gate, request("hi", policy="auto", user_id="carol"))  # picking the cloud model
+    assert sent == []
+    assert [e.status for e in log.entries(user_id="carol")] == []
+
+    # dan's account has no policy of its own: the server's (auto) is his ceiling
+    events = run(gate, request("hi", model="smollm2", user_id="dan"))
+    assert text_of(events) == "cloud"
+    assert gate.policy_of(request("hi", policy="ask", user_id="dan")) == "ask"  # stricter
+    [entry] = log.entries(user_id="dan")
+    assert (entry.user_id, entry.status) == ("dan", "sent")
+    assert log.entries(user_id="carol") == []

@@ -91,3 +91,22 @@ def test_limits_show_and_set_a_users_own(isolated_home: Path) -> None:
     assert "1000 tokens per day" in out
     code, out = users_cmd("limits", "alice", "--default")
     assert "(the setting)" in out
+
+
+def flat(code: int, out: str) -> tuple[int, str]:
+    """The output with rich's line wrapping undone."""
+    return code, " ".join(out.split())
+
+
+def test_limits_hold_a_user_to_a_cloud_policy(isolated_home: Path) -> None:
+    users_cmd("add", "alice", input=f"{PASSWORD}\n{PASSWORD}\n")
+    code, out = flat(*users_cmd("limits", "alice"))
+    assert "cloud: local-only (the setting)" in out
+    code, out = flat(*users_cmd("limits", "alice", "--cloud-policy", "ask"))
+    assert code == 0
+    assert "cloud: ask;" in out
+    code, out = flat(*users_cmd("limits", "alice", "--cloud-policy", "everything"))
+    assert code == 2
+    assert "a cloud policy is one of local-only, ask" in out
+    code, out = flat(*users_cmd("limits", "alice", "--default"))
+    assert "cloud: local-only (the setting)" in out

@@ -54,3 +54,17 @@ def test_a_key_or_conversation_policy_wins_over_the_default_and_junk_is_local_on
     assert effective_policy("local-only", conversation="auto") == "auto"
     assert effective_policy("auto", key="ask") == "ask"
     assert effective_policy("auto", key="everything") == "local-only"
+
+
+def test_with_accounts_a_users_account_is_the_most_their_chats_and_keys_allow() -> None:
+    # the account's own policy, else the default, is the ceiling
+    assert effective_policy("auto", user="local-only", accounts=True) == "local-only"
+    assert effective_policy("auto", conversation="auto", user="ask", accounts=True) == "ask"
+    assert effective_policy("local-only", key="auto", accounts=True) == "local-only"
+    assert effective_policy("local-only", key="auto", user="auto", accounts=True) == "auto"
+    # stricter is always allowed
+    assert effective_policy("auto", conversation="local-only", accounts=True) == "local-only"
+    assert effective_policy("auto", key="ask", user="auto", accounts=True) == "ask"
+    # unknown values count as local-only
+    assert effective_policy("auto", user="everything", accounts=True) == "local-only"
+    assert effective_policy("auto", key="everything", accounts=True) == "local-only"

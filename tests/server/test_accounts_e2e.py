@@ -234,12 +234,18 @@ def test_the_egress_log_shows_a_user_only_their_own_entries(url: str, runtime: R
             reason="sky/big was picked",
             status="sent",
             conversation_id=cid,
+            user_id=runtime.users.named("alice").id,  # as the gate records it
         )
     )
-    alice_sees = sign_in(url, "alice").get("/ember/api/cloud/log").json()["entries"]
+    alice = sign_in(url, "alice")
+    alice_sees = alice.get("/ember/api/cloud/log").json()["entries"]
     bob_sees = sign_in(url, "bob").get("/ember/api/cloud/log").json()["entries"]
     assert [e["conversation_id"] for e in alice_sees] == [cid]
     assert bob_sees == []
+    # the audit entry is hers, not the conversation's: deleting the chat keeps it
+    assert alice.delete(f"/ember/api/conversations/{cid}").status_code in (200, 204)
+    still = alice.get("/ember/api/cloud/log").json()["entries"]
+    assert [e["conversation_id"] for e in still] == [cid]
 
 
 def test_guessing_passwords_is_slowed_with_429(url: str, runtime: Runtime) -> None:

@@ -114,8 +114,14 @@ def test_an_admin_adds_changes_and_removes_a_user(url: str, runtime: Runtime) ->
         "created_at",
         "rate_limit_per_minute",
         "daily_token_quota",
+        "cloud_policy",
         "tokens_today",
     }
+    held = ada.patch(f"/ember/api/users/{cy_id}", json={"cloud_policy": "local-only"})
+    assert held.json()["cloud_policy"] == "local-only"
+    assert runtime.users.cloud_policy_of(cy_id) == "local-only"
+    bad = ada.patch(f"/ember/api/users/{cy_id}", json={"cloud_policy": "everything"})
+    assert bad.status_code == 400
 
     # a new password ends cy's sessions
     ada.patch(f"/ember/api/users/{cy_id}", json={"password": "second password"})

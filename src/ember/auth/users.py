@@ -19,6 +19,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from ember.auth.collections import adopt_sql
+from ember.auth.keys import CLOUD_POLICIES
 from ember.errors import EmberError
 from ember.storage import Database
 
@@ -49,6 +50,9 @@ class User:
     # Their own limits (None: the settings' rate_limit_per_minute / daily_token_quota).
     rate_limit_per_minute: int | None = None
     daily_token_quota: int | None = None
+    # The most the account may send to the cloud (None: the cloud_policy setting); its
+    # conversations and keys can be stricter, never looser.
+    cloud_policy: str | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -58,7 +62,7 @@ class User:
         return {"id": self.id, "name": self.name, "role": self.role, "created_at": self.created_at}
 
 
-_COLUMNS = "id, name, role, created_at, rate_limit_per_minute, daily_token_quota"
+_COLUMNS = "id, name, role, created_at, rate_limit_per_minute, daily_token_quota, cloud_policy"
 
 
 def _user(row: sqlite3.Row) -> User:
@@ -70,6 +74,7 @@ def _user(row: sqlite3.Row) -> User:
         row["created_at"],
         row["rate_limit_per_minute"],
         row["daily_token_quota"],
+        row["cloud_policy"],
     )
 
 
@@ -190,6 +195,21 @@ class UserStore:
     def check_removable(self, user: User) -> None:
         if user.is_admin and self._admins() == 1:
             raise UserError("the last admin cannot be removed")
+
+    def set_cloud_policy(self, name: str, policy: str | None) -> User:
+        """The most the user may send to the cloud: local-only, ask or auto (None: the
+        cloud_policy setting)."""
+        if policy is not None and policy not in CLOUD_POLICIES:
+            raise UserError(f"a cloud policy is one of {', '.join(CLOUD_POLICIES)}")
+        user = self.named(name)
+        with self.db.transaction() as tx:
+            tx.execute("UPDATE users SET cloud_policy = ? WHERE id = ?", (policy, user.id))
+        return self.get(user.id)
+
+    def cloud_policy_of(self, user_id: str) -> str | None:
+        """The account's own cloud policy (None: the setting's, or no such user)."""
+        row = self.db.query_one("SELECT cloud_policy FROM users WHERE id = ?", (user_id,))
+        return str(row["cloud_policy"]) if row is not None and row["cloud_policy"] else None
 
     def remove(self, name: str) -> User:
         """Remove a user with their sessions, keys and conversations (their document

@@ -138,6 +138,7 @@ class CloudGate:
         local_busy: Callable[[str], bool] | None = None,
         shareable: Sequence[str] = (),
         clock: Callable[[], float] = time.monotonic,
+        account_policy: Callable[[str], str | None] | None = None,
     ) -> None:
         self.backends = backends
         self.guard = guard
@@ -149,6 +150,8 @@ class CloudGate:
         self._clock = clock
         self._cooling: dict[str, float] = {}
         self.shareable = frozenset(shareable)
+        # With accounts: the cloud policy an admin gave a user (None: the default's).
+        self._account_policy = account_policy
 
     # ---------------------------------------------------------------- ChatBackend
 
@@ -211,8 +214,16 @@ class CloudGate:
 
     def policy_of(self, request: ChatRequest) -> CloudPolicy:
         """The policy in force for ``request`` (its conversation's or key's, else the
-        default)."""
-        return effective_policy(self.policy, conversation=request.egress.policy)
+        default; with accounts, never looser than its user's account allows)."""
+        user_id = request.egress.user_id
+        if user_id is None or self._account_policy is None:
+            return effective_policy(self.policy, conversation=request.egress.policy)
+        return effective_policy(
+            self.policy,
+            conversation=request.egress.policy,
+            user=self._account_policy(user_id),
+            accounts=True,
+        )
 
     def escalation(self, request: ChatRequest, signal: Signal, detail: str = "") -> Route:
         """Where ``request`` would go if ``signal`` sent it to the cloud model (pure:
@@ -288,6 +299,7 @@ class CloudGate:
             status="sent",
             conversation_id=request.egress.conversation_id,
             key_id=request.egress.key_id,
+            user_id=request.egress.user_id,
             redacted={} if blocked else dict(protection.redacted),
             blocked=blocked,
         )

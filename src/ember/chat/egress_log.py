@@ -27,6 +27,7 @@ class EgressEntry:
     status: EgressStatus
     conversation_id: str | None = None
     key_id: str | None = None
+    user_id: str | None = None  # with accounts: whose request it was
     redacted: Mapping[str, int] = field(default_factory=dict)
     blocked: Mapping[str, int] = field(default_factory=dict)
     sent_bytes: int = 0
@@ -61,8 +62,8 @@ class EgressEntry:
 
 
 _COLUMNS = (
-    "provider, model, conversation_id, key_id, policy, reason, status, redacted, blocked, "
-    "sent_bytes, body_sha256, prompt_tokens, completion_tokens, cost, error"
+    "provider, model, conversation_id, key_id, user_id, policy, reason, status, redacted, "
+    "blocked, sent_bytes, body_sha256, prompt_tokens, completion_tokens, cost, error"
 )
 
 
@@ -74,12 +75,13 @@ class EgressLog:
         with self.db.transaction() as conn:
             cursor = conn.execute(
                 f"INSERT INTO cloud_egress ({_COLUMNS}) VALUES "
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     entry.provider,
                     entry.model,
                     entry.conversation_id,
                     entry.key_id,
+                    entry.user_id,
                     entry.policy,
                     entry.reason,
                     entry.status,
@@ -116,19 +118,16 @@ class EgressLog:
     def entries(
         self, *, limit: int = 100, provider: str | None = None, user_id: str | None = None
     ) -> list[EgressEntry]:
-        """The newest entries first (``user_id``: only those of that user's
-        conversations and API keys)."""
+        """The newest entries first (``user_id``: only that user's requests, from the
+        page or by their API keys; kept when the conversation is deleted)."""
         conditions: list[str] = []
         params: tuple[str, ...] = ()
         if provider:
             conditions.append("provider = ?")
             params += (provider,)
         if user_id is not None:
-            conditions.append(
-                "(conversation_id IN (SELECT id FROM conversations WHERE user_id = ?)"
-                " OR key_id IN (SELECT id FROM api_keys WHERE user_id = ?))"
-            )
-            params += (user_id, user_id)
+            conditions.append("user_id = ?")
+            params += (user_id,)
         where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
         rows = self.db.query(
             f"SELECT id, at, {_COLUMNS} FROM cloud_egress {where} ORDER BY id DESC LIMIT ?",
@@ -142,6 +141,7 @@ class EgressLog:
                 model=r["model"],
                 conversation_id=r["conversation_id"],
                 key_id=r["key_id"],
+                user_id=r["user_id"],
                 policy=r["policy"],
                 reason=r["reason"],
                 status=r["status"],

@@ -16,6 +16,7 @@ from rich.table import Table
 from ember.auth.users import ROLES, Role
 from ember.cli.context import get_state
 from ember.cli.render import console
+from ember.errors import EmberError
 
 users_app = typer.Typer(
     help="Accounts for a team server: the first one is the admin.", no_args_is_help=True
@@ -113,12 +114,20 @@ def limits(
         int | None,
         typer.Option("--tokens-per-day", help="Tokens per UTC day (0: no quota)."),
     ] = None,
+    cloud_policy: Annotated[
+        str | None,
+        typer.Option(
+            "--cloud-policy",
+            help="The most this user may send to a cloud model: local-only, ask or auto "
+            "(their chats and keys can be stricter, never looser).",
+        ),
+    ] = None,
     default: Annotated[
         bool, typer.Option("--default", help="Back to the settings' limits.")
     ] = False,
 ) -> None:
-    """Show or set a user's own limits (otherwise the settings' rate_limit_per_minute and
-    daily_token_quota apply), and what they used today."""
+    """Show or set a user's own limits (otherwise the settings' rate_limit_per_minute,
+    daily_token_quota and cloud_policy apply), and what they used today."""
     runtime = get_state(ctx).runtime()
     user = runtime.users.named(name)
     if default or per_minute is not None or tokens_per_day is not None:
@@ -127,6 +136,11 @@ def limits(
             per_minute=None if default else _keep(per_minute, user.rate_limit_per_minute),
             tokens_per_day=None if default else _keep(tokens_per_day, user.daily_token_quota),
         )
+    if default or cloud_policy is not None:
+        try:
+            user = runtime.users.set_cloud_policy(name, None if default else cloud_policy)
+        except EmberError as exc:
+            raise typer.BadParameter(exc.message, param_hint="--cloud-policy") from exc
     settings = runtime.settings
 
     def shown(own: int | None, setting: int, unit: str) -> str:
@@ -137,7 +151,11 @@ def limits(
     rate = shown(user.rate_limit_per_minute, settings.rate_limit_per_minute, "per minute")
     quota = shown(user.daily_token_quota, settings.daily_token_quota, "tokens per day")
     used = runtime.usage.used_today(user.id)
-    console.print(f"{user.name}: {rate}; {quota}; used today: {used} tokens", highlight=False)
+    cloud = user.cloud_policy or f"{settings.cloud_policy} (the setting)"
+    console.print(
+        f"{user.name}: {rate}; {quota}; cloud: {cloud}; used today: {used} tokens",
+        highlight=False,
+    )
 
 
 def _keep(new: int | None, old: int | None) -> int | None:

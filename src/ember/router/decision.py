@@ -37,14 +37,38 @@ class Route:
 
 
 def effective_policy(
-    default: CloudPolicy, *, conversation: str | None = None, key: str | None = None
+    default: CloudPolicy,
+    *,
+    conversation: str | None = None,
+    key: str | None = None,
+    user: str | None = None,
+    accounts: bool = False,
 ) -> CloudPolicy:
     """The policy in force: an API key's or a conversation's own, else the default.
 
     A request comes either from the page (a conversation) or from an API client (a key),
-    so at most one of the two applies; an unknown value counts as ``local-only``."""
-    chosen = key or conversation or default
-    return chosen if chosen in POLICIES else "local-only"
+    so at most one of the two applies; an unknown value counts as ``local-only``.
+
+    With accounts, what a user may allow is their account's policy (``user``, set by an
+    admin; None: the default): a conversation or key of theirs can be stricter, never
+    looser, so no user reaches the cloud beyond what the admin allowed."""
+    if not accounts:
+        chosen = key or conversation or default
+        return chosen if chosen in POLICIES else "local-only"
+    allowed = _known(user or default)
+    return stricter(_known(key or conversation or allowed), allowed)
+
+
+def stricter(a: CloudPolicy, b: CloudPolicy) -> CloudPolicy:
+    """The one of two policies that lets less leave (local-only < ask < auto)."""
+    return a if POLICIES.index(a) <= POLICIES.index(b) else b
+
+
+def _known(policy: str) -> CloudPolicy:
+    for known in POLICIES:
+        if policy == known:
+            return known
+    return "local-only"
 
 
 def reason_for(signal: Signal, model: str, detail: str = "") -> str:

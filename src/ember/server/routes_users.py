@@ -6,12 +6,13 @@ characters), list (with each user's limits and today's tokens), change role, pas
 and limits, remove (with their conversations, keys and documents). Admins manage
 accounts; nothing here shows anyone's conversations. The last admin can neither be
 removed nor stop being one. A new password ends the user's sessions; changing your own
-keeps the session you changed it from.
+keeps the session you changed it from. A user's cloud policy is the most their
+conversations and keys may send to a cloud model (router/decision.py).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -41,6 +42,7 @@ class UserChangeBody(BaseModel):
     password: str | None = Field(default=None, min_length=1, max_length=1024)
     rate_limit_per_minute: int | None = Field(default=None, ge=0)
     daily_token_quota: int | None = Field(default=None, ge=0)
+    cloud_policy: Literal["local-only", "ask", "auto"] | None = None
 
 
 class PasswordBody(BaseModel):
@@ -65,6 +67,7 @@ def _view(runtime: Runtime, user: User) -> dict[str, Any]:
         **user.to_dict(),
         "rate_limit_per_minute": user.rate_limit_per_minute,
         "daily_token_quota": user.daily_token_quota,
+        "cloud_policy": user.cloud_policy,
         "tokens_today": runtime.usage.used_today(user.id),
     }
 
@@ -79,6 +82,7 @@ async def list_users(request: Request) -> dict[str, Any]:
         "defaults": {
             "rate_limit_per_minute": settings.rate_limit_per_minute,
             "daily_token_quota": settings.daily_token_quota,
+            "cloud_policy": settings.cloud_policy,
         },
     }
 
@@ -111,6 +115,8 @@ async def change_user(user_id: str, request: Request) -> dict[str, Any]:
             if "daily_token_quota" in sent
             else user.daily_token_quota,
         )
+    if "cloud_policy" in body.model_fields_set:
+        user = users.set_cloud_policy(user.name, body.cloud_policy)
     return _view(runtime, user)
 
 

@@ -302,6 +302,20 @@ def m010_doc_windows(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX doc_windows_chunk ON doc_windows(chunk_id)")
 
 
+def m011_user_cloud(db: sqlite3.Connection) -> None:
+    """Cloud settings belong to users: the policy an admin gives each account (NULL: the
+    cloud_policy setting), and whose request each egress log row was (until now read
+    through its conversation or key, which lost it when the conversation was deleted)."""
+    db.execute("ALTER TABLE users ADD COLUMN cloud_policy TEXT")
+    db.execute("ALTER TABLE cloud_egress ADD COLUMN user_id TEXT")
+    db.execute(
+        "UPDATE cloud_egress SET user_id = COALESCE("
+        " (SELECT user_id FROM conversations c WHERE c.id = cloud_egress.conversation_id),"
+        " (SELECT user_id FROM api_keys k WHERE k.id = cloud_egress.key_id))"
+    )
+    db.execute("CREATE INDEX cloud_egress_user ON cloud_egress(user_id, id)")
+
+
 MIGRATIONS: list[Migration] = [
     m001_models,
     m003_conversations,
@@ -313,6 +327,7 @@ MIGRATIONS: list[Migration] = [
     m008_accounts,
     m009_user_limits,
     m010_doc_windows,
+    m011_user_cloud,
 ]
 
 

@@ -134,7 +134,7 @@ async function showUsers() {
   const me = currentSession().user;
   $("users-body").replaceChildren(
     table(
-      ["Name", "Role", "Answers / minute", "Tokens / day", "Tokens today", ""],
+      ["Name", "Role", "Answers / minute", "Tokens / day", "Cloud", "Tokens today", ""],
       users.map((u) => userRow(u, defaults, u.id === me.id)),
     ),
   );
@@ -153,6 +153,7 @@ function userRow(user, defaults, isMe) {
     el("td", {}, role),
     el("td", {}, limitInput(user, "rate_limit_per_minute", defaults.rate_limit_per_minute)),
     el("td", {}, limitInput(user, "daily_token_quota", defaults.daily_token_quota)),
+    el("td", {}, cloudSelect(user, defaults.cloud_policy)),
     el("td", { text: String(user.tokens_today) }),
     el(
       "td",
@@ -189,6 +190,20 @@ function limitInput(user, field, fallback) {
     change(user, { [field]: value === "" ? null : Number(value) });
   });
   return input;
+}
+
+// The most the user may send to a cloud model; "" is the server's cloud_policy.
+function cloudSelect(user, fallback) {
+  const choices = [["", `the setting (${fallback})`], ["local-only", "local-only"], ["ask", "ask"], ["auto", "auto"]];
+  const select = el(
+    "select",
+    { "aria-label": `Cloud policy of ${user.name}` },
+    ...choices.map(([value, text]) =>
+      el("option", { value, text, selected: (user.cloud_policy || "") === value }),
+    ),
+  );
+  select.addEventListener("change", () => change(user, { cloud_policy: select.value || null }));
+  return select;
 }
 
 function change(user, fields) {
