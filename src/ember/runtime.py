@@ -250,11 +250,16 @@ def make_assistant(runtime: Runtime, store: ConversationStore) -> Assistant:
 
 
 def knows_tools(runtime: Runtime, model: str) -> bool:
-    """Whether the model's chat template teaches tool calls (Ollama's "tools" capability).
-    A remote's model is not known here: its conversations use tools when they ask."""
+    """Whether the model's chat template teaches tool calls (Ollama's "tools" capability):
+    read from the model file here, or, for a model the workers serve, what they said
+    (chat/workers.py). A remote's model otherwise is not known here: its conversations
+    use tools when they ask."""
     from ember.chat.tool_calls import tool_format
     from ember.errors import EmberError
 
+    pool = runtime.backends.pool
+    if pool is not None and pool.knows_tools(model):
+        return True
     try:
         info = runtime.models.get(model).info
     except EmberError:

@@ -4,6 +4,7 @@ metrics (served here by httpx's mock transport; the scale-out e2e runs real work
 from __future__ import annotations
 
 import asyncio
+import json
 
 import httpx
 
@@ -101,3 +102,38 @@ def test_the_pool_reads_each_kind_of_servers_metrics() -> None:
     assert not any("gone" in url for url in asked)
     status = {row["name"]: row["load"] for row in pool.status()}
     assert status["vllm"] == 5.0
+
+
+def test_the_pool_learns_which_workers_models_know_tools() -> None:
+    """An Ember or Ollama worker says so in /api/show; a server without it (vLLM,
+    llama-server) says nothing, and its models are taken not to know tools."""
+    shows: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        host, path = request.url.host, request.url.path
+        if path == "/v1/models":
+            return httpx.Response(200, json={"data": [{"id": "qwen"}, {"id": "smol"}]})
+        if path == "/api/show" and host == "ember.test":
+            model = json.loads(request.content)["model"]
+            shows.append(model)
+            capabilities = ["completion", "tools"] if model == "qwen" else ["completion"]
+            return httpx.Response(200, json={"capabilities": capabilities})
+        return httpx.Response(404, json={"error": "not found"})
+
+    transport = httpx.MockTransport(answer)
+
+    def with_transport(name: str) -> WorkerState:
+        config = RemoteConfig.from_dict(
+            {"name": name, "base_url": f"http://{name}.test:8000/v1", "worker": True}
+        )
+        return WorkerState(OpenAICompatBackend(config, transport=transport))
+
+    pool = WorkerPool([with_transport("ember"), with_transport("vllm")], transport=transport)
+    asyncio.run(pool.refresh())
+    assert pool.knows_tools("qwen")
+    assert pool.knows_tools("ember/qwen")
+    assert not pool.knows_tools("vllm/qwen")
+    assert not pool.knows_tools("smol")
+    assert sorted(shows) == ["qwen", "smol"]
+    asyncio.run(pool.refresh(force=True))
+    assert sorted(shows) == ["qwen", "smol"]  # asked once per model

@@ -101,7 +101,7 @@ class OpenAICompatBackend:
         self._retry_wait_s = retry_wait_s
         self._keyring_key: str | None = None
 
-    def _headers(self) -> dict[str, str]:
+    def auth_headers(self) -> dict[str, str]:
         key = self._key()
         return {"Authorization": f"Bearer {key}"} if key else {}
 
@@ -138,7 +138,7 @@ class OpenAICompatBackend:
         """The remote's model ids (its own names, without ``NAME/``)."""
         async with self._client(10.0) as client:
             try:
-                response = await client.get(f"{self.root}/models", headers=self._headers())
+                response = await client.get(f"{self.root}/models", headers=self.auth_headers())
             except httpx.HTTPError as exc:
                 raise self._unreachable(exc) from exc
             if response.status_code >= 400:
@@ -156,7 +156,7 @@ class OpenAICompatBackend:
         ``body``: :meth:`body_of` the request, when the caller already made it (the
         cloud gate hashes exactly the bytes that are sent)."""
         body = self.body_of(request) if body is None else body
-        headers = {**self._headers(), "Content-Type": "application/json"}
+        headers = {**self.auth_headers(), "Content-Type": "application/json"}
         if request.save_kv:
             headers[SAVE_KV_HEADER] = "1"
         started = time.perf_counter()

@@ -83,6 +83,10 @@ class WorkerState:
     last_error: str | None = None
     models: frozenset[str] = frozenset()
     models_at: float = -MODELS_TTL_S
+    # Its models whose chat template knows tool calls, as the worker says (the Ollama
+    # API's /api/show capabilities: Ember and Ollama have it), and the models asked.
+    tool_models: frozenset[str] = frozenset()
+    asked_tools: frozenset[str] = frozenset()
     reported: float | None = None  # what its metrics said it runs (None: no metrics)
     reported_at: float = -LOAD_TTL_S
     others: float = 0.0  # of those, the requests other front ends sent
@@ -92,8 +96,8 @@ class WorkerState:
         return self.backend.name
 
     @property
-    def metrics_url(self) -> str:
-        return self.backend.root.removesuffix("/v1") + "/metrics"
+    def server_root(self) -> str:
+        return self.backend.root.removesuffix("/v1")
 
     def load(self, now: float) -> float:
         """Requests on it: this front end's in flight (exact, now) and, from its latest
@@ -197,14 +201,50 @@ class WorkerPool:
                 worker.last_error = None
             except EmberError as exc:
                 self._down(worker, exc.message)
+            else:
+                await self._ask_tools(worker)
             worker.models_at = now
+
+    async def _ask_tools(self, worker: WorkerState) -> None:
+        """Which of the worker's new models know tool calls, from its /api/show (a
+        server without it, llama-server or vLLM, says nothing: their models are taken
+        not to, and Ember's tools are not offered to them)."""
+        new = worker.models - worker.asked_tools
+        if not new:
+            return
+        found: set[str] = set()
+        async with httpx.AsyncClient(timeout=LOAD_TIMEOUT_S, transport=self.transport) as client:
+            for model in sorted(new):
+                try:
+                    response = await client.post(
+                        worker.server_root + "/api/show",
+                        json={"model": model},
+                        headers=worker.backend.auth_headers(),
+                    )
+                    capabilities = response.json().get("capabilities") or []
+                except (httpx.HTTPError, ValueError, AttributeError, EmberError):
+                    continue
+                if response.status_code == 200 and "tools" in capabilities:
+                    found.add(model)
+        worker.tool_models = (worker.tool_models & worker.models) | found
+        worker.asked_tools = worker.asked_tools | new
+
+    def knows_tools(self, model: str) -> bool:
+        """Whether the workers' ``model`` knows tool calls (``NAME/MODEL``: that worker's)."""
+        name, _, own = model.partition("/")
+        for worker in self.workers:
+            if model in worker.tool_models or (
+                own and worker.name == name and own in worker.tool_models
+            ):
+                return True
+        return False
 
     async def refresh_load(self) -> None:
         """Each healthy worker's load from its /metrics (None where it has none)."""
 
         async def read(client: httpx.AsyncClient, worker: WorkerState) -> None:
             try:
-                response = await client.get(worker.metrics_url)
+                response = await client.get(worker.server_root + "/metrics")
             except httpx.HTTPError:
                 worker.note_report(None, self.clock())
                 return

@@ -99,10 +99,14 @@ def create_app(runtime: Runtime, *, host: str | None = None) -> FastAPI:
         )
         reindexing.start()
         warming = asyncio.create_task(_preload(runtime)) if settings.preload else None
+        pool = runtime.backends.pool
+        # The workers' models and what they know (tools) before the first question.
+        meeting = asyncio.create_task(pool.refresh()) if pool is not None else None
         yield
-        if warming is not None:
-            warming.cancel()
-            await asyncio.gather(warming, return_exceptions=True)
+        for task in (warming, meeting):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         await live_answers.close()
         stop_reindex.set()
         await toolbox.aclose()
