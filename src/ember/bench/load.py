@@ -7,7 +7,8 @@ saw, once every answer has finished (an answer runs on after its stream is dropp
 - every question and answer a client saw start is stored;
 - a stream that ended normally stored exactly the text it showed;
 - a dropped stream's stored answer begins with the text shown before the drop;
-- no request got a 5xx, and every slot is free at the end (``ember_slots_busy``).
+- no request got a 5xx, and every slot is free at the end (``ember_slots_busy``; for a
+  front end, its workers' requests too, from ``/ember/api/workers``).
 
 ``ember bench load`` runs it against any Ember; ``tests/server/test_load_e2e.py``
 against a real server with SmolLM2.
@@ -167,12 +168,23 @@ def _busy_slots(metrics_text: str) -> float:
     )
 
 
+async def _workers_busy(client: httpx.AsyncClient) -> float:
+    """What a front end's workers still run or hold: its requests in flight there and
+    the load each reports (0 without workers, or when this caller may not see them)."""
+    response = await client.get("/ember/api/workers")
+    if response.status_code != 200:
+        return 0.0
+    workers = response.json().get("workers", [])
+    return float(sum(w["in_flight"] + (w.get("load") or 0) for w in workers))
+
+
 async def _settled_slots(client: httpx.AsyncClient, limit_s: float = 120) -> float:
     """Busy and queued slots once the server has finished its own work (conversation
-    titles run after the first answers); what is left after ``limit_s`` is a leak."""
+    titles run after the first answers), its workers' included; what is left after
+    ``limit_s`` is a leak."""
     deadline = time.monotonic() + limit_s
     while True:
-        busy = _busy_slots((await client.get("/metrics")).text)
+        busy = _busy_slots((await client.get("/metrics")).text) + await _workers_busy(client)
         if busy == 0 or time.monotonic() > deadline:
             return busy
         await asyncio.sleep(0.5)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ember.documents.errors import DocumentReadError, UnsupportedFileError
+from ember.documents.pdf_headings import Heading, Run, heading_sizes, page_headings, split_page
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,8 @@ def _inside(node: object, tags: set[str], root: object) -> bool:
 
 
 def extract_pdf(data: bytes) -> Extracted:
-    """Text page by page (1-based page numbers kept); paragraphs split on blank lines."""
+    """Text page by page (1-based page numbers kept); paragraphs split on blank lines;
+    the lines set in larger type are the heading path (documents/pdf_headings.py)."""
     import io
 
     from pypdf import PdfReader
@@ -157,14 +159,37 @@ def extract_pdf(data: bytes) -> Extracted:
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
         count = len(reader.pages)
-        for number, page in enumerate(reader.pages, start=1):
-            for para in paragraphs(page.extract_text() or ""):
-                builder.add(para, page=number)
+        texts: list[str] = []
+        runs: list[list[Run]] = []
+        for page in reader.pages:
+            page_runs: list[Run] = []
+            texts.append(page.extract_text(visitor_text=_collect_runs(page_runs)) or "")
+            runs.append(page_runs)
         meta = reader.metadata
         title = str(meta.title) if meta and meta.title else None
     except (PyPdfError, ValueError, KeyError, TypeError, OSError) as exc:
         raise DocumentReadError(f"cannot read PDF: {exc}") from exc
+    sizes = heading_sizes(runs)
+    stack: list[tuple[int, str]] = []
+    for number, (text, page_runs) in enumerate(zip(texts, runs, strict=True), start=1):
+        for part in split_page(text, page_headings(page_runs, sizes)):
+            if isinstance(part, Heading):
+                stack = [(lv, h) for lv, h in stack if lv < part.level] + [(part.level, part.text)]
+                continue
+            for para in paragraphs(part):
+                builder.add(para, page=number, headings=tuple(h for _, h in stack))
     return builder.build(title, count)
+
+
+def _collect_runs(into: list[Run]) -> Callable[..., None]:
+    """pypdf's text visitor: each shown text with its size on the page (the font size
+    scaled by the text and page matrices' vertical factors)."""
+
+    def visit(text: str, cm: list[float], tm: list[float], font: object, size: float) -> None:
+        if text.strip():
+            into.append(Run(float(size) * abs(tm[3] or 1.0) * abs(cm[3] or 1.0), text))
+
+    return visit
 
 
 def extract_docx(data: bytes) -> Extracted:
