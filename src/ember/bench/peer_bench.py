@@ -133,6 +133,14 @@ class Client:
     def stream(
         self, messages: list[dict[str, str]], max_tokens: int, temperature: float = 0.0
     ) -> Streamed:
+        try:
+            return self._stream(messages, max_tokens, temperature)
+        except httpx.RemoteProtocolError:  # closed before answering (seen under load): once
+            return self._stream(messages, max_tokens, temperature)
+
+    def _stream(
+        self, messages: list[dict[str, str]], max_tokens: int, temperature: float
+    ) -> Streamed:
         body = {**self._body(messages, max_tokens, temperature), "stream": True}
         start = time.perf_counter()
         arrivals: list[float] = []
@@ -161,9 +169,12 @@ class Client:
     ) -> tuple[int, float]:
         """A non-streamed answer: its completion tokens and the wall time it took."""
         start = time.perf_counter()
-        response = self.http.post(
-            "/v1/chat/completions", json=self._body(messages, max_tokens, temperature)
-        )
+        body = self._body(messages, max_tokens, temperature)
+        try:
+            response = self.http.post("/v1/chat/completions", json=body)
+        except httpx.RemoteProtocolError:  # closed before answering (seen under load): once
+            start = time.perf_counter()
+            response = self.http.post("/v1/chat/completions", json=body)
         _check(response)
         usage = response.json().get("usage") or {}
         return int(usage.get("completion_tokens") or 0), time.perf_counter() - start
