@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ember.documents.extract import extract_pdf
+from ember.documents.library import EMBED_VERSION, DocumentLibrary, text_version
 from ember.documents.pdf_headings import (
     Heading,
     Run,
@@ -61,7 +62,8 @@ def test_a_page_splits_into_headings_and_the_text_between() -> None:
     ]
 
 
-def test_a_real_pdf_gives_its_passages_their_section_path(tmp_path: Path) -> None:
+def write_garden_pdf(path: Path) -> Path:
+    """A title over two sections, in larger bold type, over body text."""
     from fpdf import FPDF  # a dev dependency
 
     pdf = FPDF(format="A4")
@@ -77,8 +79,12 @@ def test_a_real_pdf_gives_its_passages_their_section_path(tmp_path: Path) -> Non
         pdf.set_font("Helvetica", "", 10)
         pdf.multi_cell(0, 5, (words + " ") * 12, new_x="LMARGIN", new_y="NEXT")
         pdf.ln(4)
-    path = tmp_path / "garden.pdf"
     pdf.output(str(path))
+    return path
+
+
+def test_a_real_pdf_gives_its_passages_their_section_path(tmp_path: Path) -> None:
+    path = write_garden_pdf(tmp_path / "garden.pdf")
     extracted = extract_pdf(path.read_bytes())
     by_heading = {b.headings: extracted.text[b.start : b.end] for b in extracted.blocks}
     assert set(by_heading) == {
@@ -88,3 +94,24 @@ def test_a_real_pdf_gives_its_passages_their_section_path(tmp_path: Path) -> Non
     assert "warm wall" in by_heading[("Garden handbook", "1 Tomatoes")]
     assert "Beans climb" in by_heading[("Garden handbook", "2 Beans")]
     assert all(b.page == 1 for b in extracted.blocks)
+
+
+def test_a_pdf_read_by_the_older_extraction_is_read_again(
+    tmp_path: Path, library: DocumentLibrary
+) -> None:
+    """A PDF stored before headings were read is stale (its text version is behind its
+    kind's), and re-indexing reads the file again: its passages get their headings."""
+    path = write_garden_pdf(tmp_path / "garden.pdf")
+    library.add([path])
+    with library.db.transaction() as tx:  # as the extraction before headings stored it
+        tx.execute("UPDATE documents SET embed_version = ?", (EMBED_VERSION,))
+        tx.execute("UPDATE doc_chunks SET heading = ''")
+    [stale] = library.stale()
+    assert stale.kind == "pdf"
+    [result] = library.reindex([stale])
+    assert result.status == "updated"
+    assert library.stale() == []
+    assert {d.embed_version for d in library.documents()} == {text_version("pdf")}
+    headings = {r["heading"] for r in library.db.query("SELECT heading FROM doc_chunks")}
+    assert "Garden handbook > 1 Tomatoes" in headings
+    assert text_version("md") == EMBED_VERSION  # other kinds are not read again

@@ -53,6 +53,17 @@ DEFAULT_COLLECTION = "default"
 # 1: the chunk's heading path and text; 2: the document's title before them; 3: and
 # the chunk's sentence windows (documents/windows.py).
 EMBED_VERSION = 3
+# Kinds whose extraction changed since (their embedded text with it): pdf 1, the
+# headings read from type sizes (documents/pdf_headings.py).
+EXTRACTION_VERSIONS = {"pdf": 1}
+
+
+def text_version(kind: str) -> int:
+    """The version of the embedded text of a document of this kind: a stored document
+    below it is embedded again, its file read anew (``stale``)."""
+    return EMBED_VERSION + EXTRACTION_VERSIONS.get(kind, 0)
+
+
 MAX_FILE_BYTES = 50 * 1024 * 1024
 Progress = Callable[[Path], None]
 
@@ -265,7 +276,7 @@ class DocumentLibrary:
         digest = hashlib.sha256(data).hexdigest()
         model = self.embedder.name
         existing = self.db.query_one(
-            "SELECT id, sha256, model, embed_version FROM documents"
+            "SELECT id, sha256, model, embed_version, kind FROM documents"
             " WHERE collection_id = ? AND path = ?",
             (cid, str(path)),
         )
@@ -273,7 +284,7 @@ class DocumentLibrary:
             not force
             and existing is not None
             and (existing["sha256"], existing["model"], existing["embed_version"])
-            == (digest, model, EMBED_VERSION)
+            == (digest, model, text_version(existing["kind"]))
         ):
             return IngestResult(path, "unchanged")
         twin = self.db.query_one(
@@ -305,7 +316,7 @@ class DocumentLibrary:
                     doc.pages,
                     model,
                     len(chunks),
-                    EMBED_VERSION,
+                    text_version(doc.kind),
                 ),
             )
             tx.executemany(
@@ -384,7 +395,7 @@ class DocumentLibrary:
         return [
             d
             for d in self.documents(collection)
-            if d.model != model or d.embed_version < EMBED_VERSION
+            if d.model != model or d.embed_version < text_version(d.kind)
         ]
 
     def reindex(
@@ -451,7 +462,7 @@ class DocumentLibrary:
             )
             tx.execute(
                 "UPDATE documents SET model = ?, embed_version = ? WHERE id = ?",
-                (self.embedder.name, EMBED_VERSION, row.id),
+                (self.embedder.name, text_version(row.kind), row.id),
             )
         return IngestResult(
             Path(row.path), "updated", len(chunks), "the file is gone: its stored text was used"
