@@ -137,3 +137,22 @@ def test_the_pool_learns_which_workers_models_know_tools() -> None:
     assert sorted(shows) == ["qwen", "smol"]
     asyncio.run(pool.refresh(force=True))
     assert sorted(shows) == ["qwen", "smol"]  # asked once per model
+
+
+def test_closing_the_pool_stops_a_reading_under_way() -> None:
+    gate = asyncio.Event()
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await gate.wait()  # never set: the reading is still under way at close
+        return httpx.Response(200, text="ember_requests_in_flight 1\n")
+
+    async def go() -> bool:
+        pool = WorkerPool([worker("slow")], transport=httpx.MockTransport(slow))
+        pool._read_load_soon()
+        reading = pool._reading
+        assert reading is not None
+        await asyncio.sleep(0)
+        await pool.aclose()
+        return reading.done()
+
+    assert asyncio.run(go())

@@ -265,6 +265,14 @@ class WorkerPool:
             return
         self._reading = asyncio.get_running_loop().create_task(self.refresh_load())
 
+    async def aclose(self) -> None:
+        """Stop a reading of the workers' load that is under way (before the loop closes,
+        so no task is left pending)."""
+        reading, self._reading = self._reading, None
+        if reading is not None and not reading.done():
+            reading.cancel()
+            await asyncio.gather(reading, return_exceptions=True)
+
     def names(self) -> frozenset[str]:
         return frozenset(w.name for w in self.workers)
 

@@ -194,6 +194,9 @@ class LocalBackend:
     def close(self) -> None:
         self.loop.run_until_complete(self.assistant.wait_for_titles())
         self.loop.run_until_complete(self.toolbox.aclose())
+        pool = self.runtime.backends.pool
+        if pool is not None:
+            self.loop.run_until_complete(pool.aclose())
         self.loop.close()
 
 

@@ -107,6 +107,8 @@ def create_app(runtime: Runtime, *, host: str | None = None) -> FastAPI:
             if task is not None:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
+        if pool is not None:
+            await pool.aclose()
         await live_answers.close()
         stop_reindex.set()
         await toolbox.aclose()
