@@ -68,7 +68,9 @@ def final(events: list[tuple[str, Any]]) -> dict[str, Any]:
     return message
 
 
-def test_chat_calls_the_calculator_and_answers_exactly(client: httpx.Client) -> None:
+def ask_the_product(client: httpx.Client) -> dict[str, Any]:
+    """A new conversation at temperature 0 asks 4821 * 37: the calculator is called with
+    the right result and the complete answer states it. Returns the answer."""
     conversation = new_conversation(client, settings={"temperature": 0})  # not sampled at 0.8
     events = send(
         client,
@@ -82,6 +84,11 @@ def test_chat_calls_the_calculator_and_answers_exactly(client: httpx.Client) -> 
     answer = final(events)
     assert answer["status"] == "complete"
     assert str(PRODUCT) in digits(answer["content"])
+    return answer
+
+
+def test_chat_calls_the_calculator_and_answers_exactly(client: httpx.Client) -> None:
+    ask_the_product(client)
 
 
 def test_api_callers_get_the_tools_when_the_setting_allows(client: httpx.Client) -> None:

@@ -13,8 +13,7 @@ import pytest
 from ember.config import load_settings
 from ember.runtime import Runtime, build, knows_tools
 from tests.server.conftest import serving
-from tests.server.test_chat_api_e2e import new_conversation, send
-from tests.server.test_tools_documents_e2e import PRODUCT, digits, final
+from tests.server.test_tools_documents_e2e import ask_the_product
 
 MODEL = "qwen2.5-coder:0.5b"
 
@@ -45,17 +44,5 @@ def test_the_front_end_offers_its_tools_to_a_workers_model(
     assert client.get("/ember/api/workers").json()["workers"][0]["healthy"]
     assert knows_tools(runtime, MODEL)
     assert not runtime.models.installed()  # only the worker has it
-    conversation = new_conversation(client, settings={"temperature": 0})
-    events = send(
-        client,
-        f"/ember/api/conversations/{conversation}/messages",
-        {"content": "What is 4821 * 37?"},
-    )
-    results = [data["message"] for name, data in events if name == "tool_result"]
-    assert results, f"no tool was called: {events}"
-    assert results[0]["meta"]["name"] == "calculator"
-    assert results[0]["content"] == str(PRODUCT)
-    answer = final(events)
-    assert answer["status"] == "complete"
+    answer = ask_the_product(client)
     assert answer["meta"]["where"] == "w1"
-    assert str(PRODUCT) in digits(answer["content"])
