@@ -44,6 +44,87 @@ def test_the_draft_size_follows_what_pays_off() -> None:
     assert len(drafter.draft()) == 1
 
 
+def _answer_with_drafts(drafter: NgramDrafter, answer: list[int]) -> tuple[int, int]:
+    """Write ``answer`` as the scheduler does: each step the model's next token, then,
+    while the draft's guess at that position is the model's token, the one after it.
+    Returns (steps, guesses that missed)."""
+    steps = misses = pos = 0
+    while pos < len(answer):
+        draft = drafter.draft()
+        drafter.append(answer[pos])
+        confirmed = 0
+        while (
+            confirmed < len(draft)
+            and draft[confirmed] == answer[pos + confirmed]
+            and pos + confirmed + 1 < len(answer)
+        ):
+            confirmed += 1
+            drafter.append(answer[pos + confirmed])
+        misses += confirmed < len(draft)
+        drafter.accepted(len(draft), confirmed)
+        pos += confirmed + 1
+        steps += 1
+    return steps, misses
+
+
+def test_a_renamed_name_is_learned_and_guessed_at_its_next_uses() -> None:
+    """Source lines that use token 7; the answer copies them with 7 written as 70, 71.
+    After the first use the drafter keeps the rule (7,) -> (70, 71) and guesses the
+    other uses right."""
+    lines = [
+        [1, 2, 7, 3, 4, 5],
+        [6, 8, 7, 9, 10, 11],
+        [12, 13, 7, 14, 15, 16],
+        [17, 7, 18, 19],
+        [20, 21, 22, 7, 23],
+        [24, 7, 25, 26, 27],
+    ]
+    source = [t for line in lines for t in (*line, 0)]
+    answer = [70 if t == 7 else t for t in source]
+    answer = [u for t in answer for u in ((70, 71) if t == 70 else (t,))]
+    prompt = [*source, 99, 98, *answer[:2]]
+    drafter = NgramDrafter(prompt, n=3, max_draft=8)
+    steps, misses = _answer_with_drafts(drafter, answer[2:])
+    assert drafter.rules == {(7,): (70, 71)}
+    assert misses <= 2  # the first use, and at most one more while the rule is learned
+
+    class CopyOnly(NgramDrafter):  # the same drafter without rules
+        def _rejoined(self) -> int | None:
+            return None
+
+    plain_steps, plain_misses = _answer_with_drafts(CopyOnly(prompt, n=3), answer[2:])
+    assert (plain_steps, plain_misses) == (31, 5)  # a miss at every use but the last
+    assert steps <= plain_steps // 2
+
+
+def test_a_repeated_run_is_copied_from_where_the_copy_has_got_to() -> None:
+    """Code repeats short runs on many lines (``lines.append(``): of the earlier places
+    of the last tokens, the copy goes on from the first one after the last confirmed
+    guess, not from the latest one."""
+    source = [1, 2, 3, 10, 11, 4, 1, 2, 3, 20, 21, 5, 1, 2, 3, 30, 31, 6]
+    drafter = NgramDrafter([*source, 99, 98], n=3, max_draft=4)
+    steps, misses = _answer_with_drafts(drafter, source)
+    assert misses == 0
+    assert steps <= 6
+
+
+def test_a_rule_that_misses_is_dropped() -> None:
+    drafter = NgramDrafter([*range(1, 9), 50, 1, 2, 3], n=3, max_draft=8)
+    drafter.rules[(5,)] = (60,)
+    assert drafter.draft() == [4, 60, 6, 7, 8, 50, 1, 2]
+    drafter.append(4)
+    drafter.append(5)  # the model kept 5: the rule's guess missed
+    drafter.accepted(8, 1)
+    assert drafter.rules == {}
+
+
+def test_without_copying_there_is_nothing_to_learn() -> None:
+    drafter = NgramDrafter(list(range(100, 160)), n=3)
+    steps, misses = _answer_with_drafts(drafter, list(range(200, 240)))
+    assert (steps, misses) == (40, 0)
+    assert drafter.rules == {}
+
+
 def test_with_drafts_every_token_is_the_models_first_choice(smollm2_path: Path) -> None:
     """A passage quoted back: most tokens come from confirmed drafts, and each emitted
     token is the one the model ranks first given the tokens before it (scored again in

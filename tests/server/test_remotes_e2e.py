@@ -269,7 +269,7 @@ def test_a_peer_that_dies_mid_stream_leaves_the_partial_answer_marked_incomplete
             with client.stream(
                 "POST",
                 f"/ember/api/conversations/{cid}/messages",
-                json={"content": "Count from 1 to 3000, one number per line."},
+                json={"content": "Count from 1 to 3000, one number at a time: 1, 2, 3, ..."},
             ) as stream:
                 name = ""
                 for line in stream.iter_lines():
@@ -280,9 +280,11 @@ def test_a_peer_that_dies_mid_stream_leaves_the_partial_answer_marked_incomplete
                         events.append({"event": name, **data})
                         if name == "delta":
                             deltas.append(data["content"])
-                            if len(deltas) == 8:
+                            # Early: SmolLM2 may answer this in a short sentence when
+                            # the title request shares its batch (another greedy path).
+                            if len(deltas) == 3:
                                 os.kill(peer.pid, signal.SIGKILL)
-            assert len(deltas) >= 8, "the peer ended its answer before it could be killed"
+            assert len(deltas) >= 3, "the peer ended its answer before it could be killed"
             answer = client.get(f"/ember/api/conversations/{cid}").json()["messages"][-1]
         seen = "".join(deltas)
         assert answer["status"] == "incomplete"

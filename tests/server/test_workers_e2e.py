@@ -183,7 +183,7 @@ def test_a_conversation_sticks_to_its_worker_and_fails_over_when_it_dies(
         with client.stream(
             "POST",
             f"/ember/api/conversations/{cid}/messages",
-            json={"content": "Count from 1 to 3000, one number per line."},
+            json={"content": "Count from 1 to 3000, one number at a time: 1, 2, 3, ..."},
         ) as stream:
             name = ""
             for line in stream.iter_lines():
@@ -191,9 +191,9 @@ def test_a_conversation_sticks_to_its_worker_and_fails_over_when_it_dies(
                     name = line[7:]
                 elif line.startswith("data: ") and name == "delta":
                     deltas.append(json.loads(line[6:])["content"])
-                    if len(deltas) == 8:
+                    if len(deltas) == 3:  # early: a greedy path may still be short
                         os.kill(home_process.pid, signal.SIGKILL)
-        assert len(deltas) >= 8, "the answer ended before its worker could be killed"
+        assert len(deltas) >= 3, "the answer ended before its worker could be killed"
         broken = client.get(f"/ember/api/conversations/{cid}").json()["messages"][-1]
         assert broken["status"] == "incomplete"
         assert broken["content"]

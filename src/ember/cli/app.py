@@ -14,6 +14,7 @@ from ember import __version__
 from ember.cli import (
     bench,
     bench_load,
+    bench_speculation,
     chat,
     cloud,
     config_cmd,
@@ -48,6 +49,7 @@ config_cmd.register(app)
 run.register(app)
 bench.register(app)
 bench_load.register()
+bench_speculation.register()
 serve.register(app)
 keys.register(app)
 users.register(app)

@@ -293,8 +293,11 @@ class Scheduler:
             rows.append((slot, batch.add(slot.pending, len(slot.cached), slot.id, True)))
             slot.cached.append(slot.pending)
             slot.pending = None
-        for slot in decoding:
-            self._add_draft(slot, batch)
+        if len(decoding) == 1:
+            # Guesses only for a sequence decoding alone: beside others the batch is
+            # already as wide as two cores compute in one pass, and a guessed row costs
+            # nearly a whole step.
+            self._add_draft(decoding[0], batch)
         room = self.n_ctx_total - self._used()
         budget = min(self.n_batch - batch.n, self.prefill_chunk if decoding else self.n_batch, room)
         for slot in sorted((s for s in self.slots if self._prefilling(s)), key=lambda s: s.t_admit):

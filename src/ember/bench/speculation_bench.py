@@ -1,0 +1,224 @@
+"""`ember bench speculation`: copy-heavy answers decoded with and without drafts.
+
+Speculative decoding (engine/speculation.py) pays off only when the answer repeats its
+input. This measures what it buys on three answers, each written plain and with drafts
+by the same engine, interleaved, medians of several rounds, greedy:
+
+- **quote**: a 300-word passage repeated back word for word;
+- **edit**: a 60-line function written again with one variable renamed (most lines
+  are copied; how many uses the model did rename is counted: the starters rename a
+  few and copy the rest);
+- **story**: a new story, where nothing can be copied (what drafts cost when they miss).
+
+Each row reports decode tokens/s both ways, their ratio, the drafts confirmed, and
+whether the greedy text came out the same (llama.cpp rounds a batch of several rows in
+another order than one row, so after a near tie the two may part; the first differing
+token is reported, not hidden).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ember.engine.base import GenerateRequest, SamplingParams
+from ember.engine.llamacpp import LlamaCppEngine
+
+GREEDY = SamplingParams(temperature=0)
+
+PASSAGE = (
+    "The canal was dug by hand in the winter of 1821, when the river froze early and the "
+    "mill owners could no longer wait for barges to float their cloth downstream. Four "
+    "hundred men worked in shifts through the short days, cutting a channel eleven miles "
+    "long from the weir below the old bridge to the harbour at Saltmarsh. They lined its "
+    "banks with clay carried from the brickworks, and they built six locks of grey stone, "
+    "each with a keeper's cottage beside it and a garden where the keeper's family grew "
+    "beans and potatoes. When the first boat passed through in April, the whole town came "
+    "out to watch. A band played on the towpath, the children ran beside the horse that "
+    "pulled the boat, and the mill owners stood on the lock gates in their best coats, "
+    "counting the bales as they went by. For forty years the canal carried wool, coal, "
+    "timber and grain, and the keepers opened the gates at every hour of the day and "
+    "night. Then the railway came. The line from the coast reached the town in 1862, and "
+    "within ten years the barges were gone. The locks silted up, the cottages were sold, "
+    "and the towpath became a place where people walked their dogs on Sunday afternoons. "
+    "Today a group of volunteers is restoring the lower three locks. They meet every "
+    "Saturday morning, clear the brambles from the banks, and repair the stonework with "
+    "lime mortar mixed to the old recipe. They hope that by next summer a small boat will "
+    "once again be able to travel from the weir to the second lock, and that visitors will "
+    "come to see how the town once sent its cloth to the sea."
+)
+
+FUNCTION = '''def summarize_orders(orders, tax_rate, discount_codes):
+    """Add up a list of orders and report the totals by customer."""
+    subtotal = 0.0
+    by_customer = {}
+    skipped = []
+    for order in orders:
+        if order.get("cancelled"):
+            skipped.append(order["id"])
+            continue
+        customer = order["customer"]
+        amount = 0.0
+        for item in order["items"]:
+            price = item["price"] * item["quantity"]
+            if item.get("taxable", True):
+                price = price * (1 + tax_rate)
+            amount += price
+        code = order.get("discount")
+        if code in discount_codes:
+            amount = amount * (1 - discount_codes[code])
+        if amount <= 0:
+            skipped.append(order["id"])
+            continue
+        subtotal += amount
+        by_customer.setdefault(customer, 0.0)
+        by_customer[customer] += amount
+    largest = None
+    for customer, amount in by_customer.items():
+        if largest is None or amount > by_customer[largest]:
+            largest = customer
+    average = subtotal / len(by_customer) if by_customer else 0.0
+    lines = []
+    lines.append("Orders: %d" % len(orders))
+    lines.append("Skipped: %d" % len(skipped))
+    lines.append("Subtotal: %.2f" % subtotal)
+    lines.append("Average per customer: %.2f" % average)
+    if largest is not None:
+        lines.append("Largest customer: %s" % largest)
+    for customer in sorted(by_customer):
+        share = by_customer[customer] / subtotal if subtotal else 0.0
+        lines.append("  %s: %.2f (%.0f%%)" % (customer, by_customer[customer], share * 100))
+    report = {
+        "subtotal": round(subtotal, 2),
+        "average": round(average, 2),
+        "largest": largest,
+        "customers": len(by_customer),
+        "skipped": skipped,
+        "lines": lines,
+    }
+    if subtotal > 10000:
+        report["note"] = "large volume"
+    elif subtotal == 0:
+        report["note"] = "no sales"
+    else:
+        report["note"] = "normal"
+    for warning in check_limits(subtotal, by_customer):
+        lines.append("Warning: " + warning)
+    if skipped:
+        lines.append("Skipped orders: " + ", ".join(str(s) for s in skipped))
+    report["text"] = "\\n".join(lines)
+    return report
+'''
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    prompt: str
+    max_tokens: int
+    new_text: str = ""  # what an edit writes anew: its uses in the answer are counted
+
+
+TASKS = (
+    Task("quote", f"{PASSAGE}\n\nRepeat the text above exactly, word for word.", 480),
+    Task(
+        "edit",
+        f"```python\n{FUNCTION}```\n\nRewrite this function so that it uses `orders_total` "
+        "instead of `subtotal` as the variable name.",
+        900,
+        new_text="orders_total",
+    ),
+    Task("story", "Write a short story about a fox who learns to swim.", 240),
+)
+
+
+@dataclass
+class Run:
+    tokens: list[int]
+    decode_tps: float
+    drafted: int
+    accepted: int
+
+
+def first_difference(a: Sequence[int], b: Sequence[int]) -> int | None:
+    """The index of the first token where ``a`` and ``b`` differ (None: identical)."""
+    for i, (x, y) in enumerate(zip(a, b, strict=False)):
+        if x != y:
+            return i
+    return None if len(a) == len(b) else min(len(a), len(b))
+
+
+def _answer(engine: LlamaCppEngine, prompt: list[int], max_tokens: int, drafts: int) -> Run:
+    scheduler = engine.scheduler
+    scheduler.draft_tokens = drafts  # read when a request is admitted
+    before = (scheduler.stats.drafted_tokens, scheduler.stats.accepted_tokens)
+
+    async def go() -> tuple[list[int], float]:
+        request = GenerateRequest(prompt_tokens=prompt, max_tokens=max_tokens, sampling=GREEDY)
+        tokens: list[int] = []
+        tps = 0.0
+        async for chunk in engine.generate(request):
+            tokens.extend(chunk.token_ids)
+            if chunk.usage is not None:
+                tps = chunk.usage.decode_tps
+        return tokens, tps
+
+    tokens, tps = asyncio.run(go())
+    return Run(
+        tokens,
+        tps,
+        scheduler.stats.drafted_tokens - before[0],
+        scheduler.stats.accepted_tokens - before[1],
+    )
+
+
+def measure(
+    engine: LlamaCppEngine,
+    draft_tokens: int,
+    rounds: int,
+    tasks: Sequence[Task] = TASKS,
+    progress: Callable[[str], None] | None = None,
+) -> list[dict[str, Any]]:
+    """One row per task: the median decode speed plain and with ``draft_tokens``
+    drafts over ``rounds`` interleaved rounds (the prompt read once before, so both
+    ways start from the same cached prompt)."""
+    say = progress or (lambda _: None)
+    rows = []
+    for task in tasks:
+        prompt = engine.chat_request_tokens(
+            engine.apply_chat_template([{"role": "user", "content": task.prompt}])
+        )
+        _answer(engine, prompt, 1, 0)  # the prompt into the cache
+        plain: list[Run] = []
+        drafted: list[Run] = []
+        for i in range(rounds):
+            say(f"{task.name}: round {i + 1} of {rounds}")
+            plain.append(_answer(engine, prompt, task.max_tokens, 0))
+            drafted.append(_answer(engine, prompt, task.max_tokens, draft_tokens))
+        plain_tps = statistics.median(r.decode_tps for r in plain)
+        draft_tps = statistics.median(r.decode_tps for r in drafted)
+        last_plain, last_draft = plain[-1], drafted[-1]
+        text = b"".join(engine.model.piece(t) for t in last_draft.tokens).decode("utf-8", "replace")
+        rows.append(
+            {
+                "task": task.name,
+                "prompt_tokens": len(prompt),
+                "answer_tokens": len(last_draft.tokens),
+                "plain_tps": round(plain_tps, 1),
+                "draft_tps": round(draft_tps, 1),
+                "speedup": round(draft_tps / plain_tps, 2) if plain_tps else None,
+                "drafted": last_draft.drafted,
+                "confirmed": last_draft.accepted,
+                "new_text_uses": text.count(task.new_text) if task.new_text else None,
+                "same_text": last_plain.tokens == last_draft.tokens,
+                "first_difference": first_difference(last_plain.tokens, last_draft.tokens),
+                "plain_runs_tps": [round(r.decode_tps, 1) for r in plain],
+                "draft_runs_tps": [round(r.decode_tps, 1) for r in drafted],
+            }
+        )
+    scheduler = engine.scheduler
+    scheduler.draft_tokens = 0
+    return rows
