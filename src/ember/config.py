@@ -274,14 +274,15 @@ class Settings(BaseSettings):
         "(empty: until the model stops or its context is full).",
     )
     draft_tokens: int = Field(
-        default=8,
+        default=0,
         ge=0,
         le=32,
         description="Speculative decoding: at most this many tokens guessed from the "
         "answer's own text and prompt (prompt lookup) and checked in one step, while one "
         "answer is being written; 0: off. Measured on two cores (ember bench "
-        "speculation): quoting a passage 1.5-1.7x, rewriting a 60-line function 1.3-1.65x "
-        "faster, prose 1.0-1.14x.",
+        "speculation): 8 makes quoting a passage 1.5-1.7x and rewriting a 60-line "
+        "function 1.3-1.65x faster; prose and the llama-server comparison rows measured "
+        "0.93-1.14x, so it is off by default.",
     )
     answer_tokens: int = Field(
         default=4096,
