@@ -186,39 +186,42 @@ def measure(
     drafts over ``rounds`` interleaved rounds (the prompt read once before, so both
     ways start from the same cached prompt)."""
     say = progress or (lambda _: None)
-    rows = []
-    for task in tasks:
-        prompt = engine.chat_request_tokens(
-            engine.apply_chat_template([{"role": "user", "content": task.prompt}])
-        )
-        _answer(engine, prompt, 1, 0)  # the prompt into the cache
-        plain: list[Run] = []
-        drafted: list[Run] = []
-        for i in range(rounds):
-            say(f"{task.name}: round {i + 1} of {rounds}")
-            plain.append(_answer(engine, prompt, task.max_tokens, 0))
-            drafted.append(_answer(engine, prompt, task.max_tokens, draft_tokens))
-        plain_tps = statistics.median(r.decode_tps for r in plain)
-        draft_tps = statistics.median(r.decode_tps for r in drafted)
-        last_plain, last_draft = plain[-1], drafted[-1]
-        text = b"".join(engine.model.piece(t) for t in last_draft.tokens).decode("utf-8", "replace")
-        rows.append(
-            {
-                "task": task.name,
-                "prompt_tokens": len(prompt),
-                "answer_tokens": len(last_draft.tokens),
-                "plain_tps": round(plain_tps, 1),
-                "draft_tps": round(draft_tps, 1),
-                "speedup": round(draft_tps / plain_tps, 2) if plain_tps else None,
-                "drafted": last_draft.drafted,
-                "confirmed": last_draft.accepted,
-                "new_text_uses": text.count(task.new_text) if task.new_text else None,
-                "same_text": last_plain.tokens == last_draft.tokens,
-                "first_difference": first_difference(last_plain.tokens, last_draft.tokens),
-                "plain_runs_tps": [round(r.decode_tps, 1) for r in plain],
-                "draft_runs_tps": [round(r.decode_tps, 1) for r in drafted],
-            }
-        )
-    scheduler = engine.scheduler
-    scheduler.draft_tokens = 0
-    return rows
+    setting = engine.scheduler.draft_tokens
+    try:
+        return [_row(engine, task, draft_tokens, rounds, say) for task in tasks]
+    finally:
+        engine.scheduler.draft_tokens = setting
+
+
+def _row(
+    engine: LlamaCppEngine, task: Task, draft_tokens: int, rounds: int, say: Callable[[str], None]
+) -> dict[str, Any]:
+    prompt = engine.chat_request_tokens(
+        engine.apply_chat_template([{"role": "user", "content": task.prompt}])
+    )
+    _answer(engine, prompt, 1, 0)  # the prompt into the cache
+    plain: list[Run] = []
+    drafted: list[Run] = []
+    for i in range(rounds):
+        say(f"{task.name}: round {i + 1} of {rounds}")
+        plain.append(_answer(engine, prompt, task.max_tokens, 0))
+        drafted.append(_answer(engine, prompt, task.max_tokens, draft_tokens))
+    plain_tps = statistics.median(r.decode_tps for r in plain)
+    draft_tps = statistics.median(r.decode_tps for r in drafted)
+    last_plain, last_draft = plain[-1], drafted[-1]
+    text = engine.detokenize(last_draft.tokens)
+    return {
+        "task": task.name,
+        "prompt_tokens": len(prompt),
+        "answer_tokens": len(last_draft.tokens),
+        "plain_tps": round(plain_tps, 1),
+        "draft_tps": round(draft_tps, 1),
+        "speedup": round(draft_tps / plain_tps, 2) if plain_tps else None,
+        "drafted": last_draft.drafted,
+        "confirmed": last_draft.accepted,
+        "new_text_uses": text.count(task.new_text) if task.new_text else None,
+        "same_text": last_plain.tokens == last_draft.tokens,
+        "first_difference": first_difference(last_plain.tokens, last_draft.tokens),
+        "plain_runs_tps": [round(r.decode_tps, 1) for r in plain],
+        "draft_runs_tps": [round(r.decode_tps, 1) for r in drafted],
+    }

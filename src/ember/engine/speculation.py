@@ -31,12 +31,12 @@ MAX_RULES = 16
 # (prose shares three-token runs with its prompt by chance; a copy shares whole lines).
 PAYING = 0.5
 LONG_MATCH = 8
-Rule = tuple[tuple[int, ...], tuple[int, ...]]
 
 
 class NgramDrafter:
-    """The tokens of one sequence, indexed by every ``n``-gram's latest occurrence, and
-    the replacements the answer has been making to what it copies."""
+    """The tokens of one sequence, indexed by every ``n``-gram's earlier places, where
+    the copy has got to, and the replacements the answer has been making to what it
+    copies."""
 
     def __init__(self, tokens: Iterable[int] = (), *, n: int = NGRAM, max_draft: int = MAX_DRAFT):
         self.n = n
@@ -93,14 +93,12 @@ class NgramDrafter:
         if drafted == 0:
             return
         self.paying = 0.7 * self.paying + 0.3 * (confirmed / drafted)
-        if confirmed == drafted:
-            self.size = min(self.max_draft, self.size * 2)
-            if self._origins:
-                self._cursor = self._origins[-1] + 1
-            return
-        self.size = max(1, confirmed + 1)
         if 0 < confirmed <= len(self._origins):
             self._cursor = self._origins[confirmed - 1] + 1
+        if confirmed == drafted:
+            self.size = min(self.max_draft, self.size * 2)
+            return
+        self.size = max(1, confirmed + 1)
         if confirmed >= len(self._origins):
             return
         rule = self._rule_of[confirmed]
@@ -122,10 +120,11 @@ class NgramDrafter:
         restored = self._restore(tokens[-(n + MAX_RUN) :])
         return self._follower(tuple(restored[-n:])) if len(restored) >= n else None
 
-    def _matched(self, start: int, most: int = 16) -> int:
-        """How many tokens before ``start`` equal the sequence's last tokens."""
+    def _matched(self, start: int) -> int:
+        """How many tokens before ``start`` equal the sequence's last tokens (counted up
+        to ``LONG_MATCH``)."""
         tokens, k = self.tokens, 0
-        while k < most and start - 1 - k >= 0 and tokens[start - 1 - k] == tokens[-1 - k]:
+        while k < LONG_MATCH and start - 1 - k >= 0 and tokens[start - 1 - k] == tokens[-1 - k]:
             k += 1
         return k
 
