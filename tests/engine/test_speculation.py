@@ -10,6 +10,7 @@ import llama_cpp as ll
 import numpy as np
 
 from ember.engine.base import GenerateRequest, SamplingParams
+from ember.engine.draft_odds import DraftOdds, StepCost, best_length
 from ember.engine.llamacpp import LlamaCppEngine, LoadOptions
 from ember.engine.speculation import NgramDrafter
 from tests.engine.conftest import SMOLLM2_DIGEST
@@ -31,17 +32,21 @@ def test_a_draft_is_what_followed_the_last_tokens_before() -> None:
     assert NgramDrafter([1, 2], n=3).draft() == []
 
 
-def test_the_draft_size_follows_what_pays_off() -> None:
-    drafter = NgramDrafter([*range(40), 0, 1, 2], n=3, max_draft=8)
-    assert len(drafter.draft()) == 8
-    drafter.accepted(8, 2)  # a miss after two: the next draft is three long
-    assert len(drafter.draft()) == 3
-    drafter.accepted(3, 3)  # all confirmed: twice as long, up to the maximum
-    assert len(drafter.draft()) == 6
-    drafter.accepted(6, 6)
-    assert len(drafter.draft()) == 8
-    drafter.accepted(8, 0)
-    assert len(drafter.draft()) == 1
+def test_with_odds_the_draft_is_as_long_as_pays_on_this_machine() -> None:
+    """The drafter asks the odds how long to guess after the match it found: nothing
+    where a guessed row costs as much as a step, in full where rows are cheap."""
+    dear = DraftOdds(cost=StepCost(one_row=0.02, extra_share=1.0))
+    cheap = DraftOdds(cost=StepCost(one_row=0.02, extra_share=0.05))
+    prompt = [*range(40), 0, 1, 2]
+    assert NgramDrafter(prompt, n=3, max_draft=8, odds=dear).draft() == []
+    guessed = NgramDrafter(prompt, n=3, max_draft=8, odds=cheap).draft()
+    assert len(guessed) == best_length(cheap.accept(3, sampled=False), 0.05, 8) >= 3
+    assert guessed == list(range(3, 3 + len(guessed)))
+    drafter = NgramDrafter(prompt, n=3, max_draft=8, odds=cheap, sampled=True)
+    drafter.draft()
+    assert drafter.match == 3
+    drafter.accepted(8, 0)  # what the odds learn from
+    assert cheap.accept(3, sampled=True) < cheap.accept(3, sampled=False)
 
 
 def _answer_with_drafts(drafter: NgramDrafter, answer: list[int]) -> tuple[int, int]:
@@ -93,7 +98,7 @@ def test_a_renamed_name_is_learned_and_guessed_at_its_next_uses() -> None:
             return None
 
     plain_steps, plain_misses = _answer_with_drafts(CopyOnly(prompt, n=3), answer[2:])
-    assert (plain_steps, plain_misses) == (31, 5)  # a miss at every use but the last
+    assert (plain_steps, plain_misses) == (31, 6)  # a miss at every use
     assert steps <= plain_steps // 2
 
 
@@ -125,6 +130,46 @@ def test_without_copying_there_is_nothing_to_learn() -> None:
     assert drafter.rules == {}
 
 
+class PinnedCost(StepCost):
+    """A machine where a guessed row costs what it is set to, whatever the steps take
+    here (this machine's own cost decides whether guessing happens at all)."""
+
+    def observe(self, rows: int, seconds: float) -> None:
+        pass
+
+
+def _quote(engine: LlamaCppEngine, max_tokens: int) -> tuple[list[int], list[int]]:
+    prompt = engine.chat_request_tokens(
+        engine.apply_chat_template(
+            [{"role": "user", "content": f"{PASSAGE}\n\nRepeat the text above exactly."}]
+        )
+    )
+
+    async def quote() -> list[int]:
+        request = GenerateRequest(
+            prompt_tokens=prompt, max_tokens=max_tokens, sampling=SamplingParams(temperature=0)
+        )
+        return [t async for c in engine.generate(request) for t in c.token_ids]
+
+    return prompt, asyncio.run(quote())
+
+
+def test_no_guesses_where_a_guessed_row_costs_a_whole_step(smollm2_path: Path) -> None:
+    engine = LlamaCppEngine(
+        smollm2_path,
+        name="smollm2:135m",
+        digest=SMOLLM2_DIGEST,
+        options=LoadOptions(n_ctx=2048, n_slots=1, draft_tokens=8),
+    )
+    try:
+        engine.scheduler.odds = DraftOdds(cost=PinnedCost(one_row=0.02, extra_share=1.2))
+        _, tokens = _quote(engine, 40)
+        assert len(tokens) == 40
+        assert engine.scheduler.stats.drafted_tokens == 0
+    finally:
+        engine.close()
+
+
 def test_with_drafts_every_token_is_the_models_first_choice(smollm2_path: Path) -> None:
     """A passage quoted back: most tokens come from confirmed drafts, and each emitted
     token is the one the model ranks first given the tokens before it (scored again in
@@ -139,19 +184,8 @@ def test_with_drafts_every_token_is_the_models_first_choice(smollm2_path: Path) 
         options=LoadOptions(n_ctx=2048, n_slots=2, draft_tokens=8),
     )
     try:
-        prompt = engine.chat_request_tokens(
-            engine.apply_chat_template(
-                [{"role": "user", "content": f"{PASSAGE}\n\nRepeat the text above exactly."}]
-            )
-        )
-
-        async def quote() -> list[int]:
-            request = GenerateRequest(
-                prompt_tokens=prompt, max_tokens=60, sampling=SamplingParams(temperature=0)
-            )
-            return [t async for c in engine.generate(request) for t in c.token_ids]
-
-        tokens = asyncio.run(quote())
+        engine.scheduler.odds = DraftOdds(cost=PinnedCost(one_row=0.02, extra_share=0.1))
+        prompt, tokens = _quote(engine, 60)
         stats = engine.scheduler.stats
         text = b"".join(engine.model.piece(t) for t in tokens).decode("utf-8", "replace")
         # Guesses that were not confirmed left the KV: each slot holds what it says.

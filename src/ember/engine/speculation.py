@@ -16,6 +16,10 @@ answer run). Later drafts copied from the source carry the rule's replacement, s
 next uses of the renamed name are guessed right, and a lookup that ends in a
 replacement finds its place in the source through the rule. A rule that makes a guess
 miss is dropped. Rules only shape guesses: every token is still the model's choice.
+
+How long a draft is — or whether there is one — is :class:`DraftOdds`'s call
+(engine/draft_odds.py): what a guess costs on this machine against how often guesses
+after a match of that length have been confirmed.
 """
 
 from __future__ import annotations
@@ -23,14 +27,13 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Iterable
 
+from ember.engine.draft_odds import DraftOdds
+
 NGRAM = 3  # tokens that must match before a draft is offered
 MAX_DRAFT = 8
 MAX_RUN = 4  # the longest run a rule replaces, or replaces it with
 MAX_RULES = 16
-# While fewer than half the guesses are confirmed lately, guess only after a long match
-# (prose shares three-token runs with its prompt by chance; a copy shares whole lines).
-PAYING = 0.5
-LONG_MATCH = 8
+LONGEST_MATCH = 32  # match lengths are counted up to this (the odds' groups end at 16)
 
 
 class NgramDrafter:
@@ -38,11 +41,22 @@ class NgramDrafter:
     the copy has got to, and the replacements the answer has been making to what it
     copies."""
 
-    def __init__(self, tokens: Iterable[int] = (), *, n: int = NGRAM, max_draft: int = MAX_DRAFT):
+    def __init__(
+        self,
+        tokens: Iterable[int] = (),
+        *,
+        n: int = NGRAM,
+        max_draft: int = MAX_DRAFT,
+        odds: DraftOdds | None = None,
+        sampled: bool = False,
+    ):
         self.n = n
         self.max_draft = max_draft
+        # Without odds every draft is as long as allowed (the lookup alone, for tests).
+        self.odds = odds
+        self.sampled = sampled  # the answer is sampled (temperature > 0): fewer confirmed
         self.tokens: list[int] = []
-        self.size = max_draft  # the next draft's length, as it has been paying off
+        self.match = 0  # how many tokens matched before the last draft's source
         # n-gram -> the indices of the tokens that followed its earlier occurrences
         self._followers: dict[tuple[int, ...], list[int]] = {}
         # Where in the sequence the copy has got to: the index after the last guess
@@ -50,7 +64,6 @@ class NgramDrafter:
         # after it is where the copy goes on (code repeats short runs on many lines;
         # an answer copies them in order).
         self._cursor = 0
-        self.paying = 1.0  # the share of guesses confirmed lately (moving average)
         self.rules: dict[tuple[int, ...], tuple[int, ...]] = {}  # source run -> answer run
         # The last draft: for each guess, the source index it was copied from, and the
         # rule that wrote it (None: copied as it was).
@@ -69,7 +82,7 @@ class NgramDrafter:
 
     def draft(self, limit: int | None = None) -> list[int]:
         """The tokens that followed the last ``n`` tokens where they appeared before (at
-        most ``limit``, and at most the size that has been paying off), with the rules'
+        most ``limit`` and ``max_draft``, as many as the odds say pay), with the rules'
         replacements, or nothing."""
         self._origins, self._rule_of = [], []
         if len(self.tokens) < self.n:
@@ -79,27 +92,23 @@ class NgramDrafter:
             start = self._lookup()
         if start is None:
             return []
-        if self.paying < PAYING and self._matched(start) < LONG_MATCH:
-            return []  # guesses have been missing: wait for a long match
-        size = self.size if limit is None else min(limit, self.size)
+        self.match = self._matched(start)
+        size = self.max_draft if limit is None else min(limit, self.max_draft)
+        if self.odds is not None:
+            size = self.odds.length(self.match, self.sampled, size)
         return self._copy(start, max(size, 0))
 
     def accepted(self, drafted: int, confirmed: int) -> None:
-        """How the last draft did: a whole draft confirmed doubles the next one (up to
-        ``max_draft``); a miss makes the next one as long as what was confirmed, plus
-        one. Prose that only looks like an earlier line costs a token or two per step,
-        not ``max_draft``; a quotation soon drafts in full. A miss on a rule's guess
-        drops the rule; a miss on a copied guess marks where the answer parted."""
+        """How the last draft did: the odds learn from it; the copy's cursor moves past
+        the last confirmed guess. A miss on a rule's guess drops the rule; a miss on a
+        copied guess marks where the answer parted."""
         if drafted == 0:
             return
-        self.paying = 0.7 * self.paying + 0.3 * (confirmed / drafted)
+        if self.odds is not None:
+            self.odds.observe(self.match, self.sampled, drafted, confirmed)
         if 0 < confirmed <= len(self._origins):
             self._cursor = self._origins[confirmed - 1] + 1
-        if confirmed == drafted:
-            self.size = min(self.max_draft, self.size * 2)
-            return
-        self.size = max(1, confirmed + 1)
-        if confirmed >= len(self._origins):
+        if confirmed == drafted or confirmed >= len(self._origins):
             return
         rule = self._rule_of[confirmed]
         if rule is not None:
@@ -122,9 +131,9 @@ class NgramDrafter:
 
     def _matched(self, start: int) -> int:
         """How many tokens before ``start`` equal the sequence's last tokens (counted up
-        to ``LONG_MATCH``)."""
+        to ``LONGEST_MATCH``)."""
         tokens, k = self.tokens, 0
-        while k < LONG_MATCH and start - 1 - k >= 0 and tokens[start - 1 - k] == tokens[-1 - k]:
+        while k < LONGEST_MATCH and start - 1 - k >= 0 and tokens[start - 1 - k] == tokens[-1 - k]:
             k += 1
         return k
 

@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ember.engine.base import Chunk, FinishReason, GenerateRequest, TokenLogprob, Usage
+from ember.engine.draft_odds import DraftOdds
 from ember.engine.llamacpp.compute import driver
 from ember.engine.llamacpp.kv_store import KVStore, common_prefix
 from ember.engine.llamacpp.native import Batch, NativeModel
@@ -117,6 +118,9 @@ class Scheduler:
         self.n_batch = n_batch
         self.prefill_chunk = prefill_chunk
         self.draft_tokens = draft_tokens  # most guessed tokens per step and sequence (0: off)
+        # What guesses cost on this machine and how often they are confirmed: each
+        # draft's length is chosen from them, so guessing stops where it measures slower.
+        self.odds = DraftOdds()
         self.kv_store = kv_store
         self.slots = [Slot(i) for i in range(n_slots)]
         self.stats = SchedulerStats()
@@ -253,7 +257,16 @@ class Scheduler:
         slot.stream = TextStream(job.request.stop)
         slot.guard = RepetitionGuard() if job.request.stop_repeating else None
         drafts = self.draft_tokens
-        slot.drafter = NgramDrafter(tokens, max_draft=drafts) if drafts else None
+        slot.drafter = (
+            NgramDrafter(
+                tokens,
+                max_draft=drafts,
+                odds=self.odds,
+                sampled=job.request.sampling.temperature > 0,
+            )
+            if drafts
+            else None
+        )
         slot.draft, slot.draft_rows, slot.unverified = [], [], 0
         slot.t_admit = time.perf_counter()
         slot.t_first = 0.0
@@ -319,9 +332,13 @@ class Scheduler:
             self._starved()
             return
         batch.raw.n_tokens = batch.n
+        alone = len(decoding) == 1 and batch.n == 1 + len(decoding[0].draft)
+        started = time.perf_counter()
         rc = ll.llama_decode(self.ctx, batch.raw)  # on the compute thread: tick()
         if rc != 0:
             raise RuntimeError(f"llama_decode failed with status {rc}")
+        if alone and self.draft_tokens:  # a lone sequence's step: what its rows cost
+            self.odds.cost.observe(batch.n, time.perf_counter() - started)
         self.stats.steps += 1
         for slot, row in rows:
             if slot.draft:
