@@ -279,10 +279,12 @@ class Settings(BaseSettings):
         le=32,
         description="Speculative decoding: at most this many tokens guessed from the "
         "answer's own text and prompt (prompt lookup) and checked in one step, while one "
-        "answer is being written; 0: off. Measured on two cores (ember bench "
-        "speculation): 8 makes quoting a passage 1.5-1.7x and rewriting a 60-line "
-        "function 1.3-1.65x faster; prose and the llama-server comparison rows measured "
-        "0.93-1.14x, so it is off by default.",
+        "answer is being written; each draft is as long as pays on this machine (timed "
+        "steps, how often guesses were confirmed), none where guessing measures slower; "
+        "0: off. Measured with ember bench speculation: 8 makes quoting a passage "
+        "1.2-1.7x and rewriting a 60-line function 1.1-1.65x faster, prose 1.0-1.06x. "
+        "Off by default: guess lengths follow timings, so a greedy answer asked twice "
+        "may part after a near tie.",
     )
     answer_tokens: int = Field(
         default=4096,
