@@ -154,15 +154,21 @@ def _quote(engine: LlamaCppEngine, max_tokens: int) -> tuple[list[int], list[int
     return prompt, asyncio.run(quote())
 
 
-def test_no_guesses_where_a_guessed_row_costs_a_whole_step(smollm2_path: Path) -> None:
+def _drafting_engine(path: Path, *, n_slots: int, extra_share: float) -> LlamaCppEngine:
+    """SmolLM2 with 8 drafts, on a machine where a guessed row costs ``extra_share``."""
     engine = LlamaCppEngine(
-        smollm2_path,
+        path,
         name="smollm2:135m",
         digest=SMOLLM2_DIGEST,
-        options=LoadOptions(n_ctx=2048, n_slots=1, draft_tokens=8),
+        options=LoadOptions(n_ctx=2048, n_slots=n_slots, draft_tokens=8),
     )
+    engine.scheduler.odds = DraftOdds(cost=PinnedCost(one_row=0.02, extra_share=extra_share))
+    return engine
+
+
+def test_no_guesses_where_a_guessed_row_costs_a_whole_step(smollm2_path: Path) -> None:
+    engine = _drafting_engine(smollm2_path, n_slots=1, extra_share=1.2)
     try:
-        engine.scheduler.odds = DraftOdds(cost=PinnedCost(one_row=0.02, extra_share=1.2))
         _, tokens = _quote(engine, 40)
         assert len(tokens) == 40
         assert engine.scheduler.stats.drafted_tokens == 0
@@ -177,14 +183,8 @@ def test_with_drafts_every_token_is_the_models_first_choice(smollm2_path: Path) 
     within a small margin)."""
     from llama_cpp import Llama
 
-    engine = LlamaCppEngine(
-        smollm2_path,
-        name="smollm2:135m",
-        digest=SMOLLM2_DIGEST,
-        options=LoadOptions(n_ctx=2048, n_slots=2, draft_tokens=8),
-    )
+    engine = _drafting_engine(smollm2_path, n_slots=2, extra_share=0.1)
     try:
-        engine.scheduler.odds = DraftOdds(cost=PinnedCost(one_row=0.02, extra_share=0.1))
         prompt, tokens = _quote(engine, 60)
         stats = engine.scheduler.stats
         text = b"".join(engine.model.piece(t) for t in tokens).decode("utf-8", "replace")
