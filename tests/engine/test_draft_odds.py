@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ember.engine.draft_odds import (
+    COST_RANGE,
     MATCH_BUCKETS,
-    PRIOR_COST,
-    PROBE_EVERY,
+    PRIOR_ACCEPT,
     DraftOdds,
-    StepCost,
     best_length,
     bucket,
+    drafts_can_pay,
+    row_cost,
 )
 
 
@@ -42,38 +45,37 @@ def test_match_lengths_fall_into_groups() -> None:
     assert bucket(100) == len(MATCH_BUCKETS) - 1
 
 
-def test_the_cost_of_a_row_is_learned_from_timed_steps() -> None:
-    cost = StepCost()
-    assert cost.ratio == PRIOR_COST
-    cost.observe(9, 0.1)  # no one-row step yet: nothing to compare with
-    assert cost.ratio == PRIOR_COST
-    for _ in range(20):
-        cost.observe(1, 0.020)
-    for _ in range(20):
-        cost.observe(9, 0.020 + 8 * 0.018)  # each extra row 90% of a step (AVX2, 2 cores)
-    assert abs(cost.ratio - 0.9) < 0.02
+def test_a_rows_cost_is_read_from_timed_steps() -> None:
+    # each extra row 90% of a step (AVX2, 2 cores); one slow moment does not decide
+    one_row = [0.020, 0.021, 0.060]
+    nine_rows = [0.020 + 8 * 0.018, 0.9, 0.020 + 8 * 0.018]
+    assert abs(row_cost(one_row, 9, nine_rows) - 0.9) < 0.06
+    assert row_cost([0.02], 9, [0.01]) == COST_RANGE[0]  # never free, never negative
+    assert row_cost([0.02], 9, [2.0]) == COST_RANGE[1]
+    with pytest.raises(ValueError, match="needs one-row and several-row timings"):
+        row_cost([], 9, [0.1])
+    with pytest.raises(ValueError, match="needs one-row and several-row timings"):
+        row_cost([0.02], 1, [0.1])
 
 
-def test_confirmations_are_learned_by_match_length_and_sampling() -> None:
-    odds = DraftOdds(cost=StepCost(one_row=0.02, extra_share=0.3))
-    before = odds.accept(3, sampled=True)
+def test_drafts_are_made_only_where_a_copy_could_pay() -> None:
+    assert drafts_can_pay(0.3, 8)
+    assert drafts_can_pay(0.7, 8)  # the AVX2 machine: a long copy still pays
+    assert not drafts_can_pay(1.0, 8)  # a guessed row as dear as a step
+    assert not drafts_can_pay(0.3, 0)
+
+
+def test_an_answers_odds_start_from_the_priors_and_learn_by_match_length() -> None:
+    odds = DraftOdds(cost_ratio=0.3)
+    assert odds.accept(3) == PRIOR_ACCEPT[0]
+    assert odds.accept(20) == PRIOR_ACCEPT[-1]
     for _ in range(50):
-        odds.observe(3, sampled=True, drafted=4, confirmed=0)
-    assert odds.accept(3, sampled=True) < before / 2
-    assert odds.length(3, sampled=True, limit=8) == 0  # prose sampled: stop guessing
-    assert odds.accept(3, sampled=False) == before  # greedy answers keep their own count
+        odds.observe(3, drafted=4, confirmed=0)
+    assert odds.accept(3) < PRIOR_ACCEPT[0] / 2
+    assert odds.length(3, limit=8) == 0  # this answer's prose: stop guessing
+    assert odds.accept(20) == PRIOR_ACCEPT[-1]  # long matches keep their own count
     for _ in range(50):
-        odds.observe(20, sampled=False, drafted=8, confirmed=8)
-    assert odds.accept(20, sampled=False) > 0.99
-    assert odds.length(20, sampled=False, limit=8) == 8
-
-
-def test_guessing_that_stopped_is_measured_again_now_and_then() -> None:
-    odds = DraftOdds(cost=StepCost(one_row=0.02, extra_share=1.5))
-    assert odds.length(20, sampled=False, limit=8) == 0
-    for _ in range(PROBE_EVERY):
-        odds.cost.observe(1, 0.02)
-    assert 0 < odds.length(20, sampled=False, limit=8) <= 8  # a probe after a long match
-    assert odds.length(3, sampled=False, limit=8) == 0  # not after a short one
-    odds.cost.observe(5, 0.1)
-    assert odds.length(20, sampled=False, limit=8) == 0
+        odds.observe(20, drafted=8, confirmed=8)
+    assert odds.accept(20) > 0.99
+    assert odds.length(20, limit=8) == 8
+    assert DraftOdds(cost_ratio=0.3).accept(3) == PRIOR_ACCEPT[0]  # the next answer afresh

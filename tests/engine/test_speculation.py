@@ -10,7 +10,7 @@ import llama_cpp as ll
 import numpy as np
 
 from ember.engine.base import GenerateRequest, SamplingParams
-from ember.engine.draft_odds import DraftOdds, StepCost, best_length
+from ember.engine.draft_odds import COST_RANGE, DraftOdds, best_length
 from ember.engine.llamacpp import LlamaCppEngine, LoadOptions
 from ember.engine.speculation import NgramDrafter
 from tests.engine.conftest import SMOLLM2_DIGEST
@@ -35,18 +35,18 @@ def test_a_draft_is_what_followed_the_last_tokens_before() -> None:
 def test_with_odds_the_draft_is_as_long_as_pays_on_this_machine() -> None:
     """The drafter asks the odds how long to guess after the match it found: nothing
     where a guessed row costs as much as a step, in full where rows are cheap."""
-    dear = DraftOdds(cost=StepCost(one_row=0.02, extra_share=1.0))
-    cheap = DraftOdds(cost=StepCost(one_row=0.02, extra_share=0.05))
+    dear = DraftOdds(cost_ratio=1.0)
+    cheap = DraftOdds(cost_ratio=0.05)
     prompt = [*range(40), 0, 1, 2]
     assert NgramDrafter(prompt, n=3, max_draft=8, odds=dear).draft() == []
-    guessed = NgramDrafter(prompt, n=3, max_draft=8, odds=cheap).draft()
-    assert len(guessed) == best_length(cheap.accept(3, sampled=False), 0.05, 8) >= 3
+    before = cheap.accept(3)
+    drafter = NgramDrafter(prompt, n=3, max_draft=8, odds=cheap)
+    guessed = drafter.draft()
+    assert len(guessed) == best_length(before, 0.05, 8) >= 3
     assert guessed == list(range(3, 3 + len(guessed)))
-    drafter = NgramDrafter(prompt, n=3, max_draft=8, odds=cheap, sampled=True)
-    drafter.draft()
     assert drafter.match == 3
-    drafter.accepted(8, 0)  # what the odds learn from
-    assert cheap.accept(3, sampled=True) < cheap.accept(3, sampled=False)
+    drafter.accepted(len(guessed), 0)  # what the odds learn from
+    assert cheap.accept(3) < before
 
 
 def _answer_with_drafts(drafter: NgramDrafter, answer: list[int]) -> tuple[int, int]:
@@ -130,14 +130,6 @@ def test_without_copying_there_is_nothing_to_learn() -> None:
     assert drafter.rules == {}
 
 
-class PinnedCost(StepCost):
-    """A machine where a guessed row costs what it is set to, whatever the steps take
-    here (this machine's own cost decides whether guessing happens at all)."""
-
-    def observe(self, rows: int, seconds: float) -> None:
-        pass
-
-
 def _quote(engine: LlamaCppEngine, max_tokens: int) -> tuple[list[int], list[int]]:
     prompt = engine.chat_request_tokens(
         engine.apply_chat_template(
@@ -155,14 +147,16 @@ def _quote(engine: LlamaCppEngine, max_tokens: int) -> tuple[list[int], list[int
 
 
 def _drafting_engine(path: Path, *, n_slots: int, extra_share: float) -> LlamaCppEngine:
-    """SmolLM2 with 8 drafts, on a machine where a guessed row costs ``extra_share``."""
+    """SmolLM2 with 8 drafts, on a machine where a guessed row costs ``extra_share``
+    of a step (this machine's own cost, timed at load, would decide whether guessing
+    happens at all)."""
     engine = LlamaCppEngine(
         path,
         name="smollm2:135m",
         digest=SMOLLM2_DIGEST,
         options=LoadOptions(n_ctx=2048, n_slots=n_slots, draft_tokens=8),
     )
-    engine.scheduler.odds = DraftOdds(cost=PinnedCost(one_row=0.02, extra_share=extra_share))
+    engine.scheduler.row_cost = extra_share
     return engine
 
 
@@ -207,3 +201,52 @@ def test_with_drafts_every_token_is_the_models_first_choice(smollm2_path: Path) 
     for i, token in enumerate(tokens):
         row = scores[len(prompt) + i - 1]  # the logits that chose token i
         assert row[token] >= row.max() - 0.5, f"token {i} was not the model's first choice"
+
+
+def test_a_guessed_rows_cost_is_timed_at_load_and_leaves_the_cache_as_it_was(
+    smollm2_path: Path,
+) -> None:
+    """With drafts on, the engine times rows once when it loads (the cost is this
+    machine's, so only its range is asserted); with drafts turned on later, before the
+    first answer that could draft, on the chosen slot's free positions."""
+    engine = _drafting_engine(smollm2_path, n_slots=1, extra_share=0.1)
+    later = LlamaCppEngine(
+        smollm2_path,
+        name="smollm2:135m",
+        digest=SMOLLM2_DIGEST,
+        options=LoadOptions(n_ctx=2048, n_slots=1),
+    )
+    try:
+        assert engine.scheduler.row_cost is not None
+        assert ll.llama_memory_seq_pos_max(engine.scheduler.mem, 0) == -1  # nothing left
+        assert later.scheduler.row_cost is None  # off: nothing timed
+        _quote(later, 4)
+        later.scheduler.draft_tokens = 8
+        prompt, _ = _quote(later, 4)  # the same prompt: timed after its cached tokens
+        cost = later.scheduler.row_cost
+        assert cost is not None
+        assert COST_RANGE[0] <= cost <= COST_RANGE[1]
+        slot = later.scheduler.slots[0]
+        assert slot.cached[: len(prompt)] == prompt
+        assert ll.llama_memory_seq_pos_max(later.scheduler.mem, 0) == len(slot.cached) - 1
+    finally:
+        engine.close()
+        later.close()
+
+
+def test_with_drafts_the_same_request_twice_gives_the_same_tokens(smollm2_path: Path) -> None:
+    """The promise of docs/engine.md ("What is deterministic"), with drafts on: the
+    same greedy request, alone and from an empty cache, twice, is drafted the same way
+    and answered with the same tokens."""
+    engine = _drafting_engine(smollm2_path, n_slots=1, extra_share=0.3)
+    try:
+        answers = []
+        for _ in range(2):
+            engine.scheduler.clear_cache()
+            before = engine.scheduler.stats.drafted_tokens
+            _, tokens = _quote(engine, 60)
+            answers.append((tokens, engine.scheduler.stats.drafted_tokens - before))
+    finally:
+        engine.close()
+    assert answers[0][1] > 0  # drafts were made
+    assert answers[0] == answers[1]

@@ -73,6 +73,10 @@ def llama_cpp_server(model_path: Path, alias: str) -> Iterator[str]:
         sys.executable, "-m", "llama_cpp.server", "--model", str(model_path),
         "--model_alias", alias, "--host", "127.0.0.1", "--port", str(port),
         "--n_ctx", "2048",
+        # One request at a time, as it is built; by default a new request cuts off the
+        # stream running (the connection closes mid-body), which a benchmark that sends
+        # a second request while one streams must not meet.
+        "--interrupt_requests", "False",
     ]  # fmt: skip
     process = subprocess.Popen(
         command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL

@@ -221,6 +221,8 @@ def _row(
         "confirmed": last_draft.accepted,
         "new_text_uses": text.count(task.new_text) if task.new_text else None,
         "same_text": last_plain.tokens == last_draft.tokens,
+        # the drafted rounds gave each other's tokens (the same drafts each time)
+        "repeatable": all(r.tokens == drafted[0].tokens for r in drafted),
         "first_difference": first_difference(last_plain.tokens, last_draft.tokens),
         "plain_runs_tps": [round(r.decode_tps, 1) for r in plain],
         "draft_runs_tps": [round(r.decode_tps, 1) for r in drafted],

@@ -67,9 +67,10 @@ def speculation(
             rows = measure(
                 engine, draft_tokens, rounds, progress=lambda m: err_console.print(f"[dim]{m}[/]")
             )
+            row_cost = engine.scheduler.row_cost  # timed before the first drafted answer
         finally:
             engine.close()
-        report["models"].append({"model": record.name, "rows": rows})
+        report["models"].append({"model": record.name, "row_cost": row_cost, "rows": rows})
         _print(record.name, rows)
     if output is not None:
         output.write_text(json.dumps(report, indent=2) + "\n")

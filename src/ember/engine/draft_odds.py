@@ -4,39 +4,45 @@ A guessed token is checked in the same ``llama_decode`` as the real one, but it 
 free: each extra row costs a share of a step, and that share depends on the machine.
 On a memory-bound CPU (wide vectors, AVX-512) nine rows cost about three steps; on a
 compute-bound one (AVX2 at two cores, measured 2026-12-02) they cost six or seven, and
-only a near-certain copy is worth guessing. So the engine measures both sides as it
-runs instead of assuming either:
+only a near-certain copy is worth guessing. So two things decide a draft's length:
 
-- **the cost** (:class:`StepCost`): the time of a lone sequence's step by its number of
-  rows, as moving averages: one row, and each extra row as a share of it;
-- **the odds** (:class:`DraftOdds`): how often a guessed token is confirmed, by how
-  long the match was that the guess came from (three tokens of prose shared with the
-  prompt by chance are confirmed about 60% of the time, a copied line of 16 tokens 95%)
-  and by whether the answer is sampled (temperature > 0 confirms less);
+- **the cost** of a guessed row as a share of a step, timed once when the model is
+  loaded (engine/llamacpp/row_cost.py; :func:`row_cost` reads the timings) and then
+  fixed for the model's life;
+- **the odds** (:class:`DraftOdds`, one per answer): how often a guessed token is
+  confirmed, by how long the match was that the guess came from (three tokens of prose
+  shared with the prompt by chance are confirmed about 60% of the time, a copied line
+  of 16 tokens 95%), starting from measured priors and learning from the answer's own
+  drafts;
 
 and :func:`best_length` picks the draft length with the most tokens per unit of time:
 none at all where guessing measures slower.
+
+Why fixed and per answer: a length that followed live timings and earlier answers'
+luck would compute the same greedy request in other batch shapes from one time to the
+next, and llama.cpp rounds other batch shapes differently, so two answers to the same
+request could part after a near tie. With the cost fixed at load and the odds starting
+afresh for each answer, the same request alone gives the same drafts, the same batches
+and the same tokens.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from statistics import median
 
 # Match lengths (tokens equal before the guess) grouped where acceptance changed when
 # measured on quotes, edits, summaries, stories and explanations with both starters.
 MATCH_BUCKETS = (3, 4, 8, 16)
 # Per-token confirmation before anything is observed, by bucket: what those runs saw,
-# rounded down (2026-12-02; greedy and sampled alike: sampled is learned separately).
+# rounded down (2026-12-02; greedy and sampled alike).
 PRIOR_ACCEPT = (0.6, 0.75, 0.9, 0.95)
 PRIOR_WEIGHT = 8.0  # the prior counts as this many observed guesses
 MEMORY = 200.0  # observations older than about this many guesses fade
-PRIOR_COST = 0.5  # an extra row's cost as a share of a step, until one is measured
-MARGIN = 1.03  # draft only for an expected 3% gain or more: the measurements are noisy
-# Once guessing has stopped, the cost is measured again now and then (a slow moment
-# must not switch it off for good): a short draft after a long match, every this many
-# one-row steps.
-PROBE_EVERY = 256
-PROBE_LENGTH = 4
+BEST_ACCEPT = 0.99  # what a long copy confirms at best: if even that does not pay, no drafts
+MARGIN = 1.03  # draft only for an expected 3% gain or more: the timings are noisy
+COST_RANGE = (0.02, 2.0)  # a row's measured share of a step is kept within this
 
 
 def best_length(accept: float, cost_ratio: float, limit: int) -> int:
@@ -57,6 +63,24 @@ def best_length(accept: float, cost_ratio: float, limit: int) -> int:
     return best
 
 
+def drafts_can_pay(cost_ratio: float, limit: int) -> bool:
+    """Whether any draft could be faster here: a long copy, confirmed at its best."""
+    return best_length(BEST_ACCEPT, cost_ratio, limit) > 0
+
+
+def row_cost(one_row: Sequence[float], rows: int, many_rows: Sequence[float]) -> float:
+    """What one extra row of a step costs as a share of a one-row step, from timings of
+    one-row steps and of ``rows``-row steps (seconds; medians, so one slow moment does
+    not decide), kept within ``COST_RANGE``."""
+    if rows < 2 or not one_row or not many_rows:
+        raise ValueError("row_cost needs one-row and several-row timings")
+    single = median(one_row)
+    if single <= 0:
+        raise ValueError("a one-row step cannot take no time")
+    share = (median(many_rows) - single) / (rows - 1) / single
+    return min(max(share, COST_RANGE[0]), COST_RANGE[1])
+
+
 def bucket(match: int) -> int:
     """The index of the match-length group ``match`` falls into (short matches: 0)."""
     index = 0
@@ -64,36 +88,6 @@ def bucket(match: int) -> int:
         if match >= lower:
             index = i
     return index
-
-
-@dataclass
-class StepCost:
-    """What one more row in a lone sequence's step costs, as a share of a one-row step,
-    learned from the steps the scheduler times."""
-
-    one_row: float | None = None  # seconds, moving average
-    extra_share: float | None = None  # seconds per extra row / one_row, moving average
-    since_measured: int = 0  # one-row steps since the last step with guesses
-
-    def observe(self, rows: int, seconds: float) -> None:
-        if rows <= 0 or seconds <= 0:
-            return
-        if rows == 1:
-            self.one_row = seconds if self.one_row is None else 0.9 * self.one_row + 0.1 * seconds
-            self.since_measured += 1
-            return
-        self.since_measured = 0
-        if self.one_row is None:
-            return
-        share = max(0.0, (seconds - self.one_row) / (rows - 1) / self.one_row)
-        if self.extra_share is None:
-            self.extra_share = share
-        else:
-            self.extra_share = 0.8 * self.extra_share + 0.2 * share
-
-    @property
-    def ratio(self) -> float:
-        return PRIOR_COST if self.extra_share is None else min(max(self.extra_share, 0.02), 2.0)
 
 
 @dataclass
@@ -112,31 +106,25 @@ def _priors() -> list[_Tally]:
 
 @dataclass
 class DraftOdds:
-    """How drafts have done on one model, greedy and sampled apart, by match length;
-    shared by the model's sequences, so each answer starts from what earlier ones saw."""
+    """How one answer's drafts have done, by match length, from the priors on; with
+    what a guessed row costs on this machine (``cost_ratio``, fixed)."""
 
-    cost: StepCost = field(default_factory=StepCost)
-    _greedy: list[_Tally] = field(default_factory=_priors)
-    _sampled: list[_Tally] = field(default_factory=_priors)
+    cost_ratio: float
+    _tallies: list[_Tally] = field(default_factory=_priors)
 
-    def accept(self, match: int, sampled: bool) -> float:
-        return (self._sampled if sampled else self._greedy)[bucket(match)].accept
+    def accept(self, match: int) -> float:
+        return self._tallies[bucket(match)].accept
 
-    def length(self, match: int, sampled: bool, limit: int) -> int:
-        """How many tokens to guess after a match of ``match`` tokens (0: none; a
-        short probe after a long match when the cost has not been measured lately)."""
-        length = best_length(self.accept(match, sampled), self.cost.ratio, limit)
-        stale = self.cost.since_measured >= PROBE_EVERY
-        if length == 0 and stale and bucket(match) == len(MATCH_BUCKETS) - 1:
-            return min(limit, PROBE_LENGTH)
-        return length
+    def length(self, match: int, limit: int) -> int:
+        """How many tokens to guess after a match of ``match`` tokens (0: none)."""
+        return best_length(self.accept(match), self.cost_ratio, limit)
 
-    def observe(self, match: int, sampled: bool, drafted: int, confirmed: int) -> None:
+    def observe(self, match: int, drafted: int, confirmed: int) -> None:
         """A draft of ``drafted`` tokens had its first ``confirmed`` confirmed: each
         confirmed token counts once, the miss (if any) once; what is older fades."""
         if drafted <= 0:
             return
-        tally = (self._sampled if sampled else self._greedy)[bucket(match)]
+        tally = self._tallies[bucket(match)]
         fade = 1.0 - (confirmed + 1) / MEMORY
         tally.confirmed = tally.confirmed * fade + confirmed
         tally.missed = tally.missed * fade + (1 if confirmed < drafted else 0)

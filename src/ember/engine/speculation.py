@@ -18,8 +18,9 @@ replacement finds its place in the source through the rule. A rule that makes a 
 miss is dropped. Rules only shape guesses: every token is still the model's choice.
 
 How long a draft is — or whether there is one — is :class:`DraftOdds`'s call
-(engine/draft_odds.py): what a guess costs on this machine against how often guesses
-after a match of that length have been confirmed.
+(engine/draft_odds.py): what a guessed row costs on this machine (timed at load)
+against how often guesses after a match of that length have been confirmed in this
+answer so far.
 """
 
 from __future__ import annotations
@@ -48,13 +49,11 @@ class NgramDrafter:
         n: int = NGRAM,
         max_draft: int = MAX_DRAFT,
         odds: DraftOdds | None = None,
-        sampled: bool = False,
     ):
         self.n = n
         self.max_draft = max_draft
         # Without odds every draft is as long as allowed (the lookup alone, for tests).
         self.odds = odds
-        self.sampled = sampled  # the answer is sampled (temperature > 0): fewer confirmed
         self.tokens: list[int] = []
         self.match = 0  # how many tokens matched before the last draft's source
         # n-gram -> the indices of the tokens that followed its earlier occurrences
@@ -95,7 +94,7 @@ class NgramDrafter:
         self.match = self._matched(start)
         size = self.max_draft if limit is None else min(limit, self.max_draft)
         if self.odds is not None:
-            size = self.odds.length(self.match, self.sampled, size)
+            size = self.odds.length(self.match, size)
         return self._copy(start, max(size, 0))
 
     def accepted(self, drafted: int, confirmed: int) -> None:
@@ -105,7 +104,7 @@ class NgramDrafter:
         if drafted == 0:
             return
         if self.odds is not None:
-            self.odds.observe(self.match, self.sampled, drafted, confirmed)
+            self.odds.observe(self.match, drafted, confirmed)
         if 0 < confirmed <= len(self._origins):
             self._cursor = self._origins[confirmed - 1] + 1
         if confirmed == drafted or confirmed >= len(self._origins):

@@ -30,10 +30,11 @@ import numpy as np
 import numpy.typing as npt
 
 from ember.engine.base import Chunk, FinishReason, GenerateRequest, TokenLogprob, Usage
-from ember.engine.draft_odds import DraftOdds
+from ember.engine.draft_odds import DraftOdds, drafts_can_pay
 from ember.engine.llamacpp.compute import driver
 from ember.engine.llamacpp.kv_store import KVStore, common_prefix
 from ember.engine.llamacpp.native import Batch, NativeModel
+from ember.engine.llamacpp.row_cost import measure_row_cost
 from ember.engine.llamacpp.sampler import SamplerChain
 from ember.engine.repetition import RepetitionGuard
 from ember.engine.speculation import NgramDrafter
@@ -118,9 +119,9 @@ class Scheduler:
         self.n_batch = n_batch
         self.prefill_chunk = prefill_chunk
         self.draft_tokens = draft_tokens  # most guessed tokens per step and sequence (0: off)
-        # What guesses cost on this machine and how often they are confirmed: each
-        # draft's length is chosen from them, so guessing stops where it measures slower.
-        self.odds = DraftOdds()
+        # What a guessed row costs here as a share of a step: timed once, before the
+        # first draft, then fixed, so the same request gets the same drafts each time.
+        self.row_cost: float | None = None
         self.kv_store = kv_store
         self.slots = [Slot(i) for i in range(n_slots)]
         self.stats = SchedulerStats()
@@ -131,6 +132,8 @@ class Scheduler:
         self._stopped = threading.Event()
         # Stepped by the process's one compute thread (compute.py), with every other model.
         self._driver = driver()
+        if draft_tokens:  # timed at load, not in the middle of someone's first answer
+            self._driver.call(lambda: self._time_rows(self.slots[0]))
         self._driver.add(self)
 
     # ------------------------------------------------------------ public, any thread
@@ -256,17 +259,7 @@ class Scheduler:
         slot.sampler = SamplerChain(job.request.sampling, self.model.vocab, self.model.n_vocab)
         slot.stream = TextStream(job.request.stop)
         slot.guard = RepetitionGuard() if job.request.stop_repeating else None
-        drafts = self.draft_tokens
-        slot.drafter = (
-            NgramDrafter(
-                tokens,
-                max_draft=drafts,
-                odds=self.odds,
-                sampled=job.request.sampling.temperature > 0,
-            )
-            if drafts
-            else None
-        )
+        slot.drafter = self._drafter(slot, tokens)
         slot.draft, slot.draft_rows, slot.unverified = [], [], 0
         slot.t_admit = time.perf_counter()
         slot.t_first = 0.0
@@ -332,13 +325,9 @@ class Scheduler:
             self._starved()
             return
         batch.raw.n_tokens = batch.n
-        alone = len(decoding) == 1 and batch.n == 1 + len(decoding[0].draft)
-        started = time.perf_counter()
         rc = ll.llama_decode(self.ctx, batch.raw)  # on the compute thread: tick()
         if rc != 0:
             raise RuntimeError(f"llama_decode failed with status {rc}")
-        if alone and self.draft_tokens:  # a lone sequence's step: what its rows cost
-            self.odds.cost.observe(batch.n, time.perf_counter() - started)
         self.stats.steps += 1
         for slot, row in rows:
             if slot.draft:
@@ -350,6 +339,34 @@ class Scheduler:
                 self._report_progress(slot)
 
     # ------------------------------------------------------------ speculation
+
+    def _drafter(self, slot: Slot, tokens: list[int]) -> NgramDrafter | None:
+        """The answer's drafter, with odds of its own from the priors on; none when
+        drafting is off or cannot pay on this machine."""
+        if not self.draft_tokens:
+            return None
+        if self.row_cost is None:  # turned on after load
+            self._time_rows(slot)
+        if self.row_cost is None or not drafts_can_pay(self.row_cost, self.draft_tokens):
+            return None
+        return NgramDrafter(tokens, max_draft=self.draft_tokens, odds=DraftOdds(self.row_cost))
+
+    def _time_rows(self, slot: Slot) -> None:
+        """Time a guessed row's cost on ``slot``'s free positions (row_cost.py), if the
+        context has room for a draft's rows there."""
+        rows = 1 + min(self.draft_tokens, self.n_batch - 1)
+        position = len(slot.cached)
+        if self.n_ctx_total - self._used() <= rows or position + rows >= self.n_ctx:
+            return
+        token = slot.cached[-1] if slot.cached else 0
+        self.row_cost = measure_row_cost(
+            self.ctx, self.mem, self._batch, seq=slot.id, position=position, rows=rows, token=token
+        )
+        log.info(
+            "speculative decoding: a guessed row costs %.2f of a step here; drafts %s",
+            self.row_cost,
+            "where they pay" if drafts_can_pay(self.row_cost, self.draft_tokens) else "never pay",
+        )
 
     def _add_draft(self, slot: Slot, batch: Batch) -> None:
         """Guessed next tokens (engine/speculation.py) after the slot's real one, each
