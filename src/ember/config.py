@@ -283,7 +283,7 @@ class Settings(BaseSettings):
         "loads, and each draft is as long as pays on this machine (that cost against how "
         "often the answer's guesses were confirmed), none where guessing measures slower; "
         "0: off. Measured with ember bench speculation on two cores: quoting a passage "
-        "1.3-1.9x and rewriting a 60-line function 1.15-1.65x faster, prose 1.0-1.1x.",
+        "1.5-1.75x and rewriting a 60-line function 1.1-1.65x faster, prose 1.0-1.1x.",
     )
     answer_tokens: int = Field(
         default=4096,

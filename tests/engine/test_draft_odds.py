@@ -18,7 +18,7 @@ from ember.engine.draft_odds import (
 
 def test_no_draft_where_guessing_measures_slower() -> None:
     assert best_length(accept=0.6, cost_ratio=0.9, limit=8) == 0  # prose on a slow CPU
-    assert best_length(accept=0.99, cost_ratio=0.9, limit=8) > 0  # a copy still pays
+    assert best_length(accept=0.99, cost_ratio=0.7, limit=8) > 0  # a copy still pays
     assert best_length(accept=1.0, cost_ratio=0.05, limit=8) == 8
     assert best_length(accept=1.0, cost_ratio=0.05, limit=3) == 3
     assert best_length(accept=1.0, cost_ratio=0.05, limit=0) == 0
