@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ember.bench.peer_bench import ROWS, Sizes, Target, run_peer_bench
+from ember.bench.peer_bench import ROWS, Sizes, Target, run_peer_bench, stream_rate
 from ember.config import load_settings
 from ember.runtime import build
 from tests.server.conftest import llama_cpp_server, serving
@@ -38,8 +38,8 @@ def test_ember_and_a_peer_are_measured_side_by_side(
             on_round=lambda label, n: seen.append((label, n)),
         )
     runtime.close()
-    # Interleaved: each round measures Ember, then the peer.
-    assert seen == [("ember", 1), ("peer", 1), ("ember", 2), ("peer", 2)]
+    # Interleaved, who goes first alternating: a machine speeding up favours neither.
+    assert seen == [("ember", 1), ("peer", 1), ("peer", 2), ("ember", 2)]
     keys = {key for key, _, _, _ in ROWS}
     for label in ("ember", "peer"):
         rounds = report["rounds"][label]
@@ -57,3 +57,10 @@ def test_ember_and_a_peer_are_measured_side_by_side(
     assert set(report["speedup"]) == keys
     assert all(v is None or v > 0 for v in report["speedup"].values())
     assert report["targets"][1]["base_url"] == peer_url
+
+
+def test_a_stream_rate_counts_tokens_not_pieces() -> None:
+    # Three pieces over a second; the last two carry four tokens each (a confirmed draft).
+    assert stream_rate([0.0, 0.5, 1.0], tokens=9) == pytest.approx(8.0)
+    assert stream_rate([0.0, 0.5, 1.0]) == pytest.approx(2.0)  # no usage: one per piece
+    assert stream_rate([0.0]) == 0.0

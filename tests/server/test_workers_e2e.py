@@ -195,7 +195,7 @@ def test_a_conversation_sticks_to_its_worker_and_fails_over_when_it_dies(
                         os.kill(home_process.pid, signal.SIGKILL)
         assert len(deltas) >= 3, "the answer ended before its worker could be killed"
         broken = client.get(f"/ember/api/conversations/{cid}").json()["messages"][-1]
-        assert broken["status"] == "incomplete"
+        assert broken["status"] == "incomplete", (broken["meta"], len(deltas), broken["content"])
         assert broken["content"]
         assert "".join(deltas).startswith(broken["content"][: len("".join(deltas))])
 

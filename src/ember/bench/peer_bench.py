@@ -3,14 +3,16 @@
 Why (issue 18): "as fast as llama-server" must be a command anyone can repeat, not a
 table in an issue. This talks to both servers only through ``/v1/chat/completions`` —
 the way every client sees them — with the same requests, interleaved (Ember, peer,
-Ember, peer…) so a machine that gets busier mid-run slows both alike, and reports the
-median of ``runs`` rounds. It starts and builds nothing itself: the user points it at a
-running peer (llama-server, vLLM, Ollama, another Ember), ideally serving the same file
-with the same threads and slots.
+peer, Ember, Ember, peer…: who goes first alternates) so a machine that gets busier or
+quieter mid-run touches both alike, and reports the median of ``runs`` rounds. It
+starts and builds nothing itself: the user points it at a running peer (llama-server,
+vLLM, Ollama, another Ember), ideally serving the same file with the same threads and
+slots.
 
 Each round, for each server:
 
-1. **decode**: a story streamed at temperature 0; tokens/s after the first token;
+1. **decode**: a story streamed at temperature 0; tokens/s after the first token
+   (counted from the stream's ``usage``: one piece may carry several tokens);
 2. **chat**: an eight-turn conversation with answers of ``answer_tokens``; time to
    first token per turn, and turn 8 over turn 1 (prefix reuse keeps it near 1);
 3. **long prompt**: that conversation's final "summarise everything" request (about
@@ -141,13 +143,19 @@ class Client:
     def _stream(
         self, messages: list[dict[str, str]], max_tokens: int, temperature: float
     ) -> Streamed:
-        body = {**self._body(messages, max_tokens, temperature), "stream": True}
+        body = {
+            **self._body(messages, max_tokens, temperature),
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
         start = time.perf_counter()
         arrivals: list[float] = []
         text = ""
+        tokens = 0
         with self.http.stream("POST", "/v1/chat/completions", json=body) as response:
             _check(response)
             for data in _sse_data(response.iter_lines()):
+                tokens = int((data.get("usage") or {}).get("completion_tokens") or tokens)
                 for choice in data.get("choices") or ():
                     piece = (choice.get("delta") or {}).get("content")
                     if piece:
@@ -155,11 +163,10 @@ class Client:
                         text += piece
         if not arrivals:
             raise BenchError(f"{self.target.label} streamed no text")
-        span = arrivals[-1] - arrivals[0]
         return Streamed(
             ttft_s=arrivals[0] - start,
-            tokens=len(arrivals),
-            decode_tps=(len(arrivals) - 1) / span if span > 0 else 0.0,
+            tokens=tokens or len(arrivals),
+            decode_tps=stream_rate(arrivals, tokens),
             text=text,
             arrivals=arrivals,
         )
@@ -182,6 +189,16 @@ class Client:
 
 class BenchError(RuntimeError):
     pass
+
+
+def stream_rate(arrivals: list[float], tokens: int = 0) -> float:
+    """Tokens per second after the first, which comes alone (the prompt's last step).
+    A server may send several tokens in one piece (a confirmed draft): with the
+    answer's token count (``usage``) every token is counted, else one per piece."""
+    span = arrivals[-1] - arrivals[0] if arrivals else 0.0
+    if span <= 0:
+        return 0.0
+    return (max(tokens, len(arrivals)) - 1) / span
 
 
 def _check(response: httpx.Response) -> None:
@@ -319,7 +336,9 @@ def run_peer_bench(
     rounds: dict[str, list[Round]] = {t.label: [] for t in targets}
     try:
         for round_no in range(1, runs + 1):
-            for client in clients:
+            # Who goes first alternates: a machine that warms up or slows down over the
+            # run then favours neither.
+            for client in clients if round_no % 2 else clients[::-1]:
                 if on_round is not None:
                     on_round(client.target.label, round_no)
                 rounds[client.target.label].append(measure_round(client, sizes, round_no, run_id))

@@ -36,6 +36,7 @@ from ember.engine.llamacpp.kv_store import KVStore, common_prefix
 from ember.engine.llamacpp.native import Batch, NativeModel
 from ember.engine.llamacpp.row_cost import measure_row_cost
 from ember.engine.llamacpp.sampler import SamplerChain
+from ember.engine.outbox import Outbox
 from ember.engine.repetition import RepetitionGuard
 from ember.engine.speculation import NgramDrafter
 from ember.engine.text import TextStream
@@ -128,6 +129,7 @@ class Scheduler:
         self._batch = Batch(n_batch)
         self._incoming: queue.Queue[Job | _ClearCache | None] = queue.Queue()
         self._waiting: deque[Job] = deque()
+        self._outbox = Outbox()  # chunks of admitted jobs, handed over before each decode
         self._stopping = False
         self._stopped = threading.Event()
         # Stepped by the process's one compute thread (compute.py), with every other model.
@@ -190,12 +192,15 @@ class Scheduler:
                 if slot.job is not None:
                     self._finish(slot, "error", error=str(exc))
                     self._drop_cache(slot)
+        finally:
+            self._outbox.flush()
         return any(s.busy for s in self.slots) or bool(self._waiting)
 
     def _shut_down(self) -> None:
         for slot in self.slots:
             if slot.job is not None:
                 self._finish(slot, "cancelled")
+        self._outbox.flush()
         while self._waiting:
             self._waiting.popleft().emit(Chunk(finish_reason="cancelled"))
         self._stopped.set()
@@ -325,6 +330,7 @@ class Scheduler:
             self._starved()
             return
         batch.raw.n_tokens = batch.n
+        self._outbox.flush()  # the event loop writes them while the model computes
         rc = ll.llama_decode(self.ctx, batch.raw)  # on the compute thread: tick()
         if rc != 0:
             raise RuntimeError(f"llama_decode failed with status {rc}")
@@ -418,7 +424,9 @@ class Scheduler:
         if job is None or not job.request.progress:
             return
         total = len(job.tokens) - slot.cached_at_admit
-        job.emit(Chunk(prompt_progress=(slot.prefilled - slot.cached_at_admit, total)))
+        self._outbox.send(
+            job.emit, Chunk(prompt_progress=(slot.prefilled - slot.cached_at_admit, total))
+        )
 
     def _prefilling(self, slot: Slot) -> bool:
         return slot.job is not None and slot.prefilled < len(slot.job.tokens)
@@ -474,7 +482,9 @@ class Scheduler:
             entries = (self._token_logprob(token, piece, logprobs, job.request.logprobs or 0),)
         slot.unsent.append(token)
         if text or entries:  # tokens of a half UTF-8 character ride with the next text
-            job.emit(Chunk(text=text, token_ids=tuple(slot.unsent), logprobs=entries))
+            self._outbox.send(
+                job.emit, Chunk(text=text, token_ids=tuple(slot.unsent), logprobs=entries)
+            )
             slot.unsent = []
         if slot.drafter is not None:
             slot.drafter.append(token)
@@ -544,14 +554,15 @@ class Scheduler:
         slot.job, slot.sampler, slot.stream, slot.pending = None, None, None, None
         slot.guard = slot.drafter = None
         slot.last_used = now
-        job.emit(
+        self._outbox.send(
+            job.emit,
             Chunk(
                 text=tail,
                 token_ids=tuple(slot.unsent),
                 finish_reason=reason,
                 usage=usage,
                 error=error,
-            )
+            ),
         )
         slot.unsent = []
 
