@@ -65,6 +65,23 @@ def test_greedy_matches_llama_cpp_python(engine: LlamaCppEngine, smollm2_path: P
     assert ours == theirs
 
 
+def test_only_a_plain_greedy_chain_reads_the_argmax(engine: LlamaCppEngine) -> None:
+    """The argmax shortcut (the test above checks its tokens) is taken only where the
+    chain would have been greedy alone: penalties, biases and grammars still run."""
+    from ember.engine.llamacpp.sampler import SamplerChain
+
+    def argmax_only(params: SamplingParams) -> bool:
+        chain = SamplerChain(params, engine.model.vocab, engine.model.n_vocab)
+        chain.close()
+        return chain.argmax_only
+
+    assert argmax_only(GREEDY)
+    assert not argmax_only(SamplingParams(temperature=0.7))
+    assert not argmax_only(SamplingParams(temperature=0, repeat_penalty=1.1))
+    assert not argmax_only(SamplingParams(temperature=0, logit_bias={5: -100.0}))
+    assert not argmax_only(SamplingParams(temperature=0, grammar='root ::= "a"'))
+
+
 def test_usage_and_final_chunk(engine: LlamaCppEngine) -> None:
     chunks = collect(engine, GenerateRequest(prompt="The sky is", max_tokens=8, sampling=GREEDY))
     final = chunks[-1]

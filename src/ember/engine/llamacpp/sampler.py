@@ -2,6 +2,11 @@
 
 Order follows llama.cpp's common defaults: logit bias, penalties, grammar, then either
 greedy (temperature <= 0) or top-k -> top-p -> min-p -> temperature -> seeded draw.
+
+A chain that is greedy alone is an argmax over the row's logits: read in place with
+numpy instead of copying the whole vocabulary into llama.cpp's candidate array first
+(0.2 ms a token for SmolLM2's 49k tokens, 0.6 ms for Qwen's 152k), the same token —
+both take the first of equal maxima.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ import random
 from typing import Any
 
 import llama_cpp as ll
+import numpy as np
 
 from ember.engine.base import SamplingParams
 from ember.errors import EmberError
@@ -28,6 +34,14 @@ class SamplerChain:
         chain_params.no_perf = True
         self.ptr = ll.llama_sampler_chain_init(chain_params)
         self.seed = params.seed if params.seed is not None else random.randint(0, 2**31 - 1)
+        self.n_vocab = n_vocab
+        self.argmax_only = params.temperature <= 0 and not (
+            params.logit_bias
+            or params.grammar
+            or params.repeat_penalty != 1.0
+            or params.presence_penalty
+            or params.frequency_penalty
+        )
         try:
             self._build(params, vocab, n_vocab)
         except BaseException:
@@ -72,6 +86,9 @@ class SamplerChain:
         self._add(ll.llama_sampler_init_dist(self.seed & 0xFFFFFFFF))
 
     def sample(self, ctx: Any, row: int) -> int:
+        if self.argmax_only:
+            logits = ll.llama_get_logits_ith(ctx, row)
+            return int(np.ctypeslib.as_array(logits, shape=(self.n_vocab,)).argmax())
         return int(ll.llama_sampler_sample(self.ptr, ctx, row))
 
     def close(self) -> None:
