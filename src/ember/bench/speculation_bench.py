@@ -204,8 +204,10 @@ def _row(
     drafted: list[Run] = []
     for i in range(rounds):
         say(f"{task.name}: round {i + 1} of {rounds}")
-        plain.append(_answer(engine, prompt, task.max_tokens, 0))
-        drafted.append(_answer(engine, prompt, task.max_tokens, draft_tokens))
+        # Which goes first alternates: a machine that speeds up or slows down over the
+        # run then favours neither.
+        for runs, drafts in ((plain, 0), (drafted, draft_tokens))[:: 1 if i % 2 == 0 else -1]:
+            runs.append(_answer(engine, prompt, task.max_tokens, drafts))
     plain_tps = statistics.median(r.decode_tps for r in plain)
     draft_tps = statistics.median(r.decode_tps for r in drafted)
     last_plain, last_draft = plain[-1], drafted[-1]
