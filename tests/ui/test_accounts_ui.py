@@ -45,7 +45,8 @@ def test_sign_in_chat_and_sign_out(page: Any) -> None:
     expect(dialog.locator("#login-error")).to_contain_text("wrong name or password")
 
     dialog.get_by_label("Password").fill(PASSWORD)
-    dialog.get_by_role("button", name="Sign in").click()
+    with page.expect_navigation():  # signed in, the page reloads: wait for the new one
+        dialog.get_by_role("button", name="Sign in").click()
     page.wait_for_selector("html[data-ready='true']")
     expect(page.get_by_role("dialog", name="Sign in to Ember")).to_be_hidden()
     expect(page.get_by_text("bob's private chat")).to_have_count(0)
@@ -64,7 +65,8 @@ def sign_in(page: Any, name: str, password: str = PASSWORD) -> None:
     dialog = page.get_by_role("dialog", name="Sign in to Ember")
     dialog.get_by_label("Name").fill(name)
     dialog.get_by_label("Password").fill(password)
-    dialog.get_by_role("button", name="Sign in").click()
+    with page.expect_navigation():  # the old page was ready too: wait for the reload
+        dialog.get_by_role("button", name="Sign in").click()
     page.wait_for_selector("html[data-ready='true']")
 
 
