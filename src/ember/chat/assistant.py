@@ -2,7 +2,8 @@
 
 The web UI and ``ember chat`` talk to this; it keeps the history, builds the request
 and hands it to the answering path (:class:`ember.chat.answering.Answerer`). The user's
-message is stored before generation starts, and the answer is written as it grows (at
+message is stored before generation starts, and the answer is written as it grows
+(:class:`ember.chat.stored_answer.StoredAnswer`, at
 most every ``flush_interval`` seconds), so a stop, a dropped connection or a killed
 process leaves the partial answer saved and marked ``incomplete``.
 """
@@ -11,26 +12,23 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ember.auth.collections import plain_name, stored_name
+from ember.auth.collections import stored_name
 from ember.chat.answering import Answerer, AnswerPlan, Grounded
 from ember.chat.backend import complete
 from ember.chat.conversations import (
     Conversation,
     ConversationStore,
-    MessageStatus,
     StoredMessage,
 )
 from ember.chat.document_sources import attached_collections
-from ember.chat.grounding import Source, cited
+from ember.chat.stored_answer import StoredAnswer
 from ember.chat.tool_loop import ToolCallResult, ToolRunner, ToolStep
 from ember.chat.types import (
     ChatDelta,
-    ChatDone,
     ChatProgress,
     ChatRequest,
     EgressScope,
@@ -38,7 +36,6 @@ from ember.chat.types import (
     ToolCall,
 )
 from ember.engine.base import SamplingParams
-from ember.engine.repetition import trim_repeats
 from ember.errors import EmberError
 
 TITLE_PROMPT = (
@@ -198,7 +195,7 @@ class Assistant:
             self.request_for(conversation, answer), continue_final=True, tool_choice="none"
         )
         plan = replace(self.plan_for(conversation), tools=None)
-        reply = _Answer(self, conversation.id, request.model, parent_id=answer.parent_id)
+        reply = self._stored_answer(conversation.id, request.model, parent_id=answer.parent_id)
         yield ReplyStarted(user=None, assistant=reply.resume(answer))
         async for event in self._stream(reply, request, plan):
             yield event
@@ -248,6 +245,16 @@ class Assistant:
             default_max_tokens=self.answer_tokens,
         )
 
+    def _stored_answer(self, conversation_id: str, model: str, *, parent_id: str) -> StoredAnswer:
+        return StoredAnswer(
+            self.store,
+            conversation_id,
+            model,
+            parent_id=parent_id,
+            where=self.where_of(model),
+            flush_interval=self.flush_interval,
+        )
+
     async def _answer(
         self,
         conversation: Conversation,
@@ -257,7 +264,7 @@ class Assistant:
         egress: EgressScope | None = None,
     ) -> AsyncIterator[ReplyEvent]:
         request = self.request_for(conversation, question, egress=egress)
-        answer = _Answer(self, conversation.id, request.model, parent_id=question.id)
+        answer = self._stored_answer(conversation.id, request.model, parent_id=question.id)
         yield ReplyStarted(user=user, assistant=answer.start())
         async for event in self._stream(answer, request, self.plan_for(conversation)):
             yield event
@@ -265,7 +272,7 @@ class Assistant:
             self._title_later(conversation.id, user.content)
 
     async def _stream(
-        self, answer: _Answer, request: ChatRequest, plan: AnswerPlan
+        self, answer: StoredAnswer, request: ChatRequest, plan: AnswerPlan
     ) -> AsyncIterator[ReplyEvent]:
         """The answering path's events as stored replies."""
         try:
@@ -330,127 +337,6 @@ class Assistant:
             await asyncio.gather(*self._title_tasks, return_exceptions=True)
 
 
-class _Answer:
-    """The stored side of one answer: its rows (one per step when tools are used), the
-    text as it grows (flushed every ``flush_interval``), and its final state."""
-
-    def __init__(
-        self, assistant: Assistant, conversation_id: str, model: str, *, parent_id: str
-    ) -> None:
-        self.store = assistant.store
-        self.flush_interval = assistant.flush_interval
-        self.conversation_id = conversation_id
-        self.model = model
-        self.parent_id = parent_id
-        self.message: StoredMessage | None = None
-        self.text = ""
-        self.continued: StoredMessage | None = None  # the answer this one goes on with
-        self.flushed_at = time.monotonic()
-        self.finished = False
-        self.sources: list[Source] = []  # what the model read from the user's documents
-        self.retrieval: dict[str, Any] | None = None
-        self.where = assistant.where_of(model)  # "local", or the remote computing it
-
-    def start(self) -> StoredMessage:
-        self.message = self.store.add_message(
-            self.conversation_id,
-            role="assistant",
-            content="",
-            parent_id=self.parent_id,
-            status="streaming",
-            model=self.model,
-            meta={"where": self.where},
-        )
-        self.text = ""
-        return self.message
-
-    def resume(self, message: StoredMessage) -> StoredMessage:
-        """Go on writing ``message`` (continue): its text so far starts this one."""
-        self.store.update_message(message.id, status="streaming")
-        self.message = self.continued = self.store.message(message.id)
-        self.text = message.content
-        return self.message
-
-    def add(self, content: str) -> str:
-        assert self.message is not None
-        self.text += content
-        if time.monotonic() - self.flushed_at >= self.flush_interval:
-            self.store.update_message(self.message.id, content=self.text)
-            self.flushed_at = time.monotonic()
-        return self.text
-
-    def _close(self, content: str, status: MessageStatus, meta: dict[str, Any]) -> StoredMessage:
-        if self.message is None:
-            self.start()
-        assert self.message is not None
-        self.store.update_message(
-            self.message.id, content=content, status=status, meta={"where": self.where, **meta}
-        )
-        closed = self.store.message(self.message.id)
-        self.parent_id, self.message = closed.id, None
-        return closed
-
-    def calls_made(self, done: ChatDone) -> StoredMessage:
-        calls = [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in done.tool_calls]
-        meta = {**_done_meta(done), "tool_calls": calls}
-        return self._close(done.content, "complete", meta)
-
-    def tool_result(self, event: ToolCallResult) -> StoredMessage:
-        stored = self.store.add_message(
-            self.conversation_id,
-            role="tool",
-            content=event.result.content,
-            parent_id=self.parent_id,
-            meta={
-                "tool_call_id": event.call.id,
-                "name": event.call.name,
-                "arguments": event.call.arguments,
-                "is_error": event.result.is_error,
-            },
-        )
-        self.parent_id = stored.id
-        return stored
-
-    def finish(self, done: ChatDone) -> StoredMessage:
-        self.finished = True
-        content = done.content or self.text
-        if self.continued is not None:
-            content = self.continued.content + done.content if done.content else self.text
-        if done.finish_reason == "repetition":
-            content = trim_repeats(content)  # one copy of what it kept writing
-        # Broken off after some text (a remote that died mid-stream): what came is kept.
-        status: MessageStatus = (
-            "complete" if done.finish_reason != "error" else "incomplete" if content else "error"
-        )
-        meta = _done_meta(done)
-        if self.continued is not None:  # the tokens of every part of the answer
-            meta["completion_tokens"] += int(self.continued.meta.get("completion_tokens") or 0)
-        if self.retrieval is not None:
-            # Collections as their owner names them (stored as "<user id>~name").
-            meta["retrieval"] = {
-                **self.retrieval,
-                "collections": [plain_name(c) for c in self.retrieval.get("collections", [])],
-            }
-            meta["citations"] = [
-                {**s.citation(), "collection": plain_name(s.collection)}
-                for s in cited(content, self.sources)
-            ]
-        return self._close(content, status, meta)
-
-    def fail(self, error: str, code: str | None = None) -> StoredMessage:
-        """The answer failed; ``code`` (the error's, e.g. ``cloud_confirmation_required``)
-        lets the page offer what fixes it."""
-        self.finished = True
-        meta: dict[str, Any] = {"error": error}
-        if code:
-            meta["error_code"] = code
-        return self._close(self.text, "error", meta)
-
-    def keep_partial(self) -> None:
-        if self.message is not None and not self.finished:
-            self.store.update_message(self.message.id, content=self.text, status="incomplete")
-
-
 def egress_scope(
     conversation: Conversation, *, confirmed: bool = False, escalate: str | None = None
 ) -> EgressScope:
@@ -464,28 +350,6 @@ def egress_scope(
         confirmed=confirmed,
         escalate=escalate,
     )
-
-
-def _done_meta(done: ChatDone) -> dict[str, Any]:
-    usage = done.usage
-    meta: dict[str, Any] = {
-        "where": done.where,
-        "finish_reason": done.finish_reason,
-        "prompt_tokens": usage.prompt_tokens,
-        "completion_tokens": usage.completion_tokens,
-        "cached_tokens": usage.cached_tokens,
-        "ttft_s": round(usage.ttft_s, 3),
-        "decode_tps": round(usage.decode_tps, 1),
-    }
-    if done.trimmed:
-        meta["trimmed"] = done.trimmed
-    if done.error:
-        meta["error"] = done.error
-    if done.route is not None:
-        meta["route"] = done.route
-        if done.route.get("target") == "cloud":
-            meta["where"] = str(done.route.get("provider") or done.where)
-    return meta
 
 
 def _history_message(stored: StoredMessage) -> Message | None:

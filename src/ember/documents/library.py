@@ -1,5 +1,5 @@
 """The document library: collections of files, their chunks, BM25 and vectors in
-Ember's SQLite database, and hybrid retrieval over them.
+Ember's SQLite database; the search over them is :mod:`ember.documents.search`.
 
 Vectors are float32 blobs in ``doc_chunks`` searched by brute-force cosine in numpy:
 Python's sqlite3 here cannot load extensions (``enable_load_extension`` is missing), so
@@ -30,17 +30,10 @@ from ember.documents.errors import (
 )
 from ember.documents.extract import extract, supported
 from ember.documents.reranking import PassageReranker, rerank
-from ember.documents.retrieval import (
-    BM25_WEIGHT,
-    RRF_K,
-    fts_query,
-    query_terms,
-    rrf,
-    to_blob,
-    top_indices,
-)
+from ember.documents.retrieval import to_blob
+from ember.documents.search import Hit, SearchSettings, hybrid_search, passage, whole_document
 from ember.documents.vector_index import VectorIndex
-from ember.documents.windows import CANDIDATES, WindowVectors, rescored, sentence_windows
+from ember.documents.windows import WindowVectors, sentence_windows
 from ember.errors import EmberError
 from ember.storage import Database
 
@@ -89,44 +82,6 @@ class DocumentRow:
     model: str
     added_at: str
     embed_version: int
-
-
-@dataclass(frozen=True)
-class Hit:
-    chunk_id: int
-    path: str
-    collection: str
-    text: str
-    heading: str
-    page: int | None
-    start: int
-    end: int
-    similarity: float  # cosine with the question
-    score: float  # reciprocal-rank-fusion score
-    bm25_rank: int | None
-    vector_rank: int | None
-
-
-@dataclass(frozen=True)
-class SearchSettings:
-    limit: int = 5
-    candidates: int = 50
-    # A question is related to the documents when its best passage reaches
-    # min_similarity (all-MiniLM: off-topic questions peaked at 0.28 on two real
-    # corpora); then passages down to passage_similarity are kept. A passage that
-    # contains every query term (a name, a code) needs only keyword_similarity.
-    min_similarity: float = 0.30
-    passage_similarity: float = 0.20
-    keyword_similarity: float = 0.15
-    mode: str = "hybrid"  # hybrid | bm25 | vector
-    rrf_k: int = RRF_K
-    bm25_weight: float = BM25_WEIGHT  # the vector ranking's weight is 1
-    # How many of the best kept candidates the reranker reorders (0: none); None: the
-    # library's own number, which is 0 unless it was given a reranker.
-    rerank_candidates: int | None = None
-    # Hybrid search: the best candidates ordered again by their sentence windows
-    # (documents/windows.py).
-    windows: bool = True
 
 
 class DocumentLibrary:
@@ -488,13 +443,7 @@ class DocumentLibrary:
         for all): BM25 and vector rankings fused by reciprocal rank; chunks unrelated to
         the question (cosine below the threshold) are dropped, so an unrelated question
         retrieves nothing. With a reranker, the best of the rest are reordered by it."""
-        return self._search(question, collection, settings or SearchSettings())
-
-    def _search(
-        self, question: str, collection: str | Sequence[str] | None, s: SearchSettings
-    ) -> list[Hit]:
-        where = "d.model = ?"
-        params: list[object] = [self.embedder.name]
+        s = settings or SearchSettings()
         collection_ids: list[int] | None = None
         if collection is not None:
             names = [collection] if isinstance(collection, str) else list(collection)
@@ -503,98 +452,26 @@ class DocumentLibrary:
             ]
             if not collection_ids:
                 return []
-            where += f" AND d.collection_id IN ({', '.join('?' * len(collection_ids))})"
-            params.extend(collection_ids)
-        query = np.asarray(self._embed([question])[0], dtype=np.float32)
-        ids, scores = self.vectors.similarities(query, self.embedder.name, collection_ids)
-        if not ids:
-            return []
-        similarity = dict(zip(ids, scores.tolist(), strict=True))
-        vector_ranking = [ids[i] for i in top_indices(scores, s.candidates)]
-        terms = query_terms(question)
-        bm25_ranking = self._bm25(fts_query(terms), where, params, s.candidates) if terms else []
-        every_term = set(self._bm25(fts_query(terms, all_terms=True), where, params, 1000))
-        rankings, weights = {
-            "hybrid": ([bm25_ranking, vector_ranking], [s.bm25_weight, 1.0]),
-            "bm25": ([bm25_ranking], [1.0]),
-            "vector": ([vector_ranking], [1.0]),
-        }[s.mode]
-        # Equal fused scores (common in small collections) are ordered by similarity.
-        fused = sorted(
-            rrf(rankings, s.rrf_k, weights),
-            key=lambda kv: (-round(kv[1], 12), -similarity[kv[0]]),
-        )
-        related = float(scores.max()) >= s.min_similarity
-        kept = {
-            cid: score
-            for cid, score in fused
-            if (related and similarity[cid] >= s.passage_similarity)
-            or (cid in every_term and similarity[cid] >= s.keyword_similarity)
-        }
-        ranked = list(kept)
-        if s.windows and s.mode == "hybrid":
-            first = ranked[:CANDIDATES]
-            best = {**{cid: similarity[cid] for cid in first}, **self.windows.best(query, first)}
-            ranked = rescored(first, best, s.rrf_k) + ranked[CANDIDATES:]
         pool = self.rerank_candidates if s.rerank_candidates is None else s.rerank_candidates
-        order = self._rerank(question, ranked, pool)
-        bm25_pos = {cid: i + 1 for i, cid in enumerate(bm25_ranking)}
-        vec_pos = {cid: i + 1 for i, cid in enumerate(vector_ranking)}
-        return [
-            self._hit(cid, kept[cid], similarity[cid], bm25_pos.get(cid), vec_pos.get(cid))
-            for cid in order[: s.limit]
-        ]
+        return hybrid_search(
+            self.db,
+            self.vectors,
+            self.windows,
+            question,
+            np.asarray(self._embed([question])[0], dtype=np.float32),
+            model=self.embedder.name,
+            collection_ids=collection_ids,
+            settings=s,
+            rerank=lambda ranked: self._rerank(question, ranked, pool),
+        )
 
     def whole_document(self, chunk_id: int) -> list[Hit]:
         """Every chunk of the document that holds ``chunk_id``, in document order."""
-        rows = self.db.query(
-            "SELECT id FROM doc_chunks WHERE document_id ="
-            " (SELECT document_id FROM doc_chunks WHERE id = ?) ORDER BY seq",
-            (chunk_id,),
-        )
-        return [self._hit(int(r[0]), 0.0, 0.0, None, None) for r in rows]
-
-    def _bm25(self, match: str, where: str, params: list[object], limit: int) -> list[int]:
-        if not match:
-            return []
-        rows = self.db.query(
-            "SELECT ch.id FROM doc_chunks_fts f JOIN doc_chunks ch ON ch.id = f.rowid"
-            " JOIN documents d ON d.id = ch.document_id"
-            " JOIN doc_collections c ON c.id = d.collection_id"
-            f" WHERE doc_chunks_fts MATCH ? AND {where}"
-            " ORDER BY bm25(doc_chunks_fts, 1.0, 0.5) LIMIT ?",
-            (match, *params, limit),
-        )
-        return [int(r[0]) for r in rows]
+        return whole_document(self.db, chunk_id)
 
     def passage(self, chunk_id: int) -> dict[str, Any] | None:
         """One chunk with its document and collection (what a citation opens), or None."""
-        row = self.db.query_one(
-            "SELECT ch.id, ch.text, ch.heading, ch.page, ch.start, ch.end,"
-            " d.id AS document_id, d.path, d.title, c.name AS collection"
-            " FROM doc_chunks ch JOIN documents d ON d.id = ch.document_id"
-            " JOIN doc_collections c ON c.id = d.collection_id WHERE ch.id = ?",
-            (chunk_id,),
-        )
-        return None if row is None else dict(row)
-
-    def _hit(self, cid: int, score: float, sim: float, bm25: int | None, vec: int | None) -> Hit:
-        r = self.passage(cid)
-        assert r is not None
-        return Hit(
-            cid,
-            r["path"],
-            r["collection"],
-            r["text"],
-            r["heading"],
-            r["page"],
-            r["start"],
-            r["end"],
-            sim,
-            score,
-            bm25,
-            vec,
-        )
+        return passage(self.db, chunk_id)
 
 
 def document_context(title: str | None, text: str, path: Path) -> str:
