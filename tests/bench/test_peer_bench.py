@@ -15,7 +15,7 @@ from ember.runtime import build
 from tests.server.conftest import llama_cpp_server, serving
 
 MODEL = "smollm2:135m"
-SMALL = Sizes(story_tokens=12, answer_tokens=8, turns=2, long_tokens=8, concurrent=2)
+SMALL = Sizes(story_tokens=12, answer_tokens=8, turns=2, long_tokens=8, concurrent=2, copy_tokens=8)
 
 
 @pytest.fixture
@@ -53,6 +53,8 @@ def test_ember_and_a_peer_are_measured_side_by_side(
             assert r["long_prompt_cold_s"] > 0
             assert r["long_prompt_warm_s"] > 0
             assert r["longest_gap_s"] >= 0
+            assert set(r["copy_tps"]) == {"quote", "edit"}
+            assert all(tps > 0 for tps in r["copy_tps"].values())
         assert set(report["medians"][label]) == keys
     assert set(report["speedup"]) == keys
     assert all(v is None or v > 0 for v in report["speedup"].values())

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ember.bench.speculation_bench import PASSAGE, Task, first_difference, measure
+from ember.bench.copy_tasks import PASSAGE, Task
+from ember.bench.speculation_bench import first_difference, measure
 from ember.engine.llamacpp import LlamaCppEngine, LoadOptions
 from tests.engine.conftest import SMOLLM2_DIGEST
 

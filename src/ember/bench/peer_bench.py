@@ -14,7 +14,8 @@ Each round, for each server:
 1. **decode**: a story streamed at temperature 0; tokens/s after the first token
    (counted from the stream's ``usage``: one piece may carry several tokens);
 2. **chat**: an eight-turn conversation with answers of ``answer_tokens``; time to
-   first token per turn, and turn 8 over turn 1 (prefix reuse keeps it near 1);
+   first token per turn, turn 8 over turn 1 (prefix reuse keeps it near 1), and turn
+   8 itself (what the user waits for: the ratio also moves with turn 1);
 3. **long prompt**: that conversation's final "summarise everything" request (about
    1.5k tokens) sent twice — warm (the second) — then cold, with the system prompt's
    first character changed so no cached prefix matches;
@@ -22,7 +23,12 @@ Each round, for each server:
    after the chat (so other slots hold cached tokens): completion tokens / wall time;
 5. **four at once**: four such answers concurrently: their tokens / wall time;
 6. **gap**: a story streaming while a cold long prompt is sent: the longest wait
-   between two of the story's tokens while that prompt is read.
+   between two of the story's tokens while that prompt is read;
+7. **copy**: answers that copy their input (bench/copy_tasks.py: a passage quoted
+   back, a function rewritten with one name changed) streamed at temperature 0, where
+   speculative decoding pays: each server with its own setting (Ember drafts where
+   they measure faster; start llama-server with ``--spec-type ngram-simple`` to
+   compare like with like).
 """
 
 from __future__ import annotations
@@ -38,6 +44,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import httpx
+
+from ember.bench.copy_tasks import COPY_TASKS
 
 STORY = "Write a long story about a lighthouse keeper and the ships she saved."
 TOPICS = (
@@ -73,6 +81,7 @@ class Sizes:
     turns: int = 8
     long_tokens: int = 128
     concurrent: int = 4
+    copy_tokens: int = 400  # of each copy-heavy answer (most of the quote, half the edit)
 
 
 @dataclass
@@ -97,6 +106,7 @@ class Round:
     single_tps: float
     concurrent_tps: float
     longest_gap_s: float
+    copy_tps: dict[str, float] = field(default_factory=dict)  # copy task -> decode tok/s
 
     @property
     def turn_ratio(self) -> float:
@@ -255,6 +265,12 @@ def measure_round(client: Client, sizes: Sizes, round_no: int, run_id: str = "")
     gap = _gap_during_prefill(
         client, sizes, [{"role": "system", "content": "Z" + system[1:]}, *summary[1:]]
     )
+    copy = {
+        task.name: client.stream(
+            [{"role": "user", "content": task.prompt}], sizes.copy_tokens
+        ).decode_tps
+        for task in COPY_TASKS
+    }
     return Round(
         decode_tps=decode.decode_tps,
         ttft_turns_s=ttfts,
@@ -263,6 +279,7 @@ def measure_round(client: Client, sizes: Sizes, round_no: int, run_id: str = "")
         single_tps=single,
         concurrent_tps=concurrent,
         longest_gap_s=gap,
+        copy_tps=copy,
     )
 
 
@@ -314,9 +331,12 @@ ROWS: tuple[tuple[str, str, Callable[[Round], float], bool], ...] = (
     ("long_prompt_cold_s", "~1.5k-token prompt, cold (s)", lambda r: r.long_prompt_cold_s, False),
     ("long_prompt_warm_s", "same prompt, warm (s)", lambda r: r.long_prompt_warm_s, False),
     ("turn_ratio", "TTFT turn 8 / turn 1", lambda r: r.turn_ratio, False),
+    ("ttft_last_turn_s", "TTFT at turn 8 (s)", lambda r: r.ttft_turns_s[-1], False),
     ("single_tps", "one answer after the chat (tok/s)", lambda r: r.single_tps, True),
     ("concurrent_tps", "4 at once, aggregate (tok/s)", lambda r: r.concurrent_tps, True),
     ("longest_gap_s", "longest token gap during a prefill (s)", lambda r: r.longest_gap_s, False),
+    ("copy_quote_tps", "copy: quote a passage (tok/s)", lambda r: r.copy_tps["quote"], True),
+    ("copy_edit_tps", "copy: rewrite a function (tok/s)", lambda r: r.copy_tps["edit"], True),
 )
 
 
