@@ -66,6 +66,7 @@ def test_local_chat_commands_and_saved_history(home: Path, tmp_path: Path) -> No
 
 
 def test_chat_uses_the_running_server(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EMBER_ANSWER_TOKENS", "24")  # what is checked is where it went
     runtime = build(load_settings())
     with serving(runtime) as url:
         monkeypatch.setenv("EMBER_PORT", url.rsplit(":", 1)[1])

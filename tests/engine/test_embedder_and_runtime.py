@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 from pathlib import Path
 
+import gguf
 import llama_cpp as ll
 import pytest
 
@@ -127,26 +129,40 @@ def generated(engine: LlamaCppEngine, tokens: list[int]) -> list[Chunk]:
     return asyncio.run(run())
 
 
-def test_yarn_extends_the_context_past_the_trained_length(smollm2_path: Path) -> None:
+@pytest.fixture
+def trained_to_1024(smollm2_path: Path, tmp_path: Path) -> Path:
+    """SmolLM2 as if trained on 1024 tokens (its GGUF's context length rewritten in a
+    copy): reading past the trained length then takes 1.1k tokens, not 8.3k."""
+    path = tmp_path / "smollm2-1024.gguf"
+    shutil.copyfile(smollm2_path, path)
+    reader = gguf.GGUFReader(path, "r+")
+    field = reader.get_field("llama.context_length")
+    assert field is not None
+    field.parts[field.data[0]][0] = 1024
+    del reader  # flushes the memory map
+    return path
+
+
+def test_yarn_extends_the_context_past_the_trained_length(trained_to_1024: Path) -> None:
     """With a RoPE scaling asked for (yarn), a load gets the context it asks for past the
-    trained 8192, and a prompt longer than 8192 tokens is read and answered."""
+    trained length, and a prompt longer than that is read and answered."""
     engine = LlamaCppEngine(
-        smollm2_path,
+        trained_to_1024,
         name="smollm2",
         digest="sha256:test",
-        options=LoadOptions(n_ctx=16384, n_slots=1, rope_scaling="yarn"),
+        options=LoadOptions(n_ctx=2048, n_slots=1, rope_scaling="yarn"),
     )
     try:
-        assert engine.model.n_ctx_train == 8192
-        assert engine.n_ctx == engine.info().n_ctx == 16384
+        assert engine.model.n_ctx_train == 1024
+        assert engine.n_ctx == engine.info().n_ctx == 2048
         assert engine.rope_scaling == "yarn"
-        assert ll.llama_n_ctx(engine.ctx) == 16384
-        prompt = prompt_of(engine, 8300)
+        assert ll.llama_n_ctx(engine.ctx) == 2048
+        prompt = prompt_of(engine, 1100)
         chunks = generated(engine, prompt)
         final = chunks[-1]
         assert final.finish_reason in ("stop", "length")
         assert final.usage is not None
-        assert final.usage.prompt_tokens == 8300
+        assert final.usage.prompt_tokens == 1100
         assert final.usage.completion_tokens >= 1
     finally:
         engine.close()

@@ -1,5 +1,5 @@
 """The load test against a real server with SmolLM2: 32 users streaming at once for a
-bounded time (10 s of new questions), a third of the streams dropped at random. No 5xx,
+bounded time (4 s of new questions), a third of the streams dropped at random. No 5xx,
 nothing lost (the stored conversations hold what each client saw), every slot free at
 the end. Then the same through a front end whose one worker is that server: the streams
 the users drop are dropped on the worker too, and its slots end free."""
@@ -45,7 +45,7 @@ def test_32_streaming_users_with_a_third_hanging_up_lose_nothing(
 ) -> None:
     base = request.getfixturevalue(target)
     report = asyncio.run(
-        run_load(base, model=MODEL, users=32, seconds=10, hang_up_share=1 / 3, max_tokens=16)
+        run_load(base, model=MODEL, users=32, seconds=4, hang_up_share=1 / 3, max_tokens=16)
     )
     summary = report.to_dict()
     assert report.server_errors == 0, summary
