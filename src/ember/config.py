@@ -274,16 +274,16 @@ class Settings(BaseSettings):
         "(empty: until the model stops or its context is full).",
     )
     draft_tokens: int = Field(
-        default=8,
+        default=16,
         ge=0,
         le=32,
         description="Speculative decoding: at most this many tokens guessed from the "
         "answer's own text and prompt (prompt lookup) and checked in one step, while one "
-        "answer is being written; what a guessed row costs is timed once when a model "
-        "loads, and each draft is as long as pays on this machine (that cost against how "
-        "often the answer's guesses were confirmed), none where guessing measures slower; "
-        "0: off. Measured with ember bench speculation on two cores: quoting a passage "
-        "1.5-1.75x and rewriting a 60-line function 1.1-1.65x faster, prose 1.0-1.1x.",
+        "answer is being written; what steps with guessed rows cost is timed once when a "
+        "model loads, and each draft is as long as pays on this machine (that cost against "
+        "how often the answer's guesses were confirmed), none where guessing measures "
+        "slower; 0: off. Measured with ember bench speculation on two cores: quoting a "
+        "passage 1.4-2.2x and rewriting a 60-line function 1.2-1.7x faster, prose 1.0-1.1x.",
     )
     answer_tokens: int = Field(
         default=4096,

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ember.bench.copy_tasks import PASSAGE, Task
 from ember.bench.speculation_bench import first_difference, measure
+from ember.engine.draft_odds import StepCosts
 from ember.engine.llamacpp import LlamaCppEngine, LoadOptions
 from tests.engine.conftest import SMOLLM2_DIGEST
 
@@ -26,7 +27,7 @@ def test_a_quote_is_measured_plain_and_with_drafts(smollm2_path: Path) -> None:
     try:
         quote = Task("quote", f"{PASSAGE}\n\nRepeat the text above exactly.", 48)
         story = Task("story", "Write a story about a fox.", 24, new_text="fox")
-        engine.scheduler.row_cost = 0.1  # a machine where guessed rows are cheap
+        engine.scheduler.step_costs = StepCosts.linear(0.1, 8)  # guessed rows cheap here
         rows = measure(engine, draft_tokens=8, rounds=2, tasks=[quote, story])
         assert engine.scheduler.draft_tokens == 0  # left as it was found
     finally:

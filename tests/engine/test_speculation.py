@@ -10,7 +10,7 @@ import llama_cpp as ll
 import numpy as np
 
 from ember.engine.base import GenerateRequest, SamplingParams
-from ember.engine.draft_odds import COST_RANGE, DraftOdds, best_length
+from ember.engine.draft_odds import COST_RANGE, DraftOdds, StepCosts, best_length
 from ember.engine.llamacpp import LlamaCppEngine, LoadOptions
 from ember.engine.speculation import NgramDrafter
 from tests.engine.conftest import SMOLLM2_DIGEST
@@ -35,14 +35,14 @@ def test_a_draft_is_what_followed_the_last_tokens_before() -> None:
 def test_with_odds_the_draft_is_as_long_as_pays_on_this_machine() -> None:
     """The drafter asks the odds how long to guess after the match it found: nothing
     where a guessed row costs as much as a step, in full where rows are cheap."""
-    dear = DraftOdds(cost_ratio=1.0)
-    cheap = DraftOdds(cost_ratio=0.05)
+    dear = DraftOdds(StepCosts.linear(1.0, 8))
+    cheap = DraftOdds(StepCosts.linear(0.05, 8))
     prompt = [*range(40), 0, 1, 2]
     assert NgramDrafter(prompt, n=3, max_draft=8, odds=dear).draft() == []
     before = cheap.accept(3)
     drafter = NgramDrafter(prompt, n=3, max_draft=8, odds=cheap)
     guessed = drafter.draft()
-    assert len(guessed) == best_length(before, 0.05, 8) >= 3
+    assert len(guessed) == best_length(before, StepCosts.linear(0.05, 8), 8) >= 3
     assert guessed == list(range(3, 3 + len(guessed)))
     assert drafter.match == 3
     drafter.accepted(len(guessed), 0)  # what the odds learn from
@@ -156,7 +156,7 @@ def _drafting_engine(path: Path, *, n_slots: int, extra_share: float) -> LlamaCp
         digest=SMOLLM2_DIGEST,
         options=LoadOptions(n_ctx=2048, n_slots=n_slots, draft_tokens=8),
     )
-    engine.scheduler.row_cost = extra_share
+    engine.scheduler.step_costs = StepCosts.linear(extra_share, 8)
     return engine
 
 
@@ -217,15 +217,18 @@ def test_a_guessed_rows_cost_is_timed_at_load_and_leaves_the_cache_as_it_was(
         options=LoadOptions(n_ctx=2048, n_slots=1),
     )
     try:
-        assert engine.scheduler.row_cost is not None
+        assert engine.scheduler.step_costs is not None
         assert ll.llama_memory_seq_pos_max(engine.scheduler.mem, 0) == -1  # nothing left
-        assert later.scheduler.row_cost is None  # off: nothing timed
+        assert later.scheduler.step_costs is None  # off: nothing timed
         _quote(later, 4)
         later.scheduler.draft_tokens = 8
         prompt, _ = _quote(later, 4)  # the same prompt: timed after its cached tokens
-        cost = later.scheduler.row_cost
-        assert cost is not None
-        assert COST_RANGE[0] <= cost <= COST_RANGE[1]
+        costs = later.scheduler.step_costs
+        assert costs is not None
+        assert costs.limit == 8
+        for k in range(1, 9):  # each guessed row within range, never cheaper with more
+            assert 1 + COST_RANGE[0] * k <= costs.at(k) <= 1 + COST_RANGE[1] * k
+            assert costs.at(k) >= costs.at(k - 1)
         slot = later.scheduler.slots[0]
         assert slot.cached[: len(prompt)] == prompt
         assert ll.llama_memory_seq_pos_max(later.scheduler.mem, 0) == len(slot.cached) - 1

@@ -30,7 +30,7 @@ def speculation(
     ] = None,
     draft_tokens: Annotated[
         int, typer.Option("--draft-tokens", min=1, max=32, help="Most drafts per step.")
-    ] = 8,
+    ] = 16,
     rounds: Annotated[int, typer.Option(min=1, help="Interleaved rounds (medians).")] = 3,
     threads: Annotated[int | None, typer.Option(help="CPU threads (default: all cores).")] = None,
     output: Annotated[
@@ -67,10 +67,16 @@ def speculation(
             rows = measure(
                 engine, draft_tokens, rounds, progress=lambda m: err_console.print(f"[dim]{m}[/]")
             )
-            row_cost = engine.scheduler.row_cost  # timed before the first drafted answer
+            costs = engine.scheduler.step_costs  # timed before the first drafted answer
         finally:
             engine.close()
-        report["models"].append({"model": record.name, "row_cost": row_cost, "rows": rows})
+        report["models"].append(
+            {
+                "model": record.name,
+                "step_costs": list(costs.of_drafts) if costs is not None else None,
+                "rows": rows,
+            }
+        )
         _print(record.name, rows)
     if output is not None:
         output.write_text(json.dumps(report, indent=2) + "\n")

@@ -6,9 +6,14 @@ On a memory-bound CPU (wide vectors, AVX-512) nine rows cost about three steps; 
 compute-bound one (AVX2 at two cores, measured 2026-12-02) they cost six or seven, and
 only a near-certain copy is worth guessing. So two things decide a draft's length:
 
-- **the cost** of a guessed row as a share of a step, timed once when the model is
-  loaded (engine/llamacpp/row_cost.py; :func:`row_cost` reads the timings) and then
-  fixed for the model's life;
+- **the cost** of a step with ``k`` guessed rows, in one-row steps (:class:`StepCosts`),
+  timed at a few row counts once when the model is loaded
+  (engine/llamacpp/step_costs.py) and then fixed for the model's life. It is not a
+  straight line: on two AVX-512 cores (2026-12-03) a second row cost SmolLM2 0.58 of a
+  step and each of eight 0.41, while Qwen's rows past the ninth cost 0.29 each against
+  0.36 for the first eight. One share timed at nine rows guessed too often for short
+  drafts on SmolLM2 and too short for long copies on Qwen (llama-server's 48-token
+  drafts quoted a passage 16% faster than Ember's 8);
 - **the odds** (:class:`DraftOdds`, one per answer): how often a guessed token is
   confirmed, by how long the match was that the guess came from (three tokens of prose
   shared with the prompt by chance are confirmed about 60% of the time, a copied line
@@ -28,9 +33,9 @@ and the same tokens.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from bisect import bisect_right
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from statistics import median
 
 # Match lengths (tokens equal before the guess) grouped where acceptance changed when
 # measured on quotes, edits, summaries, stories and explanations with both starters.
@@ -44,43 +49,76 @@ BEST_ACCEPT = 0.99  # what a long copy confirms at best: if even that does not p
 # Draft only for an expected 10% gain or more: the Python work of a drafted step is not
 # in the sum, and at 3% the server beside llama-server lost 12-17% on prose (2026-12-02).
 MARGIN = 1.10
-COST_RANGE = (0.02, 2.0)  # a row's measured share of a step is kept within this
+COST_RANGE = (0.02, 2.0)  # a guessed row's measured share of a step is kept within this
 
 
-def best_length(accept: float, cost_ratio: float, limit: int) -> int:
+@dataclass(frozen=True)
+class StepCosts:
+    """What a step with ``k`` guessed rows costs in one-row steps, for ``k`` from 0 (1.0)
+    to ``limit``: never decreasing, each guessed row's share within ``COST_RANGE``."""
+
+    of_drafts: tuple[float, ...]
+
+    @property
+    def limit(self) -> int:
+        return len(self.of_drafts) - 1
+
+    def at(self, drafts: int) -> float:
+        return self.of_drafts[min(drafts, self.limit)]
+
+    @classmethod
+    def linear(cls, share: float, limit: int) -> StepCosts:
+        """Each guessed row costing ``share`` of a step (for tests and what-ifs)."""
+        return cls(tuple(1.0 + share * k for k in range(limit + 1)))
+
+    @classmethod
+    def from_timings(cls, timings: Mapping[int, Sequence[float]], limit: int) -> StepCosts:
+        """From step times in seconds by the step's row count (1 and at least one more):
+        the least of each count's times (noise on a shared machine only adds time),
+        interpolated between the counts timed and extended past the last at its slope."""
+        if 1 not in timings or not timings[1] or not any(r > 1 and t for r, t in timings.items()):
+            raise ValueError("step costs need one-row and several-row timings")
+        single = min(timings[1])
+        if single <= 0:
+            raise ValueError("a one-row step cannot take no time")
+        rows = [1, *sorted(r for r, t in timings.items() if r > 1 and t)]
+        cost = [1.0, *(min(timings[r]) / single for r in rows[1:])]
+        low, high = COST_RANGE
+        out = [1.0]
+        for k in range(1, limit + 1):
+            at = min(bisect_right(rows, k + 1), len(rows) - 1)  # the segment ending at `at`
+            slope = (cost[at] - cost[at - 1]) / (rows[at] - rows[at - 1])
+            value = cost[at] + slope * (k + 1 - rows[at])
+            value = min(max(value, 1.0 + low * k), 1.0 + high * k)
+            out.append(max(value, out[-1]))
+        return cls(tuple(out))
+
+    def __str__(self) -> str:
+        shown = sorted({1, min(8, self.limit), self.limit} - {0})
+        return ", ".join(f"{k} guessed: {self.at(k):.2f}" for k in shown)
+
+
+def best_length(accept: float, costs: StepCosts, limit: int) -> int:
     """The draft length (0..limit) with the most expected tokens per unit of step time,
     or 0 when no length beats plain decoding by ``MARGIN``.
 
     With per-token confirmation ``accept``, a draft of ``k`` yields ``1 + a + … + a^k``
     tokens on average (the real token, then each guess while all before it held), for a
-    step that costs ``1 + cost_ratio * k`` plain steps."""
+    step that costs ``costs.at(k)`` plain steps."""
     best, best_gain = 0, MARGIN
     expected, term = 1.0, 1.0
-    for k in range(1, max(limit, 0) + 1):
+    for k in range(1, min(limit, costs.limit) + 1):
         term *= accept
         expected += term
-        gain = expected / (1.0 + cost_ratio * k)
+        gain = expected / costs.at(k)
         if gain > best_gain:
             best, best_gain = k, gain
     return best
 
 
-def drafts_can_pay(cost_ratio: float, limit: int) -> bool:
+def drafts_can_pay(costs: StepCosts, limit: int) -> bool:
     """Whether any draft could be faster here: a long copy, confirmed at its best."""
-    return best_length(BEST_ACCEPT, cost_ratio, limit) > 0
-
-
-def row_cost(one_row: Sequence[float], rows: int, many_rows: Sequence[float]) -> float:
-    """What one extra row of a step costs as a share of a one-row step, from timings of
-    one-row steps and of ``rows``-row steps (seconds; medians, so one slow moment does
-    not decide), kept within ``COST_RANGE``."""
-    if rows < 2 or not one_row or not many_rows:
-        raise ValueError("row_cost needs one-row and several-row timings")
-    single = median(one_row)
-    if single <= 0:
-        raise ValueError("a one-row step cannot take no time")
-    share = (median(many_rows) - single) / (rows - 1) / single
-    return min(max(share, COST_RANGE[0]), COST_RANGE[1])
+    return best_length(BEST_ACCEPT, costs, limit) > 0
 
 
 def bucket(match: int) -> int:
@@ -109,9 +147,9 @@ def _priors() -> list[_Tally]:
 @dataclass
 class DraftOdds:
     """How one answer's drafts have done, by match length, from the priors on; with
-    what a guessed row costs on this machine (``cost_ratio``, fixed)."""
+    what guessed rows cost on this machine (``costs``, fixed)."""
 
-    cost_ratio: float
+    costs: StepCosts
     _tallies: list[_Tally] = field(default_factory=_priors)
 
     def accept(self, match: int) -> float:
@@ -119,7 +157,7 @@ class DraftOdds:
 
     def length(self, match: int, limit: int) -> int:
         """How many tokens to guess after a match of ``match`` tokens (0: none)."""
-        return best_length(self.accept(match), self.cost_ratio, limit)
+        return best_length(self.accept(match), self.costs, limit)
 
     def observe(self, match: int, drafted: int, confirmed: int) -> None:
         """A draft of ``drafted`` tokens had its first ``confirmed`` confirmed: each

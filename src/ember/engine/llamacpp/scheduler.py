@@ -30,12 +30,12 @@ import numpy as np
 import numpy.typing as npt
 
 from ember.engine.base import Chunk, FinishReason, GenerateRequest, TokenLogprob, Usage
-from ember.engine.draft_odds import DraftOdds, drafts_can_pay
+from ember.engine.draft_odds import DraftOdds, StepCosts, drafts_can_pay
 from ember.engine.llamacpp.compute import driver
 from ember.engine.llamacpp.kv_store import KVStore, common_prefix
 from ember.engine.llamacpp.native import Batch, NativeModel
-from ember.engine.llamacpp.row_cost import measure_row_cost
 from ember.engine.llamacpp.sampler import SamplerChain
+from ember.engine.llamacpp.step_costs import measure_step_costs
 from ember.engine.outbox import Outbox
 from ember.engine.repetition import RepetitionGuard
 from ember.engine.speculation import NgramDrafter
@@ -120,9 +120,9 @@ class Scheduler:
         self.n_batch = n_batch
         self.prefill_chunk = prefill_chunk
         self.draft_tokens = draft_tokens  # most guessed tokens per step and sequence (0: off)
-        # What a guessed row costs here as a share of a step: timed once, before the
-        # first draft, then fixed, so the same request gets the same drafts each time.
-        self.row_cost: float | None = None
+        # What steps with guessed rows cost here: timed once, before the first draft,
+        # then fixed, so the same request gets the same drafts each time.
+        self.step_costs: StepCosts | None = None
         self.kv_store = kv_store
         self.slots = [Slot(i) for i in range(n_slots)]
         self.stats = SchedulerStats()
@@ -351,27 +351,39 @@ class Scheduler:
         drafting is off or cannot pay on this machine."""
         if not self.draft_tokens:
             return None
-        if self.row_cost is None:  # turned on after load
+        costs = self.step_costs
+        if costs is None or costs.limit < self._draft_limit():  # turned on or up after load
             self._time_rows(slot)
-        if self.row_cost is None or not drafts_can_pay(self.row_cost, self.draft_tokens):
+            costs = self.step_costs
+        if costs is None or not drafts_can_pay(costs, self.draft_tokens):
             return None
-        return NgramDrafter(tokens, max_draft=self.draft_tokens, odds=DraftOdds(self.row_cost))
+        return NgramDrafter(tokens, max_draft=self.draft_tokens, odds=DraftOdds(costs))
+
+    def _draft_limit(self) -> int:
+        return min(self.draft_tokens, self.n_batch - 1)
 
     def _time_rows(self, slot: Slot) -> None:
-        """Time a guessed row's cost on ``slot``'s free positions (row_cost.py), if the
-        context has room for a draft's rows there."""
-        rows = 1 + min(self.draft_tokens, self.n_batch - 1)
+        """Time steps with guessed rows on ``slot``'s free positions (step_costs.py), if
+        the context has room for a draft's rows there."""
+        rows = 1 + self._draft_limit()
         position = len(slot.cached)
         if self.n_ctx_total - self._used() <= rows or position + rows >= self.n_ctx:
             return
         token = slot.cached[-1] if slot.cached else 0
-        self.row_cost = measure_row_cost(
-            self.ctx, self.mem, self._batch, seq=slot.id, position=position, rows=rows, token=token
+        costs = measure_step_costs(
+            self.ctx,
+            self.mem,
+            self._batch,
+            seq=slot.id,
+            position=position,
+            limit=rows - 1,
+            token=token,
         )
+        self.step_costs = costs
         log.info(
-            "speculative decoding: a guessed row costs %.2f of a step here; drafts %s",
-            self.row_cost,
-            "where they pay" if drafts_can_pay(self.row_cost, self.draft_tokens) else "never pay",
+            "speculative decoding: a step with guessed rows costs (in steps) %s here; drafts %s",
+            costs,
+            "where they pay" if drafts_can_pay(costs, self.draft_tokens) else "never pay",
         )
 
     def _add_draft(self, slot: Slot, batch: Batch) -> None:
