@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib.metadata
-from collections.abc import Iterator
+import os
+import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -53,3 +55,36 @@ def tiny_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests.hubs.tiny_gguf import write_tiny_gguf
 
     return write_tiny_gguf(tmp_path_factory.mktemp("gguf") / "tiny-llama.gguf")
+
+
+@pytest.fixture(scope="session")
+def starter_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An Ember home with both starter models registered (done once: Qwen is 491 MB)."""
+    home = tmp_path_factory.mktemp("starter-home")
+    rt = build(load_settings(home=home))
+    rt.models.ensure_starter_models()
+    rt.close()
+    return home
+
+
+@pytest.fixture(scope="session")
+def link_starters(starter_home: Path) -> Callable[[Path], None]:
+    """Puts the starter models' imported blobs into another Ember home (hard links), so
+    its ``ensure_starter_models`` registers them without assembling and checking ~590 MB
+    again (~20 s on two cores, in each test that needs the starters). The import itself
+    is tested for real in tests/models/test_store.py."""
+    source = load_settings(home=starter_home).blobs_dir
+
+    def link(home: Path) -> None:
+        target = load_settings(home=home).blobs_dir
+        target.mkdir(parents=True, exist_ok=True)
+        for blob in source.glob("sha256-*"):
+            dest = target / blob.name
+            if dest.exists():
+                continue
+            try:
+                os.link(blob, dest)
+            except OSError:  # another filesystem
+                shutil.copyfile(blob, dest)
+
+    return link

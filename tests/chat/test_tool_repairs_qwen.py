@@ -29,8 +29,11 @@ PRODUCT = 4821 * 37  # 178377
 
 
 @pytest.fixture(scope="module")
-def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+def runtime(
+    tmp_path_factory: pytest.TempPathFactory, link_starters: Callable[[Path], None]
+) -> Iterator[Runtime]:
     home: Path = tmp_path_factory.mktemp("qwen-repairs")
+    link_starters(home)
     runtime = build(load_settings(home=home, default_model=MODEL, context_length=4096))
     runtime.models.ensure_starter_models()
     yield runtime

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import gguf
@@ -61,7 +62,10 @@ def test_long_text_is_refused_or_truncated_to_the_context(smollm2_path: Path) ->
     assert sum(x * y for x, y in zip(cut, first_32, strict=True)) > 0.99
 
 
-def test_runtime_loads_models_on_first_use(runtime: Runtime) -> None:
+def test_runtime_loads_models_on_first_use(
+    runtime: Runtime, link_starters: Callable[[Path], None]
+) -> None:
+    link_starters(runtime.settings.home)
     runtime.models.ensure_starter_models()
 
     async def go() -> str:

@@ -7,7 +7,8 @@ material."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,8 +28,11 @@ TWO_QUESTIONS = "How many r's are in the word strawberry? And what is 4821 * 37?
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
+def client(
+    tmp_path_factory: pytest.TempPathFactory, link_starters: Callable[[Path], None]
+) -> Iterator[httpx.Client]:
     home = tmp_path_factory.mktemp("tools-docs-home")
+    link_starters(home)
     files = tmp_path_factory.mktemp("handbook")
     runtime = build(
         load_settings(home=home, default_model=MODEL, api_tools=True, context_length=4096)

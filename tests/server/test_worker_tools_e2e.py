@@ -5,7 +5,8 @@ calculator itself and answers with the exact product, computed on the worker."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -19,8 +20,12 @@ MODEL = "qwen2.5-coder:0.5b"
 
 
 @pytest.fixture(scope="module")
-def front(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[httpx.Client, Runtime]]:
-    worker = build(load_settings(home=tmp_path_factory.mktemp("tools-worker"), context_length=4096))
+def front(
+    tmp_path_factory: pytest.TempPathFactory, link_starters: Callable[[Path], None]
+) -> Iterator[tuple[httpx.Client, Runtime]]:
+    worker_home = tmp_path_factory.mktemp("tools-worker")
+    link_starters(worker_home)
+    worker = build(load_settings(home=worker_home, context_length=4096))
     worker.models.ensure_starter_models()
     with serving(worker) as worker_url:
         runtime = build(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +25,11 @@ SCREENSHOTS = os.environ.get("UI_SCREENSHOTS")
 
 
 @pytest.fixture(scope="module")
-def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def base_url(
+    tmp_path_factory: pytest.TempPathFactory, link_starters: Callable[[Path], None]
+) -> Iterator[str]:
     home = tmp_path_factory.mktemp("ui-tools-home")
+    link_starters(home)
     runtime = build(load_settings(home=home, default_model=MODEL, context_length=4096))
     runtime.models.ensure_starter_models()
     with serving(runtime) as url:
