@@ -439,6 +439,30 @@ def test_search_rename_delete(page: Any, base_url: str) -> None:
     expect(page.get_by_role("heading", name="How can I help?")).to_be_visible()
 
 
+def test_rename_survives_the_list_refreshing(page: Any, base_url: str) -> None:
+    """The list reloads under a rename (a search cleared, an answer finishing): the edit goes on."""
+    chat = exchange("Where is the ferry?", "At pier four.")
+    import_conversation(base_url, chat, title="Ferry times")
+    open_app(page)
+    search = page.get_by_label("Search conversations")
+    search.fill("ferry")
+    expect(page.locator(".conv-item")).to_have_count(1)
+    page.get_by_role("button", name="Ferry times", exact=True).click()
+    expect(page.locator("#chat-title")).to_have_text("Ferry times")
+
+    def list_reload(r: Any) -> bool:
+        return bool(r.url.endswith("/conversations") and r.request.method == "GET")
+
+    with page.expect_response(list_reload):
+        search.fill("")  # the list reloads after a short pause, while the rename is open
+        page.locator(".conv-item.active").get_by_role("button", name="Rename “Ferry times”").click()
+    rename = page.get_by_label("New title")
+    expect(rename).to_be_focused()
+    rename.fill("Ferry timetable")
+    rename.press("Enter")
+    expect(page.get_by_role("button", name="Ferry timetable", exact=True)).to_be_visible()
+
+
 @pytest.mark.parametrize("theme", ["light", "dark"])
 def test_screenshots(browser: Any, base_url: str, tmp_path: Path, theme: str) -> None:
     """The main screens, for people to look at (UI_SCREENSHOTS=folder keeps them)."""

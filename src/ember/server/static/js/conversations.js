@@ -52,21 +52,32 @@ function snippetNode(snippet) {
 
 function renderConversationList() {
   const list = els.convList;
-  // An item being renamed or confirming its deletion stays as it is.
+  // An item being renamed or confirming its deletion stays as it is, and where it is:
+  // taking it out of the page, even for a moment, would blur its input and end the edit.
   const editing = list.querySelector(".conv-item.editing");
-  list.replaceChildren();
   const searching = Boolean(state.searchQuery.trim());
+  const nodes = [];
   let group = null;
+  let kept = false;
   for (const conv of state.conversations) {
     if (!searching) {
       const label = relativeDay(conv.updated_at);
       if (label !== group) {
         group = label;
-        list.append(el("li", { class: "conv-group", role: "presentation", text: label }));
+        nodes.push(el("li", { class: "conv-group", role: "presentation", text: label }));
       }
     }
     const keep = editing && editing.dataset.id === conv.id;
-    list.append(keep ? editing : conversationItem(conv, searching));
+    kept = kept || Boolean(keep);
+    nodes.push(keep ? editing : conversationItem(conv, searching));
+  }
+  if (kept) {
+    for (const child of [...list.children]) if (child !== editing) child.remove();
+    const at = nodes.indexOf(editing);
+    editing.before(...nodes.slice(0, at));
+    editing.after(...nodes.slice(at + 1));
+  } else {
+    list.replaceChildren(...nodes);
   }
   els.convEmpty.hidden = state.conversations.length > 0;
   els.convEmpty.textContent = searching ? "No conversations match." : "No conversations yet.";
