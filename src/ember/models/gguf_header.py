@@ -2,10 +2,10 @@
 
 Why not only the ``gguf`` package's ``GGUFReader``: it builds numpy views for every
 element of every array, so the tokenizer's vocabulary and merges (300k strings for
-Qwen2.5) take 15 s on two cores, on every ``ember pull`` and every first start that
+Qwen2.5) take ~10 s on two cores, on every ``ember pull`` and every first start that
 registers the starter models. Ember needs none of those strings: only the scalar keys,
 how long the arrays are and each tensor's size and type. This walk skips array contents
-by their lengths (0.1 s for the same file). It reads the layout of GGUF versions 2 and 3
+by their lengths (0.26 s for the same file). It reads the layout of GGUF versions 2 and 3
 in little-endian order, what llama.cpp writes; anything else is :class:`UnsupportedHeader`
 and the caller falls back to ``GGUFReader``, which also checks this walk in the tests.
 """

@@ -1,7 +1,7 @@
 """Read a GGUF model's metadata without loading its weights.
 
 The header is walked by models/gguf_header.py, which skips the tokenizer's arrays
-(the ``gguf`` package's reader takes 15 s on a 150k-token vocabulary; it stays as the
+(the ``gguf`` package's reader takes ~10 s on a 150k-token vocabulary; it stays as the
 fallback for layouts the walk does not read). The store still computes
 :class:`ModelInfo` once per blob and keeps it in the database; ``ember show`` reads it
 from there.
@@ -86,18 +86,8 @@ def read_gguf_info(path: Path) -> ModelInfo:
     # Heavy imports (numpy), only when a file is really parsed.
     from gguf.constants import GGMLQuantizationType, LlamaFileType
 
-    from ember.models.gguf_header import ArrayField, UnsupportedHeader, read_header
-
     try:
-        try:
-            header = read_header(path)
-            fields = {k: v for k, v in header.fields.items() if not isinstance(v, ArrayField)}
-            parameters = sum(t.n_elements for t in header.tensors)
-            tensor_types = [t.tensor_type for t in header.tensors]
-            tokens = header.fields.get("tokenizer.ggml.tokens")
-            vocab_count = tokens.count if isinstance(tokens, ArrayField) else None
-        except UnsupportedHeader:
-            fields, parameters, tensor_types, vocab_count = _read_with_gguf_reader(path)
+        fields, parameters, tensor_types, vocab_count = _read_header_parts(path)
     except (ValueError, IndexError, OSError, TypeError) as exc:
         raise NotAGGUFError(
             f"{path} is a damaged GGUF file ({exc})",
@@ -138,7 +128,28 @@ def read_gguf_info(path: Path) -> ModelInfo:
     )
 
 
-def _read_with_gguf_reader(path: Path) -> tuple[dict[str, Any], int, list[Any], int | None]:
+_HeaderParts = tuple[dict[str, Any], int, list[Any], int | None]
+
+
+def _read_header_parts(path: Path) -> _HeaderParts:
+    """The scalar fields, parameter count, tensor types and vocabulary size: by the fast
+    walk, or the ``gguf`` package's reader for layouts the walk does not read."""
+    from ember.models.gguf_header import ArrayField, UnsupportedHeader, read_header
+
+    try:
+        header = read_header(path)
+    except UnsupportedHeader:
+        return _read_with_gguf_reader(path)
+    tokens = header.fields.get("tokenizer.ggml.tokens")
+    return (
+        {k: v for k, v in header.fields.items() if not isinstance(v, ArrayField)},
+        sum(t.n_elements for t in header.tensors),
+        [t.tensor_type for t in header.tensors],
+        tokens.count if isinstance(tokens, ArrayField) else None,
+    )
+
+
+def _read_with_gguf_reader(path: Path) -> _HeaderParts:
     """The ``gguf`` package's full parse (slow on big vocabularies): for the GGUF layouts
     the fast walk does not read."""
     from gguf import GGUFReader
