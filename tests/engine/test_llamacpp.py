@@ -166,6 +166,37 @@ def test_prefix_reuse_skips_cached_tokens(engine: LlamaCppEngine) -> None:
     assert usage.cached_tokens < usage.prompt_tokens
 
 
+def test_a_prompt_that_spells_the_cached_text_otherwise_reuses_it(engine: LlamaCppEngine) -> None:
+    """A client sends the model's answer back as text, tokenized afresh; where those
+    tokens differ from the ones the model wrote but spell the same bytes, the cached
+    tokens stand in and only the new turn is read."""
+    engine.clear_cache()
+    head = chat_tokens(engine, "Repeat after me.")
+    words = "Automation of lighthouses replaced their keepers."
+    canonical = engine.tokenize(words, add_special=False, parse_special=False)
+    as_written = [  # one character at a time: the same text in other tokens
+        t for ch in words for t in engine.tokenize(ch, add_special=False, parse_special=False)
+    ]
+    assert as_written != canonical
+    assert engine.model.detokenize(as_written) == engine.model.detokenize(canonical) == words
+    first = collect(
+        engine,
+        GenerateRequest(prompt_tokens=[*head, *as_written], max_tokens=1, sampling=GREEDY),
+    )
+    assert first[-1].finish_reason in ("stop", "length")
+    turn = "<|im_end|>\n<|im_start|>user\nThanks.<|im_end|>\n<|im_start|>assistant\n"
+    tail = engine.tokenize(turn, add_special=False, parse_special=True)
+    second = collect(
+        engine,
+        GenerateRequest(prompt_tokens=[*head, *canonical, *tail], max_tokens=8, sampling=GREEDY),
+    )
+    usage = second[-1].usage
+    assert usage is not None
+    assert usage.cached_tokens == len(head) + len(as_written), "the answer was read again"
+    assert usage.prompt_tokens == len(head) + len(as_written) + len(tail)
+    assert text_of(second)
+
+
 def test_stop_strings_end_the_answer(engine: LlamaCppEngine) -> None:
     chunks = collect(
         engine, GenerateRequest(prompt="1, 2, 3, 4,", max_tokens=30, stop=(" 7",), sampling=GREEDY)

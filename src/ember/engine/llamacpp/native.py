@@ -128,6 +128,15 @@ class NativeModel:
         self._piece_cache[key] = value
         return value
 
+    def spelling(self, token: int) -> bytes:
+        """What ``token`` spells, for comparing two tokenizations of one text: its text,
+        or for a control token (which prints nothing as text) a mark of its own that no
+        text can spell (engine/respelling.py)."""
+        text = self.piece(token)
+        if text or not self.piece(token, special=True):
+            return text
+        return b"\xff\xff" + token.to_bytes(4, "little")
+
     def detokenize(self, tokens: list[int], *, special: bool = False) -> str:
         """Text of ``tokens``: the same concatenated pieces the stream emits."""
         return b"".join(self.piece(t, special=special) for t in tokens).decode("utf-8", "replace")

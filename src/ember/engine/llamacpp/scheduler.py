@@ -38,6 +38,7 @@ from ember.engine.llamacpp.sampler import SamplerChain
 from ember.engine.llamacpp.step_costs import measure_step_costs
 from ember.engine.outbox import Outbox
 from ember.engine.repetition import RepetitionGuard
+from ember.engine.respelling import respelled_prompt
 from ember.engine.speculation import NgramDrafter
 from ember.engine.text import TextStream
 
@@ -253,6 +254,8 @@ class Scheduler:
         if self.kv_store is not None:
             keep = self._maybe_restore(slot, tokens, keep)
         if keep < len(slot.cached):
+            tokens, keep = self._respell(slot, job, keep)
+        if keep < len(slot.cached):
             ll.llama_memory_seq_rm(self.mem, slot.id, keep, -1)
             del slot.cached[keep:]
         slot.job = job
@@ -269,6 +272,16 @@ class Scheduler:
         slot.t_admit = time.perf_counter()
         slot.t_first = 0.0
         self.stats.cached_tokens += keep
+
+    def _respell(self, slot: Slot, job: Job, keep: int) -> tuple[list[int], int]:
+        """The prompt spelled with the slot's cached tokens where they write the same
+        text (the model's last answer, tokenized afresh by the client's round trip), and
+        how much of it is then cached; the job's own tokens when nothing more is gained."""
+        respelled = respelled_prompt(slot.cached, job.tokens, keep, self.model.spelling)
+        if respelled is None or len(respelled) >= self.n_ctx:
+            return job.tokens, keep
+        job.tokens = respelled
+        return respelled, min(common_prefix(slot.cached, respelled), len(respelled) - 1)
 
     def _maybe_restore(self, slot: Slot, tokens: list[int], keep: int) -> int:
         """Load a saved state that shares more of the prompt than the slot's memory does."""
