@@ -15,6 +15,7 @@ from rich.table import Table
 from ember.cli.bench import bench_app
 from ember.cli.context import get_state
 from ember.cli.render import console, err_console
+from ember.config import DEFAULT_DRAFT_TOKENS, MAX_DRAFT_TOKENS
 
 
 def register() -> None:
@@ -29,8 +30,9 @@ def speculation(
         typer.Option("--model", "-m", help="Models to measure (default: the starters)."),
     ] = None,
     draft_tokens: Annotated[
-        int, typer.Option("--draft-tokens", min=1, max=32, help="Most drafts per step.")
-    ] = 16,
+        int,
+        typer.Option("--draft-tokens", min=1, max=MAX_DRAFT_TOKENS, help="Most drafts per step."),
+    ] = DEFAULT_DRAFT_TOKENS,
     rounds: Annotated[int, typer.Option(min=1, help="Interleaved rounds (medians).")] = 3,
     threads: Annotated[int | None, typer.Option(help="CPU threads (default: all cores).")] = None,
     output: Annotated[

@@ -7,8 +7,7 @@ not proportional to the rows (engine/draft_odds.py). This runs a few real steps 
 row and of 2, 9, 17, 33 rows (as many of those as the draft limit reaches, and
 ``1 + limit``) with every row's logits, as a draft's verification does, on a sequence's
 free positions, and removes them from the KV again: about 25 one-row steps' worth of
-time for 16 drafts, a quarter of a second for SmolLM2 and a second for a 0.5B model on
-two slow cores.
+time for 16 drafts (a second for a 0.5B model on two slow cores), about 75 for 48.
 
 It must run on the compute thread (compute.py), between two steps of the scheduler:
 it uses the scheduler's batch and the context's logits.
@@ -26,6 +25,9 @@ from ember.engine.llamacpp.native import Batch
 
 ROW_COUNTS = (2, 9, 17, 33)  # timed where the limit reaches them; between them, interpolated
 REPEATS = 2  # timed steps of each size (the least counts), after one untimed at both ends
+# Steps wider than this are timed once: they cost most of the timing (a 49-row step is
+# 15 one-row steps on two cores), and a slow sample only makes long drafts rarer.
+TIMED_TWICE_UP_TO = 17
 
 
 def row_counts(limit: int, capacity: int) -> list[int]:
@@ -45,9 +47,10 @@ def measure_step_costs(
     try:
         for size in (sizes[0], sizes[-1]):  # the first steps of a size are slower
             _step(ctx, mem, batch, seq, position, size, token)
-        for _ in range(REPEATS):
+        for repeat in range(REPEATS):
             for size in sizes:
-                timings[size].append(_step(ctx, mem, batch, seq, position, size, token))
+                if repeat == 0 or size <= TIMED_TWICE_UP_TO:
+                    timings[size].append(_step(ctx, mem, batch, seq, position, size, token))
     finally:
         batch.clear()
     return StepCosts.from_timings(timings, limit)
