@@ -26,13 +26,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import llama_cpp as ll
-import numpy as np
-import numpy.typing as npt
 
 from ember.engine.base import Chunk, FinishReason, GenerateRequest, TokenLogprob, Usage
 from ember.engine.draft_odds import DraftOdds, StepCosts, drafts_can_pay
 from ember.engine.llamacpp.compute import driver
 from ember.engine.llamacpp.kv_store import KVStore, common_prefix
+from ember.engine.llamacpp.logprobs import row_logprobs, token_logprob
 from ember.engine.llamacpp.native import Batch, NativeModel
 from ember.engine.llamacpp.sampler import SamplerChain
 from ember.engine.llamacpp.step_costs import measure_step_costs
@@ -489,7 +488,9 @@ class Scheduler:
         assert sampler is not None
         assert stream is not None
         logprobs = (
-            self._logprobs(row, job.request.logprobs) if job.request.logprobs is not None else None
+            row_logprobs(self.ctx, row, self.model.n_vocab)
+            if job.request.logprobs is not None
+            else None
         )
         token = sampler.sample(self.ctx, row)
         now = time.perf_counter()
@@ -504,7 +505,8 @@ class Scheduler:
         text = stream.feed(piece)
         entries: tuple[TokenLogprob, ...] = ()
         if logprobs is not None:
-            entries = (self._token_logprob(token, piece, logprobs, job.request.logprobs or 0),)
+            top = job.request.logprobs or 0
+            entries = (token_logprob(token, piece, logprobs, top, self.model.piece),)
         slot.unsent.append(token)
         if text or entries:  # tokens of a half UTF-8 character ride with the next text
             self._outbox.send(
@@ -523,34 +525,6 @@ class Scheduler:
             self._finish(slot, "length")
         else:
             slot.pending = token
-
-    def _logprobs(self, row: int, top: int) -> npt.NDArray[np.float32]:
-        """Log-softmax of the row's raw logits (before sampling filters), as OpenAI reports."""
-        logits = ll.llama_get_logits_ith(self.ctx, row)
-        values = np.ctypeslib.as_array(logits, shape=(self.model.n_vocab,)).astype(np.float64)
-        peak = values.max()
-        result: npt.NDArray[np.float32] = (
-            values - (peak + np.log(np.exp(values - peak).sum()))
-        ).astype(np.float32)
-        return result
-
-    def _token_logprob(
-        self, token: int, piece: bytes, logprobs: npt.NDArray[np.float32], top: int
-    ) -> TokenLogprob:
-        alternatives: list[tuple[str, float]] = []
-        if top > 0:
-            best = np.argpartition(-logprobs, top)[:top]
-            best = best[np.argsort(-logprobs[best])]
-            alternatives = [
-                (self.model.piece(int(t)).decode("utf-8", "replace"), float(logprobs[t]))
-                for t in best
-            ]
-        return TokenLogprob(
-            token=piece.decode("utf-8", "replace"),
-            logprob=float(logprobs[token]),
-            bytes=list(piece),
-            top=alternatives,
-        )
 
     def _finish(self, slot: Slot, reason: FinishReason, error: str | None = None) -> None:
         job, stream = slot.job, slot.stream
