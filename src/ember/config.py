@@ -287,8 +287,8 @@ class Settings(BaseSettings):
         "answer is being written; what steps with guessed rows cost is timed once when a "
         "model loads, and each draft is as long as pays on this machine (that cost against "
         "how often the answer's guesses were confirmed), none where guessing measures "
-        "slower; 0: off. Measured with ember bench speculation on two cores: quoting a "
-        "passage 1.4-2.4x and rewriting a 60-line function 1.2-1.8x faster, prose 1.0-1.1x.",
+        "slower; 0: off. Measured on two cores (the engine alone, the same text): quoting a "
+        "passage 1.5-2.7x and rewriting a 60-line function 1.2-1.9x faster, prose 1.0-1.1x.",
     )
     answer_tokens: int = Field(
         default=4096,
