@@ -12,7 +12,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from ember.server.wire_ollama_responses import progress
+from ember.server.wire_ollama_listings import progress
 
 _CLOSED = object()
 MIN_INTERVAL_S = 0.1

@@ -1,7 +1,8 @@
 """Ollama wire format <-> Ember (pure): /api/chat and /api/generate bodies to
 :class:`ChatRequest` (or a raw engine request), embedding inputs, and (re-exported from
-:mod:`ember.server.wire_ollama_responses`) Ember's results back to Ollama's NDJSON objects
-and model listings, so routes import one module per API.
+:mod:`ember.server.wire_ollama_responses` and :mod:`ember.server.wire_ollama_listings`)
+Ember's results back to Ollama's NDJSON objects and model listings, so routes import one
+module per API.
 
 Ollama differs from OpenAI where it matters to a converter: sampling settings sit in
 ``options`` under llama.cpp's names (``num_predict``, ``repeat_penalty``...), ``format`` is
@@ -19,6 +20,18 @@ from typing import Any, Literal
 from ember.chat.types import ChatRequest, Message, ResponseFormat, Tool, ToolCall
 from ember.engine.base import GenerateRequest
 from ember.server.wire_common import InvalidRequestError, arguments_to_text, parse_body
+from ember.server.wire_ollama_listings import (
+    NEVER_EXPIRES,
+    format_parameters,
+    human_parameter_count,
+    model_details,
+    progress,
+    ps_entry,
+    ps_response,
+    show_response,
+    tag_entry,
+    tags_response,
+)
 from ember.server.wire_ollama_models import (
     ChatBody,
     CopyBody,
@@ -33,7 +46,6 @@ from ember.server.wire_ollama_models import (
     parse_keep_alive,
 )
 from ember.server.wire_ollama_responses import (
-    NEVER_EXPIRES,
     Durations,
     chat_response,
     chat_stream_chunk,
@@ -41,21 +53,12 @@ from ember.server.wire_ollama_responses import (
     embed_response,
     embeddings_response,
     error_body,
-    format_parameters,
     generate_response,
     generate_stream_chunk,
-    human_parameter_count,
     load_response,
     logprobs_out,
     metrics,
-    model_details,
-    progress,
-    ps_entry,
-    ps_response,
     rfc3339,
-    show_response,
-    tag_entry,
-    tags_response,
     tool_calls_out,
     version_response,
 )
