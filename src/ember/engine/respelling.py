@@ -52,9 +52,9 @@ def respelled_prompt(
         if ours[checked:common] != theirs[checked:common]:
             break
         checked = common
-        if len(ours) == len(theirs) and (i, j) != (start, start):
+        if len(ours) == len(theirs):  # both end a token here; `cached` moved first
             best = (i, j)
-    if best is None or best[0] <= start:
+    if best is None:
         return None
     reused, resumed = best
     return [*cached[:reused], *prompt[resumed:]]
